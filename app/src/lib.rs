@@ -1,0 +1,9 @@
+//! The runs product: domain types, the execution store (server only) and the
+//! Leptos page. One crate so the page and the server share every type.
+
+pub mod model;
+pub mod runs;
+pub mod shell;
+
+#[cfg(feature = "ssr")]
+pub mod store;

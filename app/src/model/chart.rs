@@ -1,0 +1,140 @@
+//! Timeline chart geometry: the window a chart spans and the bucket width
+//! picked from a fixed ladder so that the window holds 30–120 buckets.
+
+const SECOND: i64 = 1_000;
+const MINUTE: i64 = 60 * SECOND;
+const HOUR: i64 = 60 * MINUTE;
+const DAY: i64 = 24 * HOUR;
+
+/// Widths a bucket may have. Every width divides the next larger "round" unit,
+/// so epoch-aligned buckets line up with UTC minutes, hours and days. Widths
+/// above a day exist only so that a years-long "all" range stays near 120
+/// buckets instead of growing without bound.
+const LADDER: [i64; 21] = [
+    SECOND,
+    2 * SECOND,
+    5 * SECOND,
+    10 * SECOND,
+    15 * SECOND,
+    30 * SECOND,
+    MINUTE,
+    2 * MINUTE,
+    5 * MINUTE,
+    10 * MINUTE,
+    15 * MINUTE,
+    30 * MINUTE,
+    HOUR,
+    2 * HOUR,
+    3 * HOUR,
+    6 * HOUR,
+    12 * HOUR,
+    DAY,
+    7 * DAY,
+    30 * DAY,
+    365 * DAY,
+];
+
+pub const MAX_BUCKETS: i64 = 120;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BucketWidth(i64);
+
+impl BucketWidth {
+    pub fn ms(self) -> i64 {
+        self.0
+    }
+
+    /// True when buckets are whole hours, so hourly roll-ups can answer them.
+    pub fn is_whole_hours(self) -> bool {
+        self.0 % HOUR == 0
+    }
+
+    pub fn floor(self, t: i64) -> i64 {
+        t.div_euclid(self.0) * self.0
+    }
+}
+
+/// A half-open time window `[from, to)` in epoch ms with its bucket width.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChartWindow {
+    pub from: i64,
+    pub to: i64,
+    pub width: BucketWidth,
+}
+
+impl ChartWindow {
+    /// Picks the smallest ladder width that keeps the window within
+    /// [`MAX_BUCKETS`]; an empty or inverted window becomes one second wide.
+    pub fn new(from: i64, to: i64) -> Self {
+        let to = to.max(from.saturating_add(1));
+        let span = to.saturating_sub(from);
+        let width = LADDER
+            .iter()
+            .copied()
+            .find(|w| bucket_count(from, to, *w) <= MAX_BUCKETS)
+            .unwrap_or(LADDER[LADDER.len() - 1]);
+        debug_assert!(span > 0);
+        Self {
+            from,
+            to,
+            width: BucketWidth(width),
+        }
+    }
+
+    /// Start of every bucket, oldest first; the first starts at or before `from`.
+    pub fn bucket_starts(&self) -> impl Iterator<Item = i64> {
+        let w = self.width.ms();
+        let first = self.width.floor(self.from);
+        let last = self.width.floor(self.to - 1);
+        (0..=((last - first) / w)).map(move |i| first + i * w)
+    }
+
+    pub fn bucket_count(&self) -> i64 {
+        bucket_count(self.from, self.to, self.width.ms())
+    }
+}
+
+fn bucket_count(from: i64, to: i64, width: i64) -> i64 {
+    let first = from.div_euclid(width);
+    let last = (to - 1).div_euclid(width);
+    last - first + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_day_gets_quarter_hour_buckets() {
+        let w = ChartWindow::new(0, DAY);
+        assert_eq!(w.width.ms(), 15 * MINUTE);
+        assert_eq!(w.bucket_count(), 96);
+    }
+
+    #[test]
+    fn thirty_days_get_six_hour_buckets() {
+        let w = ChartWindow::new(0, 30 * DAY);
+        assert_eq!(w.width.ms(), 6 * HOUR);
+        assert_eq!(w.bucket_count(), 120);
+    }
+
+    #[test]
+    fn common_ranges_land_between_30_and_120_buckets() {
+        for span in [15 * MINUTE, HOUR, DAY, 7 * DAY, 30 * DAY] {
+            for offset in [0, 12_345, 7 * MINUTE + 3] {
+                let w = ChartWindow::new(1_700_000_000_000 + offset, 1_700_000_000_000 + offset + span);
+                let n = w.bucket_count();
+                assert!((30..=120).contains(&n), "span {span}: {n} buckets");
+                assert_eq!(w.bucket_starts().count() as i64, n);
+            }
+        }
+    }
+
+    #[test]
+    fn buckets_are_epoch_aligned_and_cover_the_window() {
+        let w = ChartWindow::new(1_000_500, 1_000_500 + HOUR);
+        let starts: Vec<i64> = w.bucket_starts().collect();
+        assert!(starts[0] <= w.from && starts[0] % w.width.ms() == 0);
+        assert!(*starts.last().unwrap() + w.width.ms() >= w.to);
+    }
+}

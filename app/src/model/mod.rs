@@ -1,0 +1,22 @@
+//! The domain: what a run is, how a list query is spelled and validated, and the
+//! wire shapes the JSON API and the page share. No I/O lives here, so everything is
+//! testable with plain unit and property tests and compiles to WASM unchanged.
+
+mod chart;
+mod cursor;
+mod execution;
+mod query;
+mod status;
+mod tool_pattern;
+mod wire;
+
+pub use chart::{BucketWidth, ChartWindow};
+pub use cursor::{Cursor, CursorError};
+pub use execution::{Execution, Interaction, InteractionStatus, ToolCall, ToolCallStatus};
+pub use query::{BadParam, Filters, ListQuery, Sort, SortDir, SortKey, TriggerFilter};
+pub use status::{ExecutionStatus, StatusCounts};
+pub use tool_pattern::ToolPathPattern;
+pub use wire::{
+    Chart, ChartBucket, ExecutionEnvelope, InteractionCounts, ListMeta, ListPage, ToolCallList,
+    ToolFacet, TriggerCount,
+};

@@ -1,0 +1,462 @@
+//! The list query: parsed once at the edge from query-string pairs into typed,
+//! valid values (parse, don't validate). The store only ever sees a `ListQuery`,
+//! so every bad value is refused here with a message naming the parameter.
+
+use std::fmt;
+use std::str::FromStr;
+
+use super::{Cursor, ExecutionStatus, ToolPathPattern};
+
+pub const DEFAULT_LIMIT: u32 = 50;
+pub const MAX_LIMIT: u32 = 100;
+
+/// A bad query parameter: which one, and what is wrong with it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{param}: {message}")]
+pub struct BadParam {
+    pub param: String,
+    pub message: String,
+}
+
+impl BadParam {
+    pub fn new(param: &str, message: impl Into<String>) -> Self {
+        Self {
+            param: param.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SortKey {
+    CreatedAt,
+    DurationMs,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SortDir {
+    Asc,
+    Desc,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Sort {
+    pub key: SortKey,
+    pub dir: SortDir,
+}
+
+impl Default for Sort {
+    fn default() -> Self {
+        Self {
+            key: SortKey::CreatedAt,
+            dir: SortDir::Desc,
+        }
+    }
+}
+
+impl fmt::Display for Sort {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let key = match self.key {
+            SortKey::CreatedAt => "createdAt",
+            SortKey::DurationMs => "durationMs",
+        };
+        let dir = match self.dir {
+            SortDir::Asc => "asc",
+            SortDir::Desc => "desc",
+        };
+        write!(f, "{key},{dir}")
+    }
+}
+
+impl FromStr for Sort {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let expected = "expected createdAt or durationMs, optionally followed by ,asc or ,desc";
+        let (key, dir) = s.split_once(',').unwrap_or((s, "desc"));
+        let key = match key.trim() {
+            "createdAt" => SortKey::CreatedAt,
+            "durationMs" => SortKey::DurationMs,
+            other => return Err(format!("unknown sort field '{other}'; {expected}")),
+        };
+        let dir = match dir.trim() {
+            "asc" => SortDir::Asc,
+            "desc" => SortDir::Desc,
+            other => return Err(format!("unknown sort direction '{other}'; {expected}")),
+        };
+        Ok(Self { key, dir })
+    }
+}
+
+/// One value of the `trigger` filter: a kind, or `unknown` for runs whose
+/// caller did not say who it was.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TriggerFilter {
+    Unknown,
+    Kind(String),
+}
+
+impl TriggerFilter {
+    /// Trigger kinds are 1–64 characters of `[a-z0-9_.-]` (product.md section 4).
+    pub fn validate_kind(kind: &str) -> Result<(), String> {
+        let ok_len = (1..=64).contains(&kind.len());
+        let ok_chars = kind
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.-".contains(&b));
+        if ok_len && ok_chars {
+            Ok(())
+        } else {
+            Err(format!(
+                "invalid trigger kind '{kind}'; expected 1-64 characters of a-z, 0-9, '_', '.', '-'"
+            ))
+        }
+    }
+
+    fn parse(raw: &str) -> Result<Self, String> {
+        if raw == "unknown" {
+            return Ok(Self::Unknown);
+        }
+        Self::validate_kind(raw)?;
+        Ok(Self::Kind(raw.to_owned()))
+    }
+
+    pub fn matches(&self, kind: Option<&str>) -> bool {
+        match (self, kind) {
+            (Self::Unknown, None) => true,
+            (Self::Kind(want), Some(have)) => want == have,
+            _ => false,
+        }
+    }
+}
+
+/// Everything that narrows which runs match, shared by the list, its facets,
+/// the chart and the export. Empty vectors mean "no filter on this dimension".
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Filters {
+    pub statuses: Vec<ExecutionStatus>,
+    pub triggers: Vec<TriggerFilter>,
+    pub tools: Vec<ToolPathPattern>,
+    /// Inclusive lower bound on created_at.
+    pub from: Option<i64>,
+    /// Exclusive upper bound on created_at.
+    pub to: Option<i64>,
+    /// Exclusive lower bound on created_at (live mode polls with it).
+    pub after: Option<i64>,
+    /// Case-insensitive substring of the code.
+    pub code: Option<String>,
+    pub min_duration_ms: Option<i64>,
+    pub max_duration_ms: Option<i64>,
+    pub elicitation: Option<bool>,
+}
+
+impl Filters {
+    /// The inclusive lower bound on created_at that `from` and `after` imply.
+    pub fn lower_bound(&self) -> Option<i64> {
+        let after = self.after.map(|a| a.saturating_add(1));
+        match (self.from, after) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// True when some filter besides status, trigger, elicitation and the time
+    /// window is set; such filters need the run rows themselves to answer.
+    pub fn needs_row_filters(&self) -> bool {
+        !self.tools.is_empty()
+            || self.code.is_some()
+            || self.min_duration_ms.is_some()
+            || self.max_duration_ms.is_some()
+    }
+
+    pub fn status_ok(&self, status: ExecutionStatus) -> bool {
+        self.statuses.is_empty() || self.statuses.contains(&status)
+    }
+
+    pub fn trigger_ok(&self, kind: Option<&str>) -> bool {
+        self.triggers.is_empty() || self.triggers.iter().any(|t| t.matches(kind))
+    }
+
+    pub fn elicitation_ok(&self, had: bool) -> bool {
+        self.elicitation.is_none_or(|want| want == had)
+    }
+}
+
+/// A validated `GET /executions` request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListQuery {
+    pub filters: Filters,
+    pub limit: u32,
+    pub sort: Sort,
+    pub cursor: Option<Cursor>,
+}
+
+impl Default for ListQuery {
+    fn default() -> Self {
+        Self {
+            filters: Filters::default(),
+            limit: DEFAULT_LIMIT,
+            sort: Sort::default(),
+            cursor: None,
+        }
+    }
+}
+
+/// Parameter names a list request may carry; anything else is refused so that
+/// a typo (`stauts=failed`) never silently widens the result.
+pub const LIST_PARAMS: [&str; 13] = [
+    "limit",
+    "cursor",
+    "status",
+    "trigger",
+    "tool",
+    "from",
+    "to",
+    "after",
+    "code",
+    "minDurationMs",
+    "maxDurationMs",
+    "elicitation",
+    "sort",
+];
+
+impl ListQuery {
+    /// Parses query-string pairs. `extra` names additional parameters the caller
+    /// handles itself (e.g. `format` on the export). Empty values count as absent,
+    /// as HTML forms send them.
+    pub fn parse<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+        extra: &[&str],
+    ) -> Result<Self, BadParam> {
+        let mut q = ListQuery::default();
+        let mut raw_cursor: Option<String> = None;
+        let mut seen: Vec<&str> = Vec::new();
+        for (name, value) in pairs {
+            if !LIST_PARAMS.contains(&name) && !extra.contains(&name) {
+                let allowed: Vec<&str> = LIST_PARAMS.iter().chain(extra).copied().collect();
+                return Err(BadParam::new(
+                    name,
+                    format!("unknown parameter; expected one of {}", allowed.join(", ")),
+                ));
+            }
+            if seen.contains(&name) {
+                return Err(BadParam::new(name, "given more than once; use a comma-separated list"));
+            }
+            seen.push(name);
+            let value = value.trim();
+            if value.is_empty() || extra.contains(&name) {
+                continue;
+            }
+            let f = &mut q.filters;
+            match name {
+                "limit" => q.limit = parse_limit(value)?,
+                "cursor" => raw_cursor = Some(value.to_owned()),
+                "status" => f.statuses = parse_csv(name, value, |v| v.parse::<ExecutionStatus>())?,
+                "trigger" => f.triggers = parse_csv(name, value, TriggerFilter::parse)?,
+                "tool" => f.tools = parse_csv(name, value, ToolPathPattern::parse)?,
+                "from" => f.from = Some(parse_epoch_ms(name, value)?),
+                "to" => f.to = Some(parse_epoch_ms(name, value)?),
+                "after" => f.after = Some(parse_epoch_ms(name, value)?),
+                "code" => f.code = Some(parse_code(value)?),
+                "minDurationMs" => f.min_duration_ms = Some(parse_duration(name, value)?),
+                "maxDurationMs" => f.max_duration_ms = Some(parse_duration(name, value)?),
+                "elicitation" => f.elicitation = Some(parse_bool(name, value)?),
+                "sort" => q.sort = value.parse().map_err(|m| BadParam::new(name, m))?,
+                _ => {}
+            }
+        }
+        if let (Some(from), Some(to)) = (q.filters.from, q.filters.to) {
+            if from >= to {
+                return Err(BadParam::new("to", format!("must be greater than from ({from}); got {to}")));
+            }
+        }
+        if let (Some(min), Some(max)) = (q.filters.min_duration_ms, q.filters.max_duration_ms) {
+            if min > max {
+                return Err(BadParam::new(
+                    "maxDurationMs",
+                    format!("must be at least minDurationMs ({min}); got {max}"),
+                ));
+            }
+        }
+        if let Some(raw) = raw_cursor {
+            q.cursor = Some(
+                Cursor::decode(&raw, q.sort).map_err(|e| BadParam::new("cursor", e.to_string()))?,
+            );
+        }
+        Ok(q)
+    }
+}
+
+fn parse_limit(value: &str) -> Result<u32, BadParam> {
+    value
+        .parse::<u32>()
+        .ok()
+        .filter(|n| (1..=MAX_LIMIT).contains(n))
+        .ok_or_else(|| {
+            BadParam::new(
+                "limit",
+                format!("expected an integer from 1 to {MAX_LIMIT}; got '{value}'"),
+            )
+        })
+}
+
+fn parse_csv<T, E: fmt::Display>(
+    name: &str,
+    value: &str,
+    parse: impl Fn(&str) -> Result<T, E>,
+) -> Result<Vec<T>, BadParam>
+where
+    T: PartialEq,
+{
+    let mut out = Vec::new();
+    for item in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let parsed = parse(item).map_err(|e| BadParam::new(name, e.to_string()))?;
+        if !out.contains(&parsed) {
+            out.push(parsed);
+        }
+    }
+    Ok(out)
+}
+
+fn parse_epoch_ms(name: &str, value: &str) -> Result<i64, BadParam> {
+    value
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n >= 0)
+        .ok_or_else(|| {
+            BadParam::new(
+                name,
+                format!("expected epoch milliseconds (a non-negative integer); got '{value}'"),
+            )
+        })
+}
+
+fn parse_duration(name: &str, value: &str) -> Result<i64, BadParam> {
+    value
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n >= 0)
+        .ok_or_else(|| {
+            BadParam::new(
+                name,
+                format!("expected a non-negative integer number of milliseconds; got '{value}'"),
+            )
+        })
+}
+
+fn parse_bool(name: &str, value: &str) -> Result<bool, BadParam> {
+    match value {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        other => Err(BadParam::new(name, format!("expected true or false; got '{other}'"))),
+    }
+}
+
+const MAX_CODE_QUERY: usize = 1_000;
+
+fn parse_code(value: &str) -> Result<String, BadParam> {
+    if value.chars().count() > MAX_CODE_QUERY {
+        return Err(BadParam::new(
+            "code",
+            format!("longer than {MAX_CODE_QUERY} characters"),
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(pairs: &[(&str, &str)]) -> Result<ListQuery, BadParam> {
+        ListQuery::parse(pairs.iter().copied(), &[])
+    }
+
+    fn err_param(pairs: &[(&str, &str)]) -> String {
+        parse(pairs).unwrap_err().param
+    }
+
+    #[test]
+    fn no_parameters_give_the_defaults() {
+        let q = parse(&[]).unwrap();
+        assert_eq!(q, ListQuery::default());
+        assert_eq!(q.limit, 50);
+        assert_eq!(q.sort.to_string(), "createdAt,desc");
+    }
+
+    #[test]
+    fn every_filter_parses_into_its_typed_value() {
+        let q = parse(&[
+            ("status", "failed, running"),
+            ("trigger", "mcp,unknown"),
+            ("tool", "github.*,*.create"),
+            ("from", "10"),
+            ("to", "20"),
+            ("after", "11"),
+            ("code", "Fetch"),
+            ("minDurationMs", "5"),
+            ("maxDurationMs", "50"),
+            ("elicitation", "true"),
+            ("sort", "durationMs,asc"),
+            ("limit", "100"),
+        ])
+        .unwrap();
+        let f = &q.filters;
+        assert_eq!(f.statuses, vec![ExecutionStatus::Failed, ExecutionStatus::Running]);
+        assert_eq!(f.triggers, vec![TriggerFilter::Kind("mcp".into()), TriggerFilter::Unknown]);
+        assert_eq!(f.tools.len(), 2);
+        assert_eq!((f.from, f.to, f.after), (Some(10), Some(20), Some(11)));
+        assert_eq!(f.lower_bound(), Some(12));
+        assert_eq!(f.code.as_deref(), Some("Fetch"));
+        assert_eq!((f.min_duration_ms, f.max_duration_ms), (Some(5), Some(50)));
+        assert_eq!(f.elicitation, Some(true));
+        assert_eq!(q.sort, Sort { key: SortKey::DurationMs, dir: SortDir::Asc });
+        assert_eq!(q.limit, 100);
+    }
+
+    #[test]
+    fn bad_values_name_their_parameter() {
+        assert_eq!(err_param(&[("limit", "0")]), "limit");
+        assert_eq!(err_param(&[("limit", "101")]), "limit");
+        assert_eq!(err_param(&[("limit", "2.5")]), "limit");
+        assert_eq!(err_param(&[("limit", "NaN")]), "limit");
+        assert_eq!(err_param(&[("status", "waiting")]), "status");
+        assert_eq!(err_param(&[("trigger", "Has Space")]), "trigger");
+        assert_eq!(err_param(&[("from", "yesterday")]), "from");
+        assert_eq!(err_param(&[("to", "-1")]), "to");
+        assert_eq!(err_param(&[("from", "5"), ("to", "5")]), "to");
+        assert_eq!(err_param(&[("after", "x")]), "after");
+        assert_eq!(err_param(&[("minDurationMs", "-3")]), "minDurationMs");
+        assert_eq!(err_param(&[("minDurationMs", "9"), ("maxDurationMs", "3")]), "maxDurationMs");
+        assert_eq!(err_param(&[("elicitation", "yes")]), "elicitation");
+        assert_eq!(err_param(&[("sort", "createdAt,up")]), "sort");
+        assert_eq!(err_param(&[("sort", "completedAt")]), "sort");
+        assert_eq!(err_param(&[("cursor", "garbage!")]), "cursor");
+        assert_eq!(err_param(&[("stauts", "failed")]), "stauts");
+        assert_eq!(err_param(&[("status", "failed"), ("status", "running")]), "status");
+    }
+
+    #[test]
+    fn unknown_status_message_lists_the_allowed_values() {
+        let e = parse(&[("status", "waiting")]).unwrap_err();
+        assert!(e.message.contains("pending, running, waiting_for_interaction, completed, failed, cancelled"), "{e}");
+    }
+
+    #[test]
+    fn empty_values_mean_no_filter() {
+        assert_eq!(parse(&[("status", ""), ("code", " "), ("cursor", "")]).unwrap(), ListQuery::default());
+    }
+
+    #[test]
+    fn a_cursor_must_match_the_requested_sort() {
+        let asc = Sort { key: SortKey::CreatedAt, dir: SortDir::Asc };
+        let raw = Cursor { sort: asc, key: 5, id: "a".into() }.encode();
+        assert!(parse(&[("cursor", raw.as_str()), ("sort", "createdAt,asc")]).is_ok());
+        assert_eq!(err_param(&[("cursor", raw.as_str())]), "cursor");
+    }
+
+    #[test]
+    fn format_is_only_accepted_where_the_caller_handles_it() {
+        assert_eq!(err_param(&[("format", "csv")]), "format");
+        assert!(ListQuery::parse([("format", "csv")], &["format"]).is_ok());
+    }
+}

@@ -1,0 +1,96 @@
+//! Response shapes of the JSON API, shared with the page.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Execution, Interaction, StatusCounts, ToolCall};
+
+/// A run with the interaction it is waiting on, if any.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionEnvelope {
+    pub execution: Execution,
+    pub pending_interaction: Option<Interaction>,
+}
+
+/// One page of `GET /executions`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ListPage {
+    pub executions: Vec<ExecutionEnvelope>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub meta: Option<ListMeta>,
+}
+
+/// Counts for the filter rail and the chart, on the first page only.
+/// Facet counts are disjunctive: each dimension is counted with every filter
+/// applied except its own.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ListMeta {
+    /// All runs of the scope.
+    pub total_row_count: i64,
+    /// Runs matching every filter.
+    pub filter_row_count: i64,
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
+    pub status_counts: StatusCounts,
+    pub trigger_counts: Vec<TriggerCount>,
+    pub tool_facets: Vec<ToolFacet>,
+    pub interaction_counts: InteractionCounts,
+    pub chart: Chart,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct TriggerCount {
+    /// Null for runs whose caller did not say who it was.
+    pub trigger_kind: Option<String>,
+    pub count: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ToolFacet {
+    pub tool_path: String,
+    /// Matching runs that called this tool at least once.
+    pub count: i64,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct InteractionCounts {
+    pub with_elicitation: i64,
+    pub without_elicitation: i64,
+}
+
+/// Dense timeline: every bucket of the window is present, zeros included.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Chart {
+    pub bucket_ms: i64,
+    pub buckets: Vec<ChartBucket>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ChartBucket {
+    pub bucket_start: i64,
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
+    pub counts: StatusCounts,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ToolCallList {
+    pub tool_calls: Vec<ToolCall>,
+}

@@ -1,0 +1,22 @@
+//! Server functions the page calls. They reach the same store as the JSON
+//! routes through Leptos context.
+
+use leptos::prelude::*;
+
+use crate::model::ListPage;
+
+/// The scope every request runs in until access control arrives.
+pub const LOCAL_SCOPE: &str = "local";
+
+#[server]
+pub async fn list_runs() -> Result<ListPage, ServerFnError> {
+    use crate::model::ListQuery;
+    let store = expect_context::<crate::store::Store>();
+    store
+        .list(LOCAL_SCOPE, &ListQuery::default())
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "listing runs for the page failed");
+            ServerFnError::new("could not load runs")
+        })
+}

@@ -1,0 +1,162 @@
+//! The one query builder for filters: list, facets, chart and export all
+//! narrow runs through [`push_filters`], so a filter means the same everywhere.
+//! Runs are aliased `e`.
+
+use super::db::{Db, Dialect, Sql};
+use super::StoreError;
+use crate::model::{Filters, TriggerFilter};
+
+/// Dimensions that disjunctive facet counting leaves out of the WHERE clause.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Skip {
+    pub status: bool,
+    pub trigger: bool,
+    pub tool: bool,
+    pub elicitation: bool,
+}
+
+impl Skip {
+    pub const NONE: Skip = Skip {
+        status: false,
+        trigger: false,
+        tool: false,
+        elicitation: false,
+    };
+}
+
+/// Tool patterns resolved to the concrete paths a scope has called.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ToolPaths {
+    Any,
+    OneOf(Vec<String>),
+}
+
+impl ToolPaths {
+    /// True when a tool filter is set but no path of the scope matches it.
+    pub fn matches_nothing(&self) -> bool {
+        matches!(self, ToolPaths::OneOf(paths) if paths.is_empty())
+    }
+}
+
+/// Resolves the `tool` patterns against the scope's catalog of called paths.
+/// Exact patterns need no lookup; wildcards are matched in Rust so SQLite and
+/// PostgreSQL agree to the letter.
+pub async fn resolve_tools(db: &Db, scope: &str, filters: &Filters) -> Result<ToolPaths, StoreError> {
+    if filters.tools.is_empty() {
+        return Ok(ToolPaths::Any);
+    }
+    let mut paths: Vec<String> = filters
+        .tools
+        .iter()
+        .filter(|p| p.is_exact())
+        .map(|p| p.as_str().to_owned())
+        .collect();
+    if filters.tools.iter().any(|p| !p.is_exact()) {
+        let mut sql = db.sql();
+        sql.push("SELECT tool_path FROM tool_path_catalog WHERE scope_id = ")
+            .bind(scope);
+        let catalog: Vec<(String,)> = db.fetch_all(sql).await?;
+        for (path,) in catalog {
+            if filters.tools.iter().any(|p| p.matches(&path)) && !paths.contains(&path) {
+                paths.push(path);
+            }
+        }
+    }
+    Ok(ToolPaths::OneOf(paths))
+}
+
+/// Appends ` AND …` for every filter not skipped. The time window uses
+/// `from`/`after` as inclusive/exclusive lower bounds and `to` as exclusive.
+pub fn push_filters(sql: &mut Sql, filters: &Filters, tools: &ToolPaths, skip: Skip) {
+    if let Some(lower) = filters.lower_bound() {
+        sql.push(" AND e.created_at >= ").bind(lower);
+    }
+    if let Some(to) = filters.to {
+        sql.push(" AND e.created_at < ").bind(to);
+    }
+    if !skip.status && !filters.statuses.is_empty() {
+        sql.push(" AND e.status IN ")
+            .bind_list(filters.statuses.iter().map(|s| s.as_str()));
+    }
+    if !skip.trigger && !filters.triggers.is_empty() {
+        push_trigger_filter(sql, &filters.triggers);
+    }
+    if !skip.elicitation {
+        if let Some(had) = filters.elicitation {
+            sql.push(" AND e.had_elicitation = ").bind(had);
+        }
+    }
+    if let Some(min) = filters.min_duration_ms {
+        sql.push(" AND e.duration_ms >= ").bind(min);
+    }
+    if let Some(max) = filters.max_duration_ms {
+        sql.push(" AND e.duration_ms <= ").bind(max);
+    }
+    if let Some(code) = &filters.code {
+        push_code_filter(sql, code);
+    }
+    if !skip.tool {
+        match tools {
+            ToolPaths::Any => {}
+            ToolPaths::OneOf(paths) if paths.is_empty() => {
+                sql.push(" AND 1 = 0");
+            }
+            ToolPaths::OneOf(paths) => {
+                sql.push(
+                    " AND EXISTS (SELECT 1 FROM execution_tool_path tp \
+                     WHERE tp.scope_id = e.scope_id AND tp.execution_id = e.id AND tp.tool_path IN ",
+                )
+                .bind_list(paths.iter().map(String::as_str))
+                .push(")");
+            }
+        }
+    }
+}
+
+fn push_trigger_filter(sql: &mut Sql, triggers: &[TriggerFilter]) {
+    let kinds: Vec<&str> = triggers
+        .iter()
+        .filter_map(|t| match t {
+            TriggerFilter::Kind(k) => Some(k.as_str()),
+            TriggerFilter::Unknown => None,
+        })
+        .collect();
+    let unknown = triggers.contains(&TriggerFilter::Unknown);
+    sql.push(" AND (");
+    if !kinds.is_empty() {
+        sql.push("e.trigger_kind IN ").bind_list(kinds);
+        if unknown {
+            sql.push(" OR ");
+        }
+    }
+    if unknown {
+        sql.push("e.trigger_kind IS NULL");
+    }
+    sql.push(")");
+}
+
+/// Case-insensitive substring. SQLite answers from the FTS5 trigram index for
+/// three characters or more (a quoted phrase of trigrams is an exact substring
+/// match); shorter needles scan. PostgreSQL uses ILIKE over a pg_trgm index.
+fn push_code_filter(sql: &mut Sql, needle: &str) {
+    match sql.dialect {
+        Dialect::Sqlite if needle.chars().count() >= 3 => {
+            let phrase = format!("\"{}\"", needle.replace('"', "\"\""));
+            sql.push(" AND e.rowid IN (SELECT rowid FROM execution_code WHERE execution_code MATCH ")
+                .bind(phrase)
+                .push(")");
+        }
+        Dialect::Sqlite => {
+            sql.push(" AND instr(lower(e.code), lower(").bind(needle).push(")) > 0");
+        }
+        Dialect::Postgres => {
+            let escaped = needle
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            sql.push(" AND e.code ILIKE ")
+                .bind(format!("%{escaped}%"))
+                .push(" ESCAPE '\\'");
+        }
+    }
+}

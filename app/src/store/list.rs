@@ -1,0 +1,163 @@
+//! Pages of runs: keyset pagination on (sort key, id) in the requested
+//! direction, so every row appears exactly once and deep pages cost the same
+//! as the first.
+
+use std::collections::HashMap;
+
+use super::db::Sql;
+use super::filter_sql::{push_filters, resolve_tools, Skip, ToolPaths};
+use super::rows::{convert_all, ExecutionRow, InteractionRow, EXECUTION_COLUMNS, INTERACTION_COLUMNS};
+use super::{Store, StoreError};
+use crate::model::{
+    Cursor, Execution, ExecutionEnvelope, Interaction, ListPage, ListQuery, Sort, SortDir, SortKey,
+};
+
+/// The SQL expression a sort orders by; it must match the index expression.
+pub fn sort_expr(key: SortKey) -> &'static str {
+    match key {
+        SortKey::CreatedAt => "e.created_at",
+        SortKey::DurationMs => "coalesce(e.duration_ms, -1)",
+    }
+}
+
+pub fn sort_value(key: SortKey, e: &Execution) -> i64 {
+    match key {
+        SortKey::CreatedAt => e.created_at,
+        SortKey::DurationMs => e.duration_ms.unwrap_or(-1),
+    }
+}
+
+impl Store {
+    /// One page of runs, with facets and chart when it is the first page.
+    #[tracing::instrument(skip(self, query), fields(scope))]
+    pub async fn list(&self, scope: &str, query: &ListQuery) -> Result<ListPage, StoreError> {
+        let tools = resolve_tools(self.db(), scope, &query.filters).await?;
+        if query.cursor.is_some() {
+            let (executions, next_cursor) = self.page(scope, query, &tools).await?;
+            return Ok(ListPage {
+                executions,
+                next_cursor,
+                meta: None,
+            });
+        }
+        let ((executions, next_cursor), meta) = tokio::try_join!(
+            self.page(scope, query, &tools),
+            self.meta(scope, &query.filters, &tools)
+        )?;
+        Ok(ListPage {
+            executions,
+            next_cursor,
+            meta: Some(meta),
+        })
+    }
+
+    pub(super) async fn page(
+        &self,
+        scope: &str,
+        query: &ListQuery,
+        tools: &ToolPaths,
+    ) -> Result<(Vec<ExecutionEnvelope>, Option<String>), StoreError> {
+        let rows = self.page_rows(scope, query, tools).await?;
+        let limit = query.limit as usize;
+        let mut executions: Vec<Execution> = convert_all(rows)?;
+        let next_cursor = if executions.len() > limit {
+            executions.truncate(limit);
+            executions.last().map(|last| {
+                Cursor {
+                    sort: query.sort,
+                    key: sort_value(query.sort.key, last),
+                    id: last.id.clone(),
+                }
+                .encode()
+            })
+        } else {
+            None
+        };
+        let envelopes = self.with_pending_interactions(scope, executions).await?;
+        Ok((envelopes, next_cursor))
+    }
+
+    /// `limit + 1` rows, the extra one telling whether another page exists.
+    pub(super) async fn page_rows(
+        &self,
+        scope: &str,
+        query: &ListQuery,
+        tools: &ToolPaths,
+    ) -> Result<Vec<ExecutionRow>, StoreError> {
+        if tools.matches_nothing() {
+            return Ok(Vec::new());
+        }
+        let Sort { key, dir } = query.sort;
+        let expr = sort_expr(key);
+        let (cmp, order) = match dir {
+            SortDir::Asc => (">", "ASC"),
+            SortDir::Desc => ("<", "DESC"),
+        };
+        let mut sql = self.db().sql();
+        sql.push("SELECT ")
+            .push(EXECUTION_COLUMNS)
+            .push(" FROM execution e WHERE e.scope_id = ")
+            .bind(scope);
+        push_filters(&mut sql, &query.filters, tools, Skip::NONE);
+        if let Some(cursor) = &query.cursor {
+            sql.push(" AND (")
+                .push(expr)
+                .push(", e.id) ")
+                .push(cmp)
+                .push(" (")
+                .bind(cursor.key)
+                .push(", ")
+                .bind(cursor.id.as_str())
+                .push(")");
+        }
+        push_order(&mut sql, expr, order);
+        sql.push(" LIMIT ").bind(i64::from(query.limit) + 1);
+        Ok(self.db().fetch_all(sql).await?)
+    }
+
+    /// Attaches each run's newest pending interaction. Only runs that ever
+    /// elicited can have one, so most pages need no extra query.
+    pub(super) async fn with_pending_interactions(
+        &self,
+        scope: &str,
+        executions: Vec<Execution>,
+    ) -> Result<Vec<ExecutionEnvelope>, StoreError> {
+        let eliciting: Vec<&str> = executions
+            .iter()
+            .filter(|e| e.had_elicitation)
+            .map(|e| e.id.as_str())
+            .collect();
+        let mut pending: HashMap<String, Interaction> = HashMap::new();
+        if !eliciting.is_empty() {
+            let mut sql = self.db().sql();
+            sql.push("SELECT ")
+                .push(INTERACTION_COLUMNS)
+                .push(" FROM execution_interaction WHERE scope_id = ")
+                .bind(scope)
+                .push(" AND status = 'pending' AND execution_id IN ")
+                .bind_list(eliciting)
+                .push(" ORDER BY created_at ASC, id ASC");
+            let rows: Vec<InteractionRow> = self.db().fetch_all(sql).await?;
+            for interaction in convert_all::<_, Interaction>(rows)? {
+                // Ascending order: the newest overwrites older ones.
+                pending.insert(interaction.execution_id.clone(), interaction);
+            }
+        }
+        Ok(executions
+            .into_iter()
+            .map(|execution| ExecutionEnvelope {
+                pending_interaction: pending.remove(&execution.id),
+                execution,
+            })
+            .collect())
+    }
+}
+
+fn push_order(sql: &mut Sql, expr: &str, order: &str) {
+    sql.push(" ORDER BY ")
+        .push(expr)
+        .push(" ")
+        .push(order)
+        .push(", e.id ")
+        .push(order);
+}

@@ -1,0 +1,338 @@
+//! Facets and the timeline chart for the first page.
+//!
+//! One grouped query counts runs by (status, trigger, elicitation, bucket) with
+//! only the non-facet filters applied; the disjunctive facet counts, the
+//! filtered total and the chart are then folded from those few thousand groups
+//! in Rust. Over whole hours, and when no filter needs the run rows, the groups
+//! come from the hourly roll-ups instead of the runs, with the partial hours at
+//! the window's edges read from the runs. Tool facets work the same way over
+//! the per-run distinct tool paths and their own roll-up.
+
+use std::collections::{BTreeMap, HashMap};
+
+use sqlx::FromRow;
+
+use super::filter_sql::{push_filters, Skip, ToolPaths};
+use super::{now_ms, Store, StoreError};
+use crate::model::{
+    Chart, ChartBucket, ChartWindow, ExecutionStatus, Filters, InteractionCounts, ListMeta,
+    StatusCounts, ToolFacet, TriggerCount,
+};
+
+const HOUR: i64 = 3_600_000;
+const TOP_TOOLS: usize = 20;
+
+#[derive(FromRow)]
+struct GroupRow {
+    status: String,
+    trigger_kind: Option<String>,
+    had_elicitation: bool,
+    bucket: i64,
+    n: i64,
+}
+
+#[derive(FromRow)]
+struct ToolRow {
+    tool_path: String,
+    n: i64,
+}
+
+#[derive(FromRow)]
+struct SpanRow {
+    lo: Option<i64>,
+    hi: Option<i64>,
+}
+
+/// The time window split into whole hours (answered by roll-ups) and the
+/// partial hours at either edge (answered by rows).
+struct Split {
+    edges: Vec<(i64, i64)>,
+    hours: Option<(i64, i64)>,
+}
+
+fn split_hours(from: i64, to: i64) -> Split {
+    let h1 = (from + HOUR - 1).div_euclid(HOUR) * HOUR;
+    let h2 = to.div_euclid(HOUR) * HOUR;
+    if h1 >= h2 {
+        return Split {
+            edges: vec![(from, to)],
+            hours: None,
+        };
+    }
+    let edges = [(from, h1), (h2, to)]
+        .into_iter()
+        .filter(|(a, b)| a < b)
+        .collect();
+    Split {
+        edges,
+        hours: Some((h1, h2)),
+    }
+}
+
+impl Store {
+    pub(super) async fn meta(
+        &self,
+        scope: &str,
+        filters: &Filters,
+        tools: &ToolPaths,
+    ) -> Result<ListMeta, StoreError> {
+        let window = self.chart_window(scope, filters).await?;
+        let (total, groups, tool_facets) = tokio::try_join!(
+            self.total(scope),
+            self.groups(scope, filters, tools, window),
+            self.tool_facets(scope, filters, window),
+        )?;
+        Ok(fold(filters, window, total, groups, tool_facets))
+    }
+
+    /// The requested window, or the scope's data span when it is open.
+    async fn chart_window(&self, scope: &str, filters: &Filters) -> Result<ChartWindow, StoreError> {
+        if let (Some(from), Some(to)) = (filters.lower_bound(), filters.to) {
+            return Ok(ChartWindow::new(from, to));
+        }
+        let mut sql = self.db().sql();
+        sql.push("SELECT (SELECT min(created_at) FROM execution WHERE scope_id = ")
+            .bind(scope)
+            .push(") AS lo, (SELECT max(created_at) FROM execution WHERE scope_id = ")
+            .bind(scope)
+            .push(") AS hi");
+        let span: Option<SpanRow> = self.db().fetch_optional(sql).await?;
+        let (lo, hi) = span.map(|s| (s.lo, s.hi)).unwrap_or((None, None));
+        let to = filters.to.or(hi.map(|h| h + 1)).unwrap_or_else(now_ms);
+        // Never widen past a bound the filters set: the window doubles as the
+        // time filter of the grouped queries.
+        let from = match filters.lower_bound() {
+            Some(bound) => bound,
+            None => lo.unwrap_or(to - HOUR).min(to - 1),
+        };
+        Ok(ChartWindow::new(from, to))
+    }
+
+    async fn total(&self, scope: &str) -> Result<i64, StoreError> {
+        let mut sql = self.db().sql();
+        sql.push("SELECT CAST(coalesce(sum(runs), 0) AS BIGINT) FROM execution_hourly WHERE scope_id = ")
+            .bind(scope);
+        let row: Option<(i64,)> = self.db().fetch_optional(sql).await?;
+        Ok(row.map_or(0, |r| r.0))
+    }
+
+    async fn groups(
+        &self,
+        scope: &str,
+        filters: &Filters,
+        tools: &ToolPaths,
+        window: ChartWindow,
+    ) -> Result<Vec<GroupRow>, StoreError> {
+        if tools.matches_nothing() {
+            return Ok(Vec::new());
+        }
+        let width = window.width.ms();
+        let skip = Skip {
+            status: true,
+            trigger: true,
+            tool: false,
+            elicitation: true,
+        };
+        let use_rollup = !filters.needs_row_filters() && window.width.is_whole_hours();
+        let split = if use_rollup {
+            split_hours(window.from, window.to)
+        } else {
+            Split {
+                edges: vec![(window.from, window.to)],
+                hours: None,
+            }
+        };
+        let mut out = Vec::new();
+        for (from, to) in split.edges {
+            let mut sql = self.db().sql();
+            sql.push("SELECT e.status AS status, e.trigger_kind AS trigger_kind, \
+                      e.had_elicitation AS had_elicitation, (e.created_at / ")
+                .bind(width)
+                .push(") * ")
+                .bind(width)
+                .push(" AS bucket, count(*) AS n FROM execution e WHERE e.scope_id = ")
+                .bind(scope);
+            let mut windowed = filters.clone();
+            windowed.from = Some(from);
+            windowed.after = None;
+            windowed.to = Some(to);
+            push_filters(&mut sql, &windowed, tools, skip);
+            sql.push(" GROUP BY 1, 2, 3, 4");
+            out.extend(self.db().fetch_all::<GroupRow>(sql).await?);
+        }
+        if let Some((h1, h2)) = split.hours {
+            let mut sql = self.db().sql();
+            sql.push("SELECT status, CASE WHEN trigger_kind = '' THEN NULL ELSE trigger_kind END AS trigger_kind, \
+                      had_elicitation, (hour_start / ")
+                .bind(width)
+                .push(") * ")
+                .bind(width)
+                .push(" AS bucket, CAST(sum(runs) AS BIGINT) AS n FROM execution_hourly WHERE scope_id = ")
+                .bind(scope)
+                .push(" AND hour_start >= ")
+                .bind(h1)
+                .push(" AND hour_start < ")
+                .bind(h2)
+                .push(" GROUP BY 1, 2, 3, 4");
+            out.extend(self.db().fetch_all::<GroupRow>(sql).await?);
+        }
+        Ok(out)
+    }
+
+    /// Top tool paths by matching runs, with every filter but `tool` applied.
+    async fn tool_facets(
+        &self,
+        scope: &str,
+        filters: &Filters,
+        window: ChartWindow,
+    ) -> Result<Vec<ToolFacet>, StoreError> {
+        let only_time = filters.statuses.is_empty()
+            && filters.triggers.is_empty()
+            && filters.elicitation.is_none()
+            && filters.code.is_none()
+            && filters.min_duration_ms.is_none()
+            && filters.max_duration_ms.is_none();
+        let (from, to) = (window.from, window.to);
+        let mut counts: HashMap<String, i64> = HashMap::new();
+        let mut add = |rows: Vec<ToolRow>| {
+            for r in rows {
+                *counts.entry(r.tool_path).or_default() += r.n;
+            }
+        };
+        if only_time {
+            let split = split_hours(from, to);
+            for (a, b) in split.edges {
+                let mut sql = self.db().sql();
+                sql.push("SELECT tool_path, count(*) AS n FROM execution_tool_path WHERE scope_id = ")
+                    .bind(scope)
+                    .push(" AND created_at >= ")
+                    .bind(a)
+                    .push(" AND created_at < ")
+                    .bind(b)
+                    .push(" GROUP BY tool_path");
+                add(self.db().fetch_all(sql).await?);
+            }
+            if let Some((h1, h2)) = split.hours {
+                let mut sql = self.db().sql();
+                sql.push("SELECT tool_path, CAST(sum(runs) AS BIGINT) AS n FROM tool_hourly WHERE scope_id = ")
+                    .bind(scope)
+                    .push(" AND hour_start >= ")
+                    .bind(h1)
+                    .push(" AND hour_start < ")
+                    .bind(h2)
+                    .push(" GROUP BY tool_path");
+                add(self.db().fetch_all(sql).await?);
+            }
+        } else {
+            let mut sql = self.db().sql();
+            sql.push(
+                "SELECT tp.tool_path AS tool_path, count(*) AS n FROM execution_tool_path tp \
+                 JOIN execution e ON e.scope_id = tp.scope_id AND e.id = tp.execution_id \
+                 WHERE tp.scope_id = ",
+            )
+            .bind(scope)
+            .push(" AND tp.created_at >= ")
+            .bind(from)
+            .push(" AND tp.created_at < ")
+            .bind(to);
+            push_filters(&mut sql, filters, &ToolPaths::Any, Skip { tool: true, ..Skip::NONE });
+            sql.push(" GROUP BY tp.tool_path");
+            add(self.db().fetch_all(sql).await?);
+        }
+        let mut facets: Vec<ToolFacet> = counts
+            .into_iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(tool_path, count)| ToolFacet { tool_path, count })
+            .collect();
+        facets.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.tool_path.cmp(&b.tool_path)));
+        facets.truncate(TOP_TOOLS);
+        Ok(facets)
+    }
+}
+
+/// Folds grouped counts into disjunctive facets, the filtered total and the
+/// dense chart.
+fn fold(
+    filters: &Filters,
+    window: ChartWindow,
+    total: i64,
+    groups: Vec<GroupRow>,
+    tool_facets: Vec<ToolFacet>,
+) -> ListMeta {
+    let mut status_counts = StatusCounts::default();
+    let mut triggers: BTreeMap<Option<String>, i64> = BTreeMap::new();
+    let mut interactions = InteractionCounts::default();
+    let mut filter_row_count = 0;
+    let mut buckets: BTreeMap<i64, StatusCounts> =
+        window.bucket_starts().map(|b| (b, StatusCounts::default())).collect();
+    for g in groups {
+        let Ok(status) = g.status.parse::<ExecutionStatus>() else {
+            tracing::warn!(status = %g.status, "skipping unknown status in facet counts");
+            continue;
+        };
+        if g.n == 0 {
+            continue;
+        }
+        let status_ok = filters.status_ok(status);
+        let trigger_ok = filters.trigger_ok(g.trigger_kind.as_deref());
+        let elicitation_ok = filters.elicitation_ok(g.had_elicitation);
+        if trigger_ok && elicitation_ok {
+            status_counts.add(status, g.n);
+        }
+        if status_ok && elicitation_ok {
+            *triggers.entry(g.trigger_kind.clone()).or_default() += g.n;
+        }
+        if status_ok && trigger_ok {
+            if g.had_elicitation {
+                interactions.with_elicitation += g.n;
+            } else {
+                interactions.without_elicitation += g.n;
+            }
+        }
+        if status_ok && trigger_ok && elicitation_ok {
+            filter_row_count += g.n;
+            if let Some(counts) = buckets.get_mut(&g.bucket) {
+                counts.add(status, g.n);
+            }
+        }
+    }
+    let mut trigger_counts: Vec<TriggerCount> = triggers
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(trigger_kind, count)| TriggerCount { trigger_kind, count })
+        .collect();
+    trigger_counts.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.trigger_kind.cmp(&b.trigger_kind)));
+    ListMeta {
+        total_row_count: total,
+        filter_row_count,
+        status_counts,
+        trigger_counts,
+        tool_facets,
+        interaction_counts: interactions,
+        chart: Chart {
+            bucket_ms: window.width.ms(),
+            buckets: buckets
+                .into_iter()
+                .map(|(bucket_start, counts)| ChartBucket { bucket_start, counts })
+                .collect(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_hours_go_to_rollups_and_partial_hours_to_rows() {
+        let s = split_hours(HOUR + 5, 4 * HOUR + 7);
+        assert_eq!(s.hours, Some((2 * HOUR, 4 * HOUR)));
+        assert_eq!(s.edges, vec![(HOUR + 5, 2 * HOUR), (4 * HOUR, 4 * HOUR + 7)]);
+        let aligned = split_hours(HOUR, 3 * HOUR);
+        assert_eq!(aligned.hours, Some((HOUR, 3 * HOUR)));
+        assert!(aligned.edges.is_empty());
+        let inside = split_hours(HOUR + 1, HOUR + 50);
+        assert_eq!(inside.hours, None);
+        assert_eq!(inside.edges, vec![(HOUR + 1, HOUR + 50)]);
+    }
+}

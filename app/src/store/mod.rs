@@ -1,0 +1,150 @@
+//! The execution store: one API over SQLite and PostgreSQL. Reads go straight
+//! to the pool; writes go through a single batching writer task (see
+//! [`writer`]) so that many concurrent runs share few transactions. Every
+//! statement takes the scope as a parameter.
+
+mod db;
+mod export;
+mod filter_sql;
+mod list;
+mod meta;
+mod read;
+mod rows;
+mod sweep;
+mod writer;
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::postgres::PgPoolOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+pub use db::Dialect;
+use db::Db;
+pub use writer::{ExecutionPatch, NewExecution, NewInteraction, NewToolCall, ToolCallFinish, InteractionResolution};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("unsupported database URL '{0}'; expected sqlite:PATH or postgres://…")]
+    UnsupportedUrl(String),
+    #[error("stored row is not valid: {0}")]
+    Corrupt(String),
+    #[error("the store's writer has stopped")]
+    WriterGone,
+    #[error("no such row: {0}")]
+    NotFound(String),
+}
+
+/// Cheap to clone: every clone shares the pool and the writer.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Db,
+    writer: writer::WriterHandle,
+}
+
+impl Store {
+    /// Connects, applies migrations and starts the writer. `url` is
+    /// `sqlite:PATH` / `sqlite://PATH` (created when missing) or `postgres://…`.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let db = if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(5))
+                .foreign_keys(true)
+                .pragma("cache_size", "-65536")
+                .pragma("temp_store", "memory");
+            let pool = SqlitePoolOptions::new()
+                .max_connections(8)
+                .connect_with(options)
+                .await?;
+            sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
+            Db::Sqlite(pool)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .connect(url)
+                .await?;
+            sqlx::migrate!("../migrations/postgres").run(&pool).await?;
+            Db::Postgres(pool)
+        } else {
+            return Err(StoreError::UnsupportedUrl(url.to_owned()));
+        };
+        let writer = writer::spawn(db.clone());
+        Ok(Self {
+            inner: Arc::new(Inner { db, writer }),
+        })
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.inner.db.dialect()
+    }
+
+    fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    /// Waits for queued writes, then closes the pool.
+    pub async fn close(&self) {
+        self.inner.writer.flush().await;
+        self.inner.db.close().await;
+    }
+
+    pub async fn create_execution(&self, new: NewExecution) -> Result<(), StoreError> {
+        self.inner.writer.submit(writer::WriteOp::CreateExecution(new)).await
+    }
+
+    /// Writes only the fields the patch sets; `updated_at` is always bumped.
+    pub async fn update_execution(
+        &self,
+        scope: &str,
+        id: &str,
+        patch: ExecutionPatch,
+    ) -> Result<(), StoreError> {
+        self.inner
+            .writer
+            .submit(writer::WriteOp::UpdateExecution {
+                scope_id: scope.to_owned(),
+                id: id.to_owned(),
+                patch,
+            })
+            .await
+    }
+
+    pub async fn record_tool_call(&self, new: NewToolCall) -> Result<(), StoreError> {
+        self.inner.writer.submit(writer::WriteOp::RecordToolCall(new)).await
+    }
+
+    pub async fn finish_tool_call(&self, finish: ToolCallFinish) -> Result<(), StoreError> {
+        self.inner.writer.submit(writer::WriteOp::FinishToolCall(finish)).await
+    }
+
+    /// Records a pending interaction and marks its run as having used elicitation.
+    pub async fn record_interaction(&self, new: NewInteraction) -> Result<(), StoreError> {
+        self.inner.writer.submit(writer::WriteOp::RecordInteraction(new)).await
+    }
+
+    pub async fn resolve_interaction(&self, resolution: InteractionResolution) -> Result<(), StoreError> {
+        self.inner
+            .writer
+            .submit(writer::WriteOp::ResolveInteraction(resolution))
+            .await
+    }
+}
+
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,49 @@
+//! Single-run reads: one run with its pending interaction, and its tool calls.
+
+use super::rows::{convert_all, ExecutionRow, ToolCallRow, EXECUTION_COLUMNS, TOOL_CALL_COLUMNS};
+use super::{Store, StoreError};
+use crate::model::{Execution, ExecutionEnvelope, ToolCall};
+
+impl Store {
+    /// The run with this id in this scope; another scope's id is `None`.
+    pub async fn get(&self, scope: &str, id: &str) -> Result<Option<ExecutionEnvelope>, StoreError> {
+        let mut sql = self.db().sql();
+        sql.push("SELECT ")
+            .push(EXECUTION_COLUMNS)
+            .push(" FROM execution e WHERE e.scope_id = ")
+            .bind(scope)
+            .push(" AND e.id = ")
+            .bind(id);
+        let Some(row) = self.db().fetch_optional::<ExecutionRow>(sql).await? else {
+            return Ok(None);
+        };
+        let execution = Execution::try_from(row)?;
+        Ok(self
+            .with_pending_interactions(scope, vec![execution])
+            .await?
+            .pop())
+    }
+
+    /// Tool calls of a run in call order; `None` when the run is not in scope.
+    pub async fn tool_calls(&self, scope: &str, execution_id: &str) -> Result<Option<Vec<ToolCall>>, StoreError> {
+        let mut exists = self.db().sql();
+        exists
+            .push("SELECT id FROM execution WHERE scope_id = ")
+            .bind(scope)
+            .push(" AND id = ")
+            .bind(execution_id);
+        if self.db().fetch_optional::<(String,)>(exists).await?.is_none() {
+            return Ok(None);
+        }
+        let mut sql = self.db().sql();
+        sql.push("SELECT ")
+            .push(TOOL_CALL_COLUMNS)
+            .push(" FROM execution_tool_call WHERE scope_id = ")
+            .bind(scope)
+            .push(" AND execution_id = ")
+            .bind(execution_id)
+            .push(" ORDER BY started_at ASC, id ASC");
+        let rows: Vec<ToolCallRow> = self.db().fetch_all(sql).await?;
+        Ok(Some(convert_all(rows)?))
+    }
+}

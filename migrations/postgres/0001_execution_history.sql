@@ -1,0 +1,147 @@
+-- Execution history (product.md section 2), PostgreSQL dialect of
+-- migrations/sqlite/0001_execution_history.sql: same tables, indexes and roll-ups.
+
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+
+CREATE TABLE execution (
+    id TEXT NOT NULL,
+    scope_id TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending','running','waiting_for_interaction','completed','failed','cancelled')),
+    code TEXT NOT NULL,
+    result_json TEXT,
+    error_text TEXT,
+    logs_json TEXT,
+    trigger_kind TEXT,
+    trigger_meta_json TEXT,
+    tool_call_count BIGINT NOT NULL DEFAULT 0,
+    had_elicitation BOOLEAN NOT NULL DEFAULT FALSE,
+    created_at BIGINT NOT NULL,
+    started_at BIGINT,
+    completed_at BIGINT,
+    duration_ms BIGINT,
+    updated_at BIGINT NOT NULL,
+    PRIMARY KEY (scope_id, id)
+);
+CREATE INDEX execution_scope_created_idx ON execution (scope_id, created_at, id);
+CREATE INDEX execution_scope_duration_idx ON execution (scope_id, (coalesce(duration_ms, -1)), id);
+CREATE INDEX execution_scope_status_created_idx ON execution (scope_id, status, created_at, id);
+CREATE INDEX execution_scope_trigger_created_idx ON execution (scope_id, trigger_kind, created_at, id);
+CREATE INDEX execution_scope_facets_idx ON execution (scope_id, created_at, status, trigger_kind, had_elicitation, duration_ms);
+CREATE INDEX execution_code_trgm_idx ON execution USING gin (code gin_trgm_ops);
+
+CREATE TABLE execution_tool_call (
+    id TEXT NOT NULL PRIMARY KEY,
+    execution_id TEXT NOT NULL,
+    scope_id TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('running','completed','failed')),
+    tool_path TEXT NOT NULL,
+    namespace TEXT NOT NULL,
+    args_json TEXT,
+    result_json TEXT,
+    error_text TEXT,
+    started_at BIGINT NOT NULL,
+    completed_at BIGINT,
+    duration_ms BIGINT,
+    FOREIGN KEY (scope_id, execution_id) REFERENCES execution (scope_id, id) ON DELETE CASCADE
+);
+CREATE INDEX execution_tool_call_execution_idx ON execution_tool_call (scope_id, execution_id, started_at);
+
+CREATE TABLE execution_interaction (
+    id TEXT NOT NULL PRIMARY KEY,
+    execution_id TEXT NOT NULL,
+    scope_id TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending','resolved','cancelled')),
+    kind TEXT NOT NULL,
+    purpose TEXT,
+    payload_json TEXT,
+    response_json TEXT,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    FOREIGN KEY (scope_id, execution_id) REFERENCES execution (scope_id, id) ON DELETE CASCADE
+);
+CREATE INDEX execution_interaction_execution_idx ON execution_interaction (scope_id, execution_id, status, created_at);
+
+CREATE TABLE execution_tool_path (
+    scope_id TEXT NOT NULL,
+    execution_id TEXT NOT NULL,
+    tool_path TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (scope_id, execution_id, tool_path),
+    FOREIGN KEY (scope_id, execution_id) REFERENCES execution (scope_id, id) ON DELETE CASCADE
+);
+CREATE INDEX execution_tool_path_created_idx ON execution_tool_path (scope_id, created_at, tool_path);
+
+CREATE TABLE tool_path_catalog (
+    scope_id TEXT NOT NULL,
+    tool_path TEXT NOT NULL,
+    PRIMARY KEY (scope_id, tool_path)
+);
+
+CREATE TABLE execution_hourly (
+    scope_id TEXT NOT NULL,
+    hour_start BIGINT NOT NULL,
+    status TEXT NOT NULL,
+    trigger_kind TEXT NOT NULL, -- '' stands for no trigger (not a valid kind)
+    had_elicitation BOOLEAN NOT NULL,
+    runs BIGINT NOT NULL,
+    PRIMARY KEY (scope_id, hour_start, status, trigger_kind, had_elicitation)
+);
+
+CREATE TABLE tool_hourly (
+    scope_id TEXT NOT NULL,
+    hour_start BIGINT NOT NULL,
+    tool_path TEXT NOT NULL,
+    runs BIGINT NOT NULL,
+    PRIMARY KEY (scope_id, hour_start, tool_path)
+);
+
+CREATE FUNCTION execution_hourly_maintain() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        UPDATE execution_hourly SET runs = runs - 1
+        WHERE scope_id = OLD.scope_id AND hour_start = OLD.created_at - OLD.created_at % 3600000
+          AND status = OLD.status AND trigger_kind = coalesce(OLD.trigger_kind, '') AND had_elicitation = OLD.had_elicitation;
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        INSERT INTO execution_hourly AS h (scope_id, hour_start, status, trigger_kind, had_elicitation, runs)
+        VALUES (NEW.scope_id, NEW.created_at - NEW.created_at % 3600000, NEW.status, coalesce(NEW.trigger_kind, ''), NEW.had_elicitation, 1)
+        ON CONFLICT (scope_id, hour_start, status, trigger_kind, had_elicitation) DO UPDATE SET runs = h.runs + 1;
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER execution_hourly_insert AFTER INSERT OR DELETE ON execution
+FOR EACH ROW EXECUTE FUNCTION execution_hourly_maintain();
+CREATE TRIGGER execution_hourly_update AFTER UPDATE OF status, had_elicitation, trigger_kind ON execution
+FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.had_elicitation IS DISTINCT FROM NEW.had_elicitation OR OLD.trigger_kind IS DISTINCT FROM NEW.trigger_kind)
+EXECUTE FUNCTION execution_hourly_maintain();
+
+CREATE FUNCTION execution_tool_path_record() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO execution_tool_path (scope_id, execution_id, tool_path, created_at)
+    SELECT NEW.scope_id, NEW.execution_id, NEW.tool_path, e.created_at
+    FROM execution e WHERE e.scope_id = NEW.scope_id AND e.id = NEW.execution_id
+    ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER execution_tool_path_record AFTER INSERT ON execution_tool_call
+FOR EACH ROW EXECUTE FUNCTION execution_tool_path_record();
+
+CREATE FUNCTION tool_hourly_maintain() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        UPDATE tool_hourly SET runs = runs - 1
+        WHERE scope_id = OLD.scope_id AND hour_start = OLD.created_at - OLD.created_at % 3600000 AND tool_path = OLD.tool_path;
+    ELSE
+        INSERT INTO tool_hourly AS h (scope_id, hour_start, tool_path, runs)
+        VALUES (NEW.scope_id, NEW.created_at - NEW.created_at % 3600000, NEW.tool_path, 1)
+        ON CONFLICT (scope_id, hour_start, tool_path) DO UPDATE SET runs = h.runs + 1;
+        INSERT INTO tool_path_catalog (scope_id, tool_path) VALUES (NEW.scope_id, NEW.tool_path)
+        ON CONFLICT DO NOTHING;
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER tool_hourly_maintain AFTER INSERT OR DELETE ON execution_tool_path
+FOR EACH ROW EXECUTE FUNCTION tool_hourly_maintain();

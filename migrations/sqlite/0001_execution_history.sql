@@ -1,0 +1,155 @@
+-- Execution history (product.md section 2). Every index leads with scope_id.
+-- Roll-up tables and the trigram code index are maintained by triggers so that
+-- every writer keeps them exact.
+
+CREATE TABLE execution (
+    id TEXT NOT NULL,
+    scope_id TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending','running','waiting_for_interaction','completed','failed','cancelled')),
+    code TEXT NOT NULL,
+    result_json TEXT,
+    error_text TEXT,
+    logs_json TEXT,
+    trigger_kind TEXT,
+    trigger_meta_json TEXT,
+    tool_call_count INTEGER NOT NULL DEFAULT 0,
+    had_elicitation INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    started_at INTEGER,
+    completed_at INTEGER,
+    duration_ms INTEGER,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (scope_id, id)
+);
+CREATE INDEX execution_scope_created_idx ON execution (scope_id, created_at, id);
+-- Runs without a duration yet sort as -1: the keyset needs a non-null key.
+CREATE INDEX execution_scope_duration_idx ON execution (scope_id, coalesce(duration_ms, -1), id);
+CREATE INDEX execution_scope_status_created_idx ON execution (scope_id, status, created_at, id);
+CREATE INDEX execution_scope_trigger_created_idx ON execution (scope_id, trigger_kind, created_at, id);
+-- Covering index for the grouped facet/chart scan.
+CREATE INDEX execution_scope_facets_idx ON execution (scope_id, created_at, status, trigger_kind, had_elicitation, duration_ms);
+
+CREATE TABLE execution_tool_call (
+    id TEXT NOT NULL PRIMARY KEY,
+    execution_id TEXT NOT NULL,
+    scope_id TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('running','completed','failed')),
+    tool_path TEXT NOT NULL,
+    namespace TEXT NOT NULL,
+    args_json TEXT,
+    result_json TEXT,
+    error_text TEXT,
+    started_at INTEGER NOT NULL,
+    completed_at INTEGER,
+    duration_ms INTEGER,
+    FOREIGN KEY (scope_id, execution_id) REFERENCES execution (scope_id, id) ON DELETE CASCADE
+);
+CREATE INDEX execution_tool_call_execution_idx ON execution_tool_call (scope_id, execution_id, started_at);
+
+CREATE TABLE execution_interaction (
+    id TEXT NOT NULL PRIMARY KEY,
+    execution_id TEXT NOT NULL,
+    scope_id TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending','resolved','cancelled')),
+    kind TEXT NOT NULL,
+    purpose TEXT,
+    payload_json TEXT,
+    response_json TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    FOREIGN KEY (scope_id, execution_id) REFERENCES execution (scope_id, id) ON DELETE CASCADE
+);
+CREATE INDEX execution_interaction_execution_idx ON execution_interaction (scope_id, execution_id, status, created_at);
+
+-- Distinct tool paths per run, with the run's created_at, so tool filters and
+-- tool facets are index range scans instead of joins over every call.
+CREATE TABLE execution_tool_path (
+    scope_id TEXT NOT NULL,
+    execution_id TEXT NOT NULL,
+    tool_path TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (scope_id, execution_id, tool_path),
+    FOREIGN KEY (scope_id, execution_id) REFERENCES execution (scope_id, id) ON DELETE CASCADE
+) WITHOUT ROWID;
+CREATE INDEX execution_tool_path_created_idx ON execution_tool_path (scope_id, created_at, tool_path);
+
+-- Every tool path a scope has ever called: resolves `tool` patterns to paths.
+CREATE TABLE tool_path_catalog (
+    scope_id TEXT NOT NULL,
+    tool_path TEXT NOT NULL,
+    PRIMARY KEY (scope_id, tool_path)
+) WITHOUT ROWID;
+
+-- Hourly roll-ups kept exact by triggers; they answer facets and the chart over
+-- long windows without touching a million rows.
+CREATE TABLE execution_hourly (
+    scope_id TEXT NOT NULL,
+    hour_start INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    trigger_kind TEXT NOT NULL, -- '' stands for no trigger (not a valid kind)
+    had_elicitation INTEGER NOT NULL,
+    runs INTEGER NOT NULL,
+    PRIMARY KEY (scope_id, hour_start, status, trigger_kind, had_elicitation)
+) WITHOUT ROWID;
+
+CREATE TABLE tool_hourly (
+    scope_id TEXT NOT NULL,
+    hour_start INTEGER NOT NULL,
+    tool_path TEXT NOT NULL,
+    runs INTEGER NOT NULL,
+    PRIMARY KEY (scope_id, hour_start, tool_path)
+) WITHOUT ROWID;
+
+CREATE TRIGGER execution_hourly_insert AFTER INSERT ON execution BEGIN
+    INSERT INTO execution_hourly (scope_id, hour_start, status, trigger_kind, had_elicitation, runs)
+    VALUES (NEW.scope_id, NEW.created_at - NEW.created_at % 3600000, NEW.status, coalesce(NEW.trigger_kind, ''), NEW.had_elicitation, 1)
+    ON CONFLICT (scope_id, hour_start, status, trigger_kind, had_elicitation) DO UPDATE SET runs = runs + 1;
+END;
+
+CREATE TRIGGER execution_hourly_update AFTER UPDATE OF status, had_elicitation, trigger_kind ON execution
+WHEN OLD.status IS NOT NEW.status OR OLD.had_elicitation IS NOT NEW.had_elicitation OR OLD.trigger_kind IS NOT NEW.trigger_kind
+BEGIN
+    UPDATE execution_hourly SET runs = runs - 1
+    WHERE scope_id = OLD.scope_id AND hour_start = OLD.created_at - OLD.created_at % 3600000
+      AND status = OLD.status AND trigger_kind = coalesce(OLD.trigger_kind, '') AND had_elicitation = OLD.had_elicitation;
+    INSERT INTO execution_hourly (scope_id, hour_start, status, trigger_kind, had_elicitation, runs)
+    VALUES (NEW.scope_id, NEW.created_at - NEW.created_at % 3600000, NEW.status, coalesce(NEW.trigger_kind, ''), NEW.had_elicitation, 1)
+    ON CONFLICT (scope_id, hour_start, status, trigger_kind, had_elicitation) DO UPDATE SET runs = runs + 1;
+END;
+
+CREATE TRIGGER execution_hourly_delete AFTER DELETE ON execution BEGIN
+    UPDATE execution_hourly SET runs = runs - 1
+    WHERE scope_id = OLD.scope_id AND hour_start = OLD.created_at - OLD.created_at % 3600000
+      AND status = OLD.status AND trigger_kind = coalesce(OLD.trigger_kind, '') AND had_elicitation = OLD.had_elicitation;
+END;
+
+CREATE TRIGGER execution_tool_path_record AFTER INSERT ON execution_tool_call BEGIN
+    INSERT INTO execution_tool_path (scope_id, execution_id, tool_path, created_at)
+    SELECT NEW.scope_id, NEW.execution_id, NEW.tool_path, e.created_at
+    FROM execution e WHERE e.scope_id = NEW.scope_id AND e.id = NEW.execution_id
+    ON CONFLICT DO NOTHING;
+END;
+
+CREATE TRIGGER tool_hourly_insert AFTER INSERT ON execution_tool_path BEGIN
+    INSERT INTO tool_hourly (scope_id, hour_start, tool_path, runs)
+    VALUES (NEW.scope_id, NEW.created_at - NEW.created_at % 3600000, NEW.tool_path, 1)
+    ON CONFLICT (scope_id, hour_start, tool_path) DO UPDATE SET runs = runs + 1;
+    INSERT INTO tool_path_catalog (scope_id, tool_path) VALUES (NEW.scope_id, NEW.tool_path)
+    ON CONFLICT DO NOTHING;
+END;
+
+CREATE TRIGGER tool_hourly_delete AFTER DELETE ON execution_tool_path BEGIN
+    UPDATE tool_hourly SET runs = runs - 1
+    WHERE scope_id = OLD.scope_id AND hour_start = OLD.created_at - OLD.created_at % 3600000 AND tool_path = OLD.tool_path;
+END;
+
+-- Trigram index over code: case-insensitive substring search without a scan.
+CREATE VIRTUAL TABLE execution_code USING fts5 (code, content = 'execution', content_rowid = 'rowid', tokenize = 'trigram');
+
+CREATE TRIGGER execution_code_insert AFTER INSERT ON execution BEGIN
+    INSERT INTO execution_code (rowid, code) VALUES (NEW.rowid, NEW.code);
+END;
+
+CREATE TRIGGER execution_code_delete AFTER DELETE ON execution BEGIN
+    INSERT INTO execution_code (execution_code, rowid, code) VALUES ('delete', OLD.rowid, OLD.code);
+END;
