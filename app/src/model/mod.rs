@@ -2,6 +2,9 @@
 //! wire shapes the JSON API and the page share. No I/O lives here, so everything is
 //! testable with plain unit and property tests and compiles to WASM unchanged.
 
+/// The scope every request runs in until access control exists.
+pub const LOCAL_SCOPE: &str = "local";
+
 mod chart;
 mod cursor;
 mod execution;

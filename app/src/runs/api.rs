@@ -5,12 +5,9 @@ use leptos::prelude::*;
 
 use crate::model::ListPage;
 
-/// The scope every request runs in until access control arrives.
-pub const LOCAL_SCOPE: &str = "local";
-
 #[server]
 pub async fn list_runs() -> Result<ListPage, ServerFnError> {
-    use crate::model::ListQuery;
+    use crate::model::{ListQuery, LOCAL_SCOPE};
     let store = expect_context::<crate::store::Store>();
     store
         .list(LOCAL_SCOPE, &ListQuery::default())

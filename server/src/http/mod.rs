@@ -1,0 +1,30 @@
+//! The plain JSON API (product.md section 4) that the CLI, MCP hosts and other
+//! programs use.
+
+mod error;
+mod executions;
+mod export;
+pub mod openapi;
+mod scope;
+
+use axum::routing::get;
+use axum::Router;
+
+pub use error::ApiError;
+pub use scope::Scope;
+
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/executions", get(executions::list))
+        .route("/executions/export", get(export::export))
+        .route("/executions/{id}", get(executions::get_one))
+        .route("/executions/{id}/tool-calls", get(executions::tool_calls))
+        .route("/openapi.json", get(openapi::document))
+}
+
+/// Unknown paths answer in the same error shape as everything else.
+pub async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::RouteNotFound(uri.path().to_owned())
+}

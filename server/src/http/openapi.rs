@@ -1,0 +1,30 @@
+//! `GET /openapi.json`: the OpenAPI 3.1 document, generated from the handler
+//! annotations and the wire types so it cannot drift from the code.
+
+use axum::Json;
+use utoipa::OpenApi;
+
+use app::model::{
+    Chart, ChartBucket, Execution, ExecutionEnvelope, Interaction, InteractionCounts, ListMeta,
+    ListPage, ToolCall, ToolCallList, ToolFacet, TriggerCount,
+};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "executor runs API", description = "Execution history of code-executing agents."),
+    paths(
+        super::executions::list,
+        super::executions::get_one,
+        super::executions::tool_calls,
+        super::export::export,
+    ),
+    components(schemas(
+        Execution, Interaction, ToolCall, ExecutionEnvelope, ListPage, ListMeta, TriggerCount,
+        ToolFacet, InteractionCounts, Chart, ChartBucket, ToolCallList
+    ))
+)]
+pub struct ApiDoc;
+
+pub async fn document() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

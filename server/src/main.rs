@@ -1,0 +1,127 @@
+//! `executor`: the command line. `serve` starts the web server.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use leptos::prelude::LeptosOptions;
+use tracing_subscriber::EnvFilter;
+
+use app::store::Store;
+use server::{router, AppState};
+
+#[derive(Parser)]
+#[command(name = "executor", version, about = "Runs code for agents and keeps its history")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the web server (JSON API at /executions, page at /runs).
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:3000", env = "EXECUTOR_ADDR")]
+        addr: SocketAddr,
+        /// sqlite:PATH (created when missing) or postgres://…
+        #[arg(long, default_value = "sqlite://executor.db", env = "DATABASE_URL")]
+        database_url: String,
+        /// Folder holding pkg/ with the page's WASM, JS and CSS.
+        #[arg(long, default_value = "target/site", env = "LEPTOS_SITE_ROOT")]
+        site_root: String,
+        /// Delete runs older than this many days (checked hourly); 0 keeps everything.
+        #[arg(long, default_value_t = 0, env = "EXECUTOR_RETENTION_DAYS")]
+        retention_days: u32,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve {
+            addr,
+            database_url,
+            site_root,
+            retention_days,
+        } => match serve(addr, &database_url, &site_root, retention_days).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                tracing::error!(error = %err, "server stopped");
+                eprintln!("executor: {err}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+async fn serve(
+    addr: SocketAddr,
+    database_url: &str,
+    site_root: &str,
+    retention_days: u32,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let store = Store::connect(database_url).await?;
+    let leptos_options = LeptosOptions::builder()
+        .output_name(app::shell::BUNDLE)
+        .site_root(site_root)
+        .site_pkg_dir("pkg")
+        .site_addr(addr)
+        .build();
+    if retention_days > 0 {
+        tokio::spawn(retention(store.clone(), retention_days));
+    }
+    let app = router(AppState {
+        store: store.clone(),
+        leptos_options,
+    });
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!(%addr, database = %redact(database_url), "listening; open http://{addr}/runs");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    store.close().await;
+    Ok(())
+}
+
+/// Sweeps every scope once an hour.
+async fn retention(store: Store, days: u32) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        let cutoff = now_ms() - i64::from(days) * 86_400_000;
+        match store.scopes().await {
+            Ok(scopes) => {
+                for scope in scopes {
+                    match store.sweep(&scope, cutoff).await {
+                        Ok(n) if n > 0 => tracing::info!(%scope, deleted = n, "retention sweep"),
+                        Ok(_) => {}
+                        Err(err) => tracing::warn!(%scope, error = %err, "retention sweep failed"),
+                    }
+                }
+            }
+            Err(err) => tracing::warn!(error = %err, "retention sweep could not list scopes"),
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Hides a password in a database URL before logging it.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(scheme), Some(at)) if at > scheme => format!("{}://…@{}", &url[..scheme], &url[at + 1..]),
+        _ => url.to_owned(),
+    }
+}

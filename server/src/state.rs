@@ -1,0 +1,12 @@
+//! Shared state handed to every handler and server function.
+
+use axum::extract::FromRef;
+use leptos::prelude::LeptosOptions;
+
+use app::store::Store;
+
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub store: Store,
+    pub leptos_options: LeptosOptions,
+}
