@@ -22,11 +22,11 @@ CREATE TABLE execution (
     updated_at BIGINT NOT NULL,
     PRIMARY KEY (scope_id, id)
 );
-CREATE INDEX execution_scope_created_idx ON execution (scope_id, created_at, id);
+-- The list order (created_at, id) with the facet columns carried along, so
+-- the list, the chart and the facet scans of a window read one index.
+CREATE INDEX execution_scope_created_idx ON execution (scope_id, created_at, id, status, trigger_kind, had_elicitation, duration_ms);
+-- Runs without a duration yet sort as -1: the keyset needs a non-null key.
 CREATE INDEX execution_scope_duration_idx ON execution (scope_id, (coalesce(duration_ms, -1)), id);
-CREATE INDEX execution_scope_status_created_idx ON execution (scope_id, status, created_at, id);
-CREATE INDEX execution_scope_trigger_created_idx ON execution (scope_id, trigger_kind, created_at, id);
-CREATE INDEX execution_scope_facets_idx ON execution (scope_id, created_at, status, trigger_kind, had_elicitation, duration_ms);
 CREATE INDEX execution_code_trgm_idx ON execution USING gin (code gin_trgm_ops);
 
 CREATE TABLE execution_tool_call (

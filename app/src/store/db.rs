@@ -198,17 +198,34 @@ impl Db {
     }
 }
 
-/// A transaction on either database, for the batching writer.
-pub enum Tx {
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
-    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+/// A connection the batching writer keeps for itself: SQLite's page cache
+/// lives in the connection, so reusing one keeps hot pages across batches.
+pub enum WriterConn {
+    Sqlite(sqlx::pool::PoolConnection<sqlx::Sqlite>),
+    Postgres(sqlx::pool::PoolConnection<sqlx::Postgres>),
 }
 
-impl Tx {
-    pub async fn begin(db: &Db) -> Result<Self, sqlx::Error> {
+impl WriterConn {
+    pub async fn acquire(db: &Db) -> Result<Self, sqlx::Error> {
         Ok(match db {
-            Db::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
-            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+            Db::Sqlite(pool) => WriterConn::Sqlite(pool.acquire().await?),
+            Db::Postgres(pool) => WriterConn::Postgres(pool.acquire().await?),
+        })
+    }
+}
+
+/// A transaction on either database, for the batching writer.
+pub enum Tx<'c> {
+    Sqlite(sqlx::Transaction<'c, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'c, sqlx::Postgres>),
+}
+
+impl<'c> Tx<'c> {
+    pub async fn begin(conn: &'c mut WriterConn) -> Result<Self, sqlx::Error> {
+        use sqlx::Connection;
+        Ok(match conn {
+            WriterConn::Sqlite(c) => Tx::Sqlite(c.begin().await?),
+            WriterConn::Postgres(c) => Tx::Postgres(c.begin().await?),
         })
     }
 
@@ -223,6 +240,22 @@ impl Tx {
                 .await?
                 .rows_affected()),
         }
+    }
+
+    pub async fn fetch_i64(&mut self, sql: Sql) -> Result<i64, sqlx::Error> {
+        let row: (i64,) = match self {
+            Tx::Sqlite(tx) => {
+                bind_all!(sqlx::query_as(&sql.text), sql.args)
+                    .fetch_one(&mut **tx)
+                    .await?
+            }
+            Tx::Postgres(tx) => {
+                bind_all!(sqlx::query_as(&sql.text), sql.args)
+                    .fetch_one(&mut **tx)
+                    .await?
+            }
+        };
+        Ok(row.0)
     }
 
     pub async fn commit(self) -> Result<(), sqlx::Error> {

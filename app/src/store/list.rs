@@ -31,15 +31,10 @@ impl Store {
     /// One page of runs, with facets and chart when it is the first page.
     #[tracing::instrument(skip(self, query), fields(scope))]
     pub async fn list(&self, scope: &str, query: &ListQuery) -> Result<ListPage, StoreError> {
-        let tools = resolve_tools(self.db(), scope, &query.filters).await?;
         if query.cursor.is_some() {
-            let (executions, next_cursor) = self.page(scope, query, &tools).await?;
-            return Ok(ListPage {
-                executions,
-                next_cursor,
-                meta: None,
-            });
+            return self.list_without_meta(scope, query).await;
         }
+        let tools = resolve_tools(self.db(), scope, &query.filters).await?;
         let ((executions, next_cursor), meta) = tokio::try_join!(
             self.page(scope, query, &tools),
             self.meta(scope, &query.filters, &tools)
@@ -48,6 +43,17 @@ impl Store {
             executions,
             next_cursor,
             meta: Some(meta),
+        })
+    }
+
+    /// One page of runs without facets, whatever the cursor.
+    pub async fn list_without_meta(&self, scope: &str, query: &ListQuery) -> Result<ListPage, StoreError> {
+        let tools = resolve_tools(self.db(), scope, &query.filters).await?;
+        let (executions, next_cursor) = self.page(scope, query, &tools).await?;
+        Ok(ListPage {
+            executions,
+            next_cursor,
+            meta: None,
         })
     }
 

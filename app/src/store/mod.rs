@@ -11,6 +11,7 @@ mod meta;
 mod read;
 mod rows;
 mod sweep;
+pub mod synthetic;
 mod writer;
 
 use std::str::FromStr;
@@ -63,7 +64,8 @@ impl Store {
                 .busy_timeout(Duration::from_secs(5))
                 .foreign_keys(true)
                 .pragma("cache_size", "-65536")
-                .pragma("temp_store", "memory");
+                .pragma("temp_store", "memory")
+                .pragma("mmap_size", "1073741824");
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
                 .connect_with(options)

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::db::{Arg, Db, Sql, Tx};
+use super::db::{Arg, Db, Dialect, Sql, Tx, WriterConn};
 use super::StoreError;
 use crate::model::{ExecutionStatus, InteractionStatus, ToolCallStatus};
 
@@ -21,8 +21,6 @@ use crate::model::{ExecutionStatus, InteractionStatus, ToolCallStatus};
 const MAX_BATCH: usize = 4_096;
 /// Queue bound: past it, submitters wait (back-pressure instead of memory growth).
 const QUEUE: usize = 16_384;
-/// Stay below SQLite's 32,766 and PostgreSQL's 65,535 parameters per statement.
-const MAX_PARAMS: usize = 30_000;
 
 #[derive(Clone, Debug)]
 pub struct NewExecution {
@@ -164,6 +162,7 @@ pub fn spawn(db: Db) -> WriterHandle {
 }
 
 async fn run(db: Db, mut rx: mpsc::Receiver<Msg>) {
+    let mut conn: Option<WriterConn> = None;
     let mut batch: Vec<(WriteOp, Reply)> = Vec::new();
     let mut flushes: Vec<oneshot::Sender<()>> = Vec::new();
     while let Some(first) = rx.recv().await {
@@ -178,7 +177,7 @@ async fn run(db: Db, mut rx: mpsc::Receiver<Msg>) {
             }
         }
         if !batch.is_empty() {
-            apply_batch(&db, std::mem::take(&mut batch)).await;
+            apply_batch(&db, &mut conn, std::mem::take(&mut batch)).await;
         }
         for done in flushes.drain(..) {
             let _ = done.send(());
@@ -186,9 +185,9 @@ async fn run(db: Db, mut rx: mpsc::Receiver<Msg>) {
     }
 }
 
-async fn apply_batch(db: &Db, batch: Vec<(WriteOp, Reply)>) {
+async fn apply_batch(db: &Db, conn: &mut Option<WriterConn>, batch: Vec<(WriteOp, Reply)>) {
     let ops: Vec<&WriteOp> = batch.iter().map(|(op, _)| op).collect();
-    match write_all(db, &ops).await {
+    match write_all(db, conn, &ops).await {
         Ok(()) => {
             for (_, reply) in batch {
                 let _ = reply.send(Ok(()));
@@ -205,22 +204,41 @@ async fn apply_batch(db: &Db, batch: Vec<(WriteOp, Reply)>) {
             // so every caller gets its own answer.
             tracing::debug!(error = %err, size = batch.len(), "batch failed; retrying one by one");
             for (op, reply) in batch {
-                let result = write_all(db, &[&op]).await;
+                let result = write_all(db, conn, &[&op]).await;
                 let _ = reply.send(result);
             }
         }
     }
 }
 
-async fn write_all(db: &Db, ops: &[&WriteOp]) -> Result<(), StoreError> {
+async fn write_all(
+    db: &Db,
+    conn: &mut Option<WriterConn>,
+    ops: &[&WriteOp],
+) -> Result<(), StoreError> {
     let mut plan = Plan::default();
     for op in ops {
         plan.add(op);
     }
-    let mut tx = Tx::begin(db).await?;
-    plan.execute(db, &mut tx).await?;
-    tx.commit().await?;
-    Ok(())
+    let result = async {
+        if conn.is_none() {
+            *conn = Some(WriterConn::acquire(db).await?);
+        }
+        let Some(c) = conn.as_mut() else {
+            return Err(StoreError::WriterGone);
+        };
+        let mut tx = Tx::begin(c).await?;
+        plan.execute(db, &mut tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+    .await;
+    if matches!(&result, Err(StoreError::Database(e)) if e.as_database_error().is_none()) {
+        // Not an error the database reported about our data (an I/O or
+        // connection failure): start the next batch on a fresh connection.
+        *conn = None;
+    }
+    result
 }
 
 /// A batch sorted into phases, with run updates merged per run.
@@ -274,8 +292,17 @@ impl<'a> Plan<'a> {
         }
     }
 
-    async fn execute(&self, db: &Db, tx: &mut Tx) -> Result<(), StoreError> {
+    async fn execute(&self, db: &Db, tx: &mut Tx<'_>) -> Result<(), StoreError> {
         let now = super::now_ms();
+        // SQLite's code index is fed from the rows this transaction adds: the
+        // single writer makes every new rowid larger than the current maximum.
+        let code_index_from = if db.dialect() == Dialect::Sqlite && !self.executions.is_empty() {
+            let mut sql = db.sql();
+            sql.push("SELECT coalesce(max(rowid), 0) FROM execution");
+            Some(tx.fetch_i64(sql).await?)
+        } else {
+            None
+        };
         insert_rows(
             db,
             tx,
@@ -299,6 +326,12 @@ impl<'a> Plan<'a> {
             },
         )
         .await?;
+        if let Some(from) = code_index_from {
+            let mut sql = db.sql();
+            sql.push("INSERT INTO execution_code (rowid, code) SELECT rowid, code FROM execution WHERE rowid > ")
+                .bind(from);
+            tx.execute(sql).await?;
+        }
         insert_rows(
             db,
             tx,
@@ -437,7 +470,7 @@ impl<'a> Plan<'a> {
     }
 }
 
-async fn count_execution(tx: &mut Tx, db: &Db, scope: &str, id: &str) -> Result<bool, StoreError> {
+async fn count_execution(tx: &mut Tx<'_>, db: &Db, scope: &str, id: &str) -> Result<bool, StoreError> {
     let mut sql = db.sql();
     sql.push("UPDATE execution SET updated_at = updated_at WHERE scope_id = ")
         .bind(scope)
@@ -449,7 +482,7 @@ async fn count_execution(tx: &mut Tx, db: &Db, scope: &str, id: &str) -> Result<
 /// `INSERT … VALUES (…), (…)` in chunks that respect the parameter limit.
 async fn insert_rows<T>(
     db: &Db,
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     head: &str,
     rows: &[T],
     to_args: impl Fn(&T) -> Vec<Arg>,
@@ -467,7 +500,7 @@ async fn insert_rows<T>(
 /// on both SQLite (3.33+) and PostgreSQL.
 async fn update_rows<T>(
     db: &Db,
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     cte: &str,
     update: &str,
     rows: &[T],
@@ -492,7 +525,21 @@ fn push_values<T>(sql: &mut Sql, rows: &[T], to_args: &impl Fn(&T) -> Vec<Arg>) 
     }
 }
 
+/// Splits rows into chunks whose sizes come from a fixed set, so each kind of
+/// statement has only a handful of distinct texts. Preparing a statement that
+/// fires triggers is expensive (SQLite compiles the triggers into it), and the
+/// driver caches prepared statements by text: fixed shapes make every batch
+/// hit that cache instead of preparing anew.
 fn chunks<T>(rows: &[T]) -> impl Iterator<Item = &[T]> {
-    // Widest statement has 12 columns.
-    rows.chunks((MAX_PARAMS / 12).max(1))
+    const SIZES: [usize; 5] = [256, 64, 16, 4, 1];
+    let mut rest = rows;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let size = SIZES.into_iter().find(|s| *s <= rest.len()).unwrap_or(1);
+        let (chunk, tail) = rest.split_at(size);
+        rest = tail;
+        Some(chunk)
+    })
 }
