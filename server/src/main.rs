@@ -34,6 +34,17 @@ enum Command {
         #[arg(long, default_value_t = 0, env = "EXECUTOR_RETENTION_DAYS")]
         retention_days: u32,
     },
+    /// Fill a database with synthetic runs, to try the page or measure it.
+    Seed {
+        /// How many runs to add.
+        #[arg(long, default_value_t = 1_000)]
+        runs: u64,
+        /// Spread them over this many days before now.
+        #[arg(long, default_value_t = 1)]
+        days: u32,
+        #[arg(long, default_value = "sqlite://executor.db", env = "DATABASE_URL")]
+        database_url: String,
+    },
 }
 
 #[tokio::main]
@@ -52,11 +63,39 @@ async fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => {
                 tracing::error!(error = %err, "server stopped");
-                eprintln!("executor: {err}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Seed {
+            runs,
+            days,
+            database_url,
+        } => match seed(runs, days, &database_url).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                tracing::error!(error = %err, "seeding failed");
                 ExitCode::FAILURE
             }
         },
     }
+}
+
+async fn seed(runs: u64, days: u32, database_url: &str) -> Result<(), app::store::StoreError> {
+    use app::store::synthetic::{record_history, SyntheticSpec};
+    let store = Store::connect(database_url).await?;
+    let spec = SyntheticSpec {
+        scope: app::model::LOCAL_SCOPE.to_owned(),
+        runs,
+        end_ms: now_ms(),
+        span_ms: i64::from(days.max(1)) * 86_400_000,
+        tool_paths: 200,
+        mean_tool_calls: 5,
+        rare_every: 100_000,
+    };
+    record_history(&store, &spec, 256).await?;
+    store.close().await;
+    tracing::info!(runs, days, "seeded");
+    Ok(())
 }
 
 async fn serve(
