@@ -26,7 +26,12 @@ struct Args {
 }
 
 fn args() -> Args {
-    let mut a = Args { ingest_only: false, runs: 1_000_000, dbs: vec!["sqlite", "postgres"], fresh: false };
+    let mut a = Args {
+        ingest_only: false,
+        runs: 1_000_000,
+        dbs: vec!["sqlite", "postgres"],
+        fresh: false,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
@@ -73,19 +78,28 @@ async fn bench(db: &str, args: &Args) -> Result<(), Box<dyn std::error::Error>> 
         }
         _ => {
             use sqlx::Connection;
-            let admin = std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+            let admin = std::env::var("TEST_POSTGRES_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
             let mut conn = sqlx::PgConnection::connect(&admin).await?;
             if args.fresh {
-                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await?;
+                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut conn)
+                    .await?;
             }
-            let exists: Option<(i32,)> = sqlx::query_as("SELECT 1 FROM pg_database WHERE datname = $1")
-                .bind(&name)
-                .fetch_optional(&mut conn)
-                .await?;
+            let exists: Option<(i32,)> =
+                sqlx::query_as("SELECT 1 FROM pg_database WHERE datname = $1")
+                    .bind(&name)
+                    .fetch_optional(&mut conn)
+                    .await?;
             if exists.is_none() {
-                sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await?;
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .await?;
             }
-            let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap_or(admin);
+            let base = admin
+                .rsplit_once('/')
+                .map(|(b, _)| b.to_owned())
+                .unwrap_or(admin);
             format!("{base}/{name}")
         }
     };
@@ -99,7 +113,11 @@ async fn bench(db: &str, args: &Args) -> Result<(), Box<dyn std::error::Error>> 
         mean_tool_calls: 5,
         rare_every: 100_000,
     };
-    let existing = store.list(LOCAL_SCOPE, &ListQuery::default()).await?.meta.map_or(0, |m| m.total_row_count);
+    let existing = store
+        .list(LOCAL_SCOPE, &ListQuery::default())
+        .await?
+        .meta
+        .map_or(0, |m| m.total_row_count);
     println!("\n== {db}: {} runs over 30 days ==", args.runs);
     if existing == 0 {
         let started = Instant::now();
@@ -122,23 +140,60 @@ async fn bench(db: &str, args: &Args) -> Result<(), Box<dyn std::error::Error>> 
         store.close().await;
         return Ok(());
     }
-    let q = |pairs: &[(&str, &str)]| ListQuery::parse(pairs.iter().copied(), &[]).expect("valid query");
+    let q =
+        |pairs: &[(&str, &str)]| ListQuery::parse(pairs.iter().copied(), &[]).expect("valid query");
     let day_from = (END - DAY).to_string();
     let month_from = (END - 30 * DAY).to_string();
     let end = END.to_string();
     let cases: Vec<(&str, ListQuery, bool)> = vec![
         ("first page, no filter", q(&[]), false),
-        ("first page, status=failed", q(&[("status", "failed")]), false),
-        ("first page, tool=ns3.resource.op7", q(&[("tool", "ns3.resource.op7")]), false),
+        (
+            "first page, status=failed",
+            q(&[("status", "failed")]),
+            false,
+        ),
+        (
+            "first page, tool=ns3.resource.op7",
+            q(&[("tool", "ns3.resource.op7")]),
+            false,
+        ),
         ("first page, tool=ns3.*", q(&[("tool", "ns3.*")]), false),
-        ("first page, rare code substring", q(&[("code", RARE_MARKER)]), false),
-        ("first page, sort=durationMs,desc", q(&[("sort", "durationMs,desc")]), false),
-        ("first page + meta, 24 h", q(&[("from", &day_from), ("to", &end)]), true),
-        ("first page + meta, 30 days", q(&[("from", &month_from), ("to", &end)]), true),
+        (
+            "first page, rare code substring",
+            q(&[("code", RARE_MARKER)]),
+            false,
+        ),
+        (
+            "first page, sort=durationMs,desc",
+            q(&[("sort", "durationMs,desc")]),
+            false,
+        ),
+        (
+            "first page + meta, 24 h",
+            q(&[("from", &day_from), ("to", &end)]),
+            true,
+        ),
+        (
+            "first page + meta, 30 days",
+            q(&[("from", &month_from), ("to", &end)]),
+            true,
+        ),
         ("first page + meta, all time", q(&[]), true),
-        ("first page + meta, 24 h, status=failed", q(&[("from", &day_from), ("to", &end), ("status", "failed")]), true),
-        ("first page + meta, 30 days, status=failed", q(&[("from", &month_from), ("to", &end), ("status", "failed")]), true),
-        ("first page + meta, 24 h, tool=ns3.*", q(&[("from", &day_from), ("to", &end), ("tool", "ns3.*")]), true),
+        (
+            "first page + meta, 24 h, status=failed",
+            q(&[("from", &day_from), ("to", &end), ("status", "failed")]),
+            true,
+        ),
+        (
+            "first page + meta, 30 days, status=failed",
+            q(&[("from", &month_from), ("to", &end), ("status", "failed")]),
+            true,
+        ),
+        (
+            "first page + meta, 24 h, tool=ns3.*",
+            q(&[("from", &day_from), ("to", &end), ("tool", "ns3.*")]),
+            true,
+        ),
     ];
     println!("{:<46} {:>10} {:>10}", "query", "p50 ms", "p95 ms");
     for (label, query, meta) in &cases {
@@ -146,7 +201,10 @@ async fn bench(db: &str, args: &Args) -> Result<(), Box<dyn std::error::Error>> 
             if *meta {
                 store.list(LOCAL_SCOPE, query).await.map(|_| ())
             } else {
-                store.list_without_meta(LOCAL_SCOPE, query).await.map(|_| ())
+                store
+                    .list_without_meta(LOCAL_SCOPE, query)
+                    .await
+                    .map(|_| ())
             }
         })
         .await?;
@@ -189,5 +247,8 @@ where
     }
     samples.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    Ok((ms(samples[ITERATIONS / 2]), ms(samples[ITERATIONS * 95 / 100])))
+    Ok((
+        ms(samples[ITERATIONS / 2]),
+        ms(samples[ITERATIONS * 95 / 100]),
+    ))
 }

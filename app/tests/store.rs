@@ -1,6 +1,8 @@
 //! The execution store, specified by behaviour. Every test runs against a
 //! fresh SQLite file and a fresh PostgreSQL database.
 
+#![allow(clippy::unwrap_used, reason = "a test should fail loudly")]
+
 mod support;
 
 use std::collections::HashSet;
@@ -60,10 +62,16 @@ async fn create_then_get_round_trips_the_run(store: &Store) {
         .unwrap();
     let got = store.get(SCOPE, &id).await.unwrap().expect("run exists");
     let e = got.execution;
-    assert_eq!((e.id.as_str(), e.status, e.code.as_str()), (id.as_str(), ExecutionStatus::Running, "return 1"));
+    assert_eq!(
+        (e.id.as_str(), e.status, e.code.as_str()),
+        (id.as_str(), ExecutionStatus::Running, "return 1")
+    );
     assert_eq!(e.trigger_kind.as_deref(), Some("cli"));
     assert_eq!(e.trigger_meta_json.as_deref(), Some(r#"{"argv":["call"]}"#));
-    assert_eq!((e.tool_call_count, e.had_elicitation, e.duration_ms), (0, false, None));
+    assert_eq!(
+        (e.tool_call_count, e.had_elicitation, e.duration_ms),
+        (0, false, None)
+    );
     assert_eq!((e.created_at, e.started_at), (T0, Some(T0)));
     assert!(got.pending_interaction.is_none());
     assert!(store.get(SCOPE, "no-such-id").await.unwrap().is_none());
@@ -91,10 +99,20 @@ async fn update_sets_terminal_fields(store: &Store) {
     assert_eq!(e.status, ExecutionStatus::Completed);
     assert_eq!(e.result_json.as_deref(), Some(r#"{"ok":true}"#));
     assert_eq!(e.logs_json.as_deref(), Some(r#"["[log] hello"]"#));
-    assert_eq!((e.completed_at, e.duration_ms, e.tool_call_count), (Some(T0 + 250), Some(250), 2));
+    assert_eq!(
+        (e.completed_at, e.duration_ms, e.tool_call_count),
+        (Some(T0 + 250), Some(250), 2)
+    );
     assert!(e.updated_at >= e.created_at);
     let missing = store
-        .update_execution(SCOPE, "missing", ExecutionPatch { status: Some(ExecutionStatus::Failed), ..Default::default() })
+        .update_execution(
+            SCOPE,
+            "missing",
+            ExecutionPatch {
+                status: Some(ExecutionStatus::Failed),
+                ..Default::default()
+            },
+        )
         .await;
     assert!(missing.is_err(), "updating a missing run is reported");
 }
@@ -118,7 +136,11 @@ async fn tool_calls_are_listed_in_call_order_with_namespace_and_duration(store: 
             .finish_tool_call(ToolCallFinish {
                 id: call,
                 scope_id: SCOPE.into(),
-                status: if i == 0 { ToolCallStatus::Completed } else { ToolCallStatus::Failed },
+                status: if i == 0 {
+                    ToolCallStatus::Completed
+                } else {
+                    ToolCallStatus::Failed
+                },
                 result_json: (i == 0).then(|| r#"{"r":1}"#.into()),
                 error_text: (i == 1).then(|| "boom".into()),
                 completed_at: T0 + 250,
@@ -127,17 +149,33 @@ async fn tool_calls_are_listed_in_call_order_with_namespace_and_duration(store: 
             .await
             .unwrap();
     }
-    let calls = store.tool_calls(SCOPE, &id).await.unwrap().expect("run exists");
+    let calls = store
+        .tool_calls(SCOPE, &id)
+        .await
+        .unwrap()
+        .expect("run exists");
     assert_eq!(calls.len(), 2);
-    assert_eq!((calls[0].namespace.as_str(), calls[0].status), ("ns", ToolCallStatus::Completed));
-    assert_eq!((calls[0].duration_ms, calls[0].result_json.as_deref()), (Some(250), Some(r#"{"r":1}"#)));
-    assert_eq!((calls[1].namespace.as_str(), calls[1].status), ("other", ToolCallStatus::Failed));
+    assert_eq!(
+        (calls[0].namespace.as_str(), calls[0].status),
+        ("ns", ToolCallStatus::Completed)
+    );
+    assert_eq!(
+        (calls[0].duration_ms, calls[0].result_json.as_deref()),
+        (Some(250), Some(r#"{"r":1}"#))
+    );
+    assert_eq!(
+        (calls[1].namespace.as_str(), calls[1].status),
+        ("other", ToolCallStatus::Failed)
+    );
     assert_eq!(calls[1].error_text.as_deref(), Some("boom"));
     assert!(store.tool_calls(SCOPE, "missing").await.unwrap().is_none());
 }
 
 async fn pending_interaction_shows_until_resolved(store: &Store) {
-    let id = run(T0).status(ExecutionStatus::WaitingForInteraction).record(store).await;
+    let id = run(T0)
+        .status(ExecutionStatus::WaitingForInteraction)
+        .record(store)
+        .await;
     store
         .record_interaction(NewInteraction {
             id: "i-1".into(),
@@ -153,10 +191,19 @@ async fn pending_interaction_shows_until_resolved(store: &Store) {
     let got = store.get(SCOPE, &id).await.unwrap().unwrap();
     assert!(got.execution.had_elicitation);
     let pending = got.pending_interaction.expect("pending interaction");
-    assert_eq!((pending.id.as_str(), pending.status), ("i-1", InteractionStatus::Pending));
+    assert_eq!(
+        (pending.id.as_str(), pending.status),
+        ("i-1", InteractionStatus::Pending)
+    );
     assert_eq!(pending.purpose.as_deref(), Some("Approve demo.write?"));
     let listed = list(store, &[]).await;
-    assert_eq!(listed.executions[0].pending_interaction.as_ref().map(|i| i.id.as_str()), Some("i-1"));
+    assert_eq!(
+        listed.executions[0]
+            .pending_interaction
+            .as_ref()
+            .map(|i| i.id.as_str()),
+        Some("i-1")
+    );
     store
         .resolve_interaction(InteractionResolution {
             id: "i-1".into(),
@@ -169,13 +216,20 @@ async fn pending_interaction_shows_until_resolved(store: &Store) {
         .unwrap();
     let got = store.get(SCOPE, &id).await.unwrap().unwrap();
     assert!(got.pending_interaction.is_none());
-    assert!(got.execution.had_elicitation, "having elicited stays true after resolution");
+    assert!(
+        got.execution.had_elicitation,
+        "having elicited stays true after resolution"
+    );
 }
 
 async fn status_and_trigger_filters_select_matching_runs(store: &Store) {
     let a = run(T0).trigger(Some("cli")).record(store).await;
     let b = run(T0 + 1).trigger(Some("cli")).record(store).await;
-    let c = run(T0 + 2).trigger(Some("http")).status(ExecutionStatus::Failed).record(store).await;
+    let c = run(T0 + 2)
+        .trigger(Some("http"))
+        .status(ExecutionStatus::Failed)
+        .record(store)
+        .await;
     let completed = list(store, &[("status", "completed")]).await;
     assert_eq!(ids(&completed), vec![b.clone(), a.clone()]);
     let http = list(store, &[("trigger", "http")]).await;
@@ -185,45 +239,93 @@ async fn status_and_trigger_filters_select_matching_runs(store: &Store) {
 async fn first_page_meta_counts_the_scope(store: &Store) {
     run(T0).trigger(Some("cli")).record(store).await;
     run(T0 + 1).trigger(Some("cli")).record(store).await;
-    run(T0 + 2).trigger(Some("mcp")).status(ExecutionStatus::Failed).record(store).await;
+    run(T0 + 2)
+        .trigger(Some("mcp"))
+        .status(ExecutionStatus::Failed)
+        .record(store)
+        .await;
     let meta = list(store, &[]).await.meta.expect("first page has meta");
     assert_eq!((meta.total_row_count, meta.filter_row_count), (3, 3));
-    assert_eq!((meta.status_counts.completed, meta.status_counts.failed), (2, 1));
-    let count = |kind: &str| meta.trigger_counts.iter().find(|t| t.trigger_kind.as_deref() == Some(kind)).map(|t| t.count);
+    assert_eq!(
+        (meta.status_counts.completed, meta.status_counts.failed),
+        (2, 1)
+    );
+    let count = |kind: &str| {
+        meta.trigger_counts
+            .iter()
+            .find(|t| t.trigger_kind.as_deref() == Some(kind))
+            .map(|t| t.count)
+    };
     assert_eq!((count("cli"), count("mcp")), (Some(2), Some(1)));
     let filtered = list(store, &[("status", "failed")]).await.meta.unwrap();
-    assert_eq!((filtered.total_row_count, filtered.filter_row_count), (3, 1));
+    assert_eq!(
+        (filtered.total_row_count, filtered.filter_row_count),
+        (3, 1)
+    );
 }
 
 async fn unknown_trigger_matches_runs_without_a_trigger(store: &Store) {
     let none = run(T0).trigger(None).record(store).await;
     let cli = run(T0 + 1).trigger(Some("cli")).record(store).await;
     run(T0 + 2).trigger(Some("mcp")).record(store).await;
-    assert_eq!(ids(&list(store, &[("trigger", "unknown")]).await), vec![none.clone()]);
-    assert_eq!(ids(&list(store, &[("trigger", "unknown,cli")]).await), vec![cli, none]);
+    assert_eq!(
+        ids(&list(store, &[("trigger", "unknown")]).await),
+        vec![none.clone()]
+    );
+    assert_eq!(
+        ids(&list(store, &[("trigger", "unknown,cli")]).await),
+        vec![cli, none]
+    );
     let meta = list(store, &[]).await.meta.unwrap();
-    assert!(meta.trigger_counts.iter().any(|t| t.trigger_kind.is_none() && t.count == 1));
+    assert!(meta
+        .trigger_counts
+        .iter()
+        .any(|t| t.trigger_kind.is_none() && t.count == 1));
 }
 
 async fn tool_patterns_match_exact_prefix_and_suffix(store: &Store) {
     let bare = run(T0).tools(&["github"]).record(store).await;
     let deep = run(T0 + 1).tools(&["github.a.b"]).record(store).await;
-    let create = run(T0 + 2).tools(&["gitlab.issues.create"]).record(store).await;
+    let create = run(T0 + 2)
+        .tools(&["gitlab.issues.create"])
+        .record(store)
+        .await;
     let none = run(T0 + 3).record(store).await;
     let _ = none;
     let set = |p: &[(&str, &str)]| {
         let store = store.clone();
-        let p: Vec<(String, String)> = p.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        let p: Vec<(String, String)> = p
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
         async move {
-            let pairs: Vec<(&str, &str)> = p.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
-            ids(&list(&store, &pairs).await).into_iter().collect::<HashSet<_>>()
+            let pairs: Vec<(&str, &str)> =
+                p.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+            ids(&list(&store, &pairs).await)
+                .into_iter()
+                .collect::<HashSet<_>>()
         }
     };
-    assert_eq!(set(&[("tool", "github.*")]).await, HashSet::from([bare.clone(), deep.clone()]));
-    assert_eq!(set(&[("tool", "*.create")]).await, HashSet::from([create.clone()]));
-    assert_eq!(set(&[("tool", "github.a.b")]).await, HashSet::from([deep.clone()]));
-    assert_eq!(set(&[("tool", "github")]).await, HashSet::from([bare.clone()]));
-    assert_eq!(set(&[("tool", "github.a.b,*.create")]).await, HashSet::from([deep, create]));
+    assert_eq!(
+        set(&[("tool", "github.*")]).await,
+        HashSet::from([bare.clone(), deep.clone()])
+    );
+    assert_eq!(
+        set(&[("tool", "*.create")]).await,
+        HashSet::from([create.clone()])
+    );
+    assert_eq!(
+        set(&[("tool", "github.a.b")]).await,
+        HashSet::from([deep.clone()])
+    );
+    assert_eq!(
+        set(&[("tool", "github")]).await,
+        HashSet::from([bare.clone()])
+    );
+    assert_eq!(
+        set(&[("tool", "github.a.b,*.create")]).await,
+        HashSet::from([deep, create])
+    );
     assert!(set(&[("tool", "nothing.*")]).await.is_empty());
     let meta = list(store, &[("tool", "nothing.*")]).await.meta.unwrap();
     assert_eq!(meta.filter_row_count, 0);
@@ -250,13 +352,34 @@ async fn after_is_exclusive(store: &Store) {
 }
 
 async fn code_search_is_a_case_insensitive_substring(store: &Store) {
-    let fetch = run(T0).code("await tools.github.Fetch({ q: \"50%_off\" })").record(store).await;
+    let fetch = run(T0)
+        .code("await tools.github.Fetch({ q: \"50%_off\" })")
+        .record(store)
+        .await;
     let other = run(T0 + 1).code("return 42").record(store).await;
-    assert_eq!(ids(&list(store, &[("code", "fetch")]).await), vec![fetch.clone()]);
-    assert_eq!(ids(&list(store, &[("code", "GITHUB.FETCH")]).await), vec![fetch.clone()]);
-    assert_eq!(ids(&list(store, &[("code", "42")]).await), vec![other.clone()], "short needles work too");
-    assert_eq!(ids(&list(store, &[("code", "%_")]).await), vec![fetch.clone()], "wildcards are literal");
-    assert_eq!(ids(&list(store, &[("code", "50%_off\"")]).await), vec![fetch], "quotes are literal");
+    assert_eq!(
+        ids(&list(store, &[("code", "fetch")]).await),
+        vec![fetch.clone()]
+    );
+    assert_eq!(
+        ids(&list(store, &[("code", "GITHUB.FETCH")]).await),
+        vec![fetch.clone()]
+    );
+    assert_eq!(
+        ids(&list(store, &[("code", "42")]).await),
+        vec![other.clone()],
+        "short needles work too"
+    );
+    assert_eq!(
+        ids(&list(store, &[("code", "%_")]).await),
+        vec![fetch.clone()],
+        "wildcards are literal"
+    );
+    assert_eq!(
+        ids(&list(store, &[("code", "50%_off\"")]).await),
+        vec![fetch],
+        "quotes are literal"
+    );
     assert!(list(store, &[("code", "50%x")]).await.executions.is_empty());
 }
 
@@ -264,19 +387,43 @@ async fn duration_bounds_are_inclusive(store: &Store) {
     let fast = run(T0).duration(Some(10)).record(store).await;
     let mid = run(T0 + 1).duration(Some(500)).record(store).await;
     let slow = run(T0 + 2).duration(Some(5000)).record(store).await;
-    run(T0 + 3).status(ExecutionStatus::Running).record(store).await;
-    assert_eq!(ids(&list(store, &[("minDurationMs", "500")]).await), vec![slow.clone(), mid.clone()]);
-    assert_eq!(ids(&list(store, &[("maxDurationMs", "500")]).await), vec![mid.clone(), fast]);
-    assert_eq!(ids(&list(store, &[("minDurationMs", "500"), ("maxDurationMs", "500")]).await), vec![mid]);
+    run(T0 + 3)
+        .status(ExecutionStatus::Running)
+        .record(store)
+        .await;
+    assert_eq!(
+        ids(&list(store, &[("minDurationMs", "500")]).await),
+        vec![slow.clone(), mid.clone()]
+    );
+    assert_eq!(
+        ids(&list(store, &[("maxDurationMs", "500")]).await),
+        vec![mid.clone(), fast]
+    );
+    assert_eq!(
+        ids(&list(store, &[("minDurationMs", "500"), ("maxDurationMs", "500")]).await),
+        vec![mid]
+    );
 }
 
 async fn elicitation_filter_splits_runs_by_interaction(store: &Store) {
     let asked = run(T0).elicitation().record(store).await;
     let plain = run(T0 + 1).record(store).await;
-    assert_eq!(ids(&list(store, &[("elicitation", "true")]).await), vec![asked]);
-    assert_eq!(ids(&list(store, &[("elicitation", "false")]).await), vec![plain]);
+    assert_eq!(
+        ids(&list(store, &[("elicitation", "true")]).await),
+        vec![asked]
+    );
+    assert_eq!(
+        ids(&list(store, &[("elicitation", "false")]).await),
+        vec![plain]
+    );
     let meta = list(store, &[]).await.meta.unwrap();
-    assert_eq!((meta.interaction_counts.with_elicitation, meta.interaction_counts.without_elicitation), (1, 1));
+    assert_eq!(
+        (
+            meta.interaction_counts.with_elicitation,
+            meta.interaction_counts.without_elicitation
+        ),
+        (1, 1)
+    );
 }
 
 async fn filters_combine_with_and(store: &Store) {
@@ -289,12 +436,59 @@ async fn filters_combine_with_and(store: &Store) {
         .elicitation()
         .record(store)
         .await;
-    run(T0 + 1).status(ExecutionStatus::Failed).trigger(Some("mcp")).tools(&["github.issues.create"]).code("createIssue()").duration(Some(700)).record(store).await;
-    run(T0 + 2).status(ExecutionStatus::Completed).trigger(Some("mcp")).tools(&["github.issues.create"]).code("createIssue()").duration(Some(700)).elicitation().record(store).await;
-    run(T0 + 3).status(ExecutionStatus::Failed).trigger(Some("cli")).tools(&["github.issues.create"]).code("createIssue()").duration(Some(700)).elicitation().record(store).await;
-    run(T0 + 4).status(ExecutionStatus::Failed).trigger(Some("mcp")).tools(&["slack.post"]).code("createIssue()").duration(Some(700)).elicitation().record(store).await;
-    run(T0 + 5).status(ExecutionStatus::Failed).trigger(Some("mcp")).tools(&["github.issues.create"]).code("other()").duration(Some(700)).elicitation().record(store).await;
-    run(T0 + 6).status(ExecutionStatus::Failed).trigger(Some("mcp")).tools(&["github.issues.create"]).code("createIssue()").duration(Some(7)).elicitation().record(store).await;
+    run(T0 + 1)
+        .status(ExecutionStatus::Failed)
+        .trigger(Some("mcp"))
+        .tools(&["github.issues.create"])
+        .code("createIssue()")
+        .duration(Some(700))
+        .record(store)
+        .await;
+    run(T0 + 2)
+        .status(ExecutionStatus::Completed)
+        .trigger(Some("mcp"))
+        .tools(&["github.issues.create"])
+        .code("createIssue()")
+        .duration(Some(700))
+        .elicitation()
+        .record(store)
+        .await;
+    run(T0 + 3)
+        .status(ExecutionStatus::Failed)
+        .trigger(Some("cli"))
+        .tools(&["github.issues.create"])
+        .code("createIssue()")
+        .duration(Some(700))
+        .elicitation()
+        .record(store)
+        .await;
+    run(T0 + 4)
+        .status(ExecutionStatus::Failed)
+        .trigger(Some("mcp"))
+        .tools(&["slack.post"])
+        .code("createIssue()")
+        .duration(Some(700))
+        .elicitation()
+        .record(store)
+        .await;
+    run(T0 + 5)
+        .status(ExecutionStatus::Failed)
+        .trigger(Some("mcp"))
+        .tools(&["github.issues.create"])
+        .code("other()")
+        .duration(Some(700))
+        .elicitation()
+        .record(store)
+        .await;
+    run(T0 + 6)
+        .status(ExecutionStatus::Failed)
+        .trigger(Some("mcp"))
+        .tools(&["github.issues.create"])
+        .code("createIssue()")
+        .duration(Some(7))
+        .elicitation()
+        .record(store)
+        .await;
     let from = T0.to_string();
     let to = (T0 + 100).to_string();
     let page = list(
@@ -322,7 +516,11 @@ async fn cursor_pages_visit_every_row_once_for_every_sort(store: &Store) {
     let mut recorders = Vec::new();
     for i in 0..1_000i64 {
         let r = run(T0 + (i % 37) * 1_000);
-        let r = if i % 13 == 0 { r.status(ExecutionStatus::Running) } else { r.duration(Some((i % 11) * 100)) };
+        let r = if i % 13 == 0 {
+            r.status(ExecutionStatus::Running)
+        } else {
+            r.duration(Some((i % 11) * 100))
+        };
         all.insert(r.id.clone());
         let store = store.clone();
         recorders.push(tokio::spawn(async move { r.record(&store).await }));
@@ -330,7 +528,12 @@ async fn cursor_pages_visit_every_row_once_for_every_sort(store: &Store) {
     for r in recorders {
         r.await.unwrap();
     }
-    for sort in ["createdAt,desc", "createdAt,asc", "durationMs,desc", "durationMs,asc"] {
+    for sort in [
+        "createdAt,desc",
+        "createdAt,asc",
+        "durationMs,desc",
+        "durationMs,asc",
+    ] {
         let mut seen = Vec::new();
         let mut cursor: Option<String> = None;
         let mut keys: Vec<(i64, String)> = Vec::new();
@@ -341,7 +544,11 @@ async fn cursor_pages_visit_every_row_once_for_every_sort(store: &Store) {
             }
             let page = list(store, &pairs).await;
             for e in &page.executions {
-                let key = if sort.starts_with("created") { e.execution.created_at } else { e.execution.duration_ms.unwrap_or(-1) };
+                let key = if sort.starts_with("created") {
+                    e.execution.created_at
+                } else {
+                    e.execution.duration_ms.unwrap_or(-1)
+                };
                 keys.push((key, e.execution.id.clone()));
             }
             seen.extend(ids(&page));
@@ -351,7 +558,11 @@ async fn cursor_pages_visit_every_row_once_for_every_sort(store: &Store) {
             }
         }
         assert_eq!(seen.len(), 1_000, "{sort}: every row once");
-        assert_eq!(seen.iter().cloned().collect::<HashSet<_>>(), all, "{sort}: no row missing");
+        assert_eq!(
+            seen.iter().cloned().collect::<HashSet<_>>(),
+            all,
+            "{sort}: no row missing"
+        );
         let mut sorted = keys.clone();
         sorted.sort();
         if sort.ends_with("desc") {
@@ -363,20 +574,48 @@ async fn cursor_pages_visit_every_row_once_for_every_sort(store: &Store) {
 
 async fn facet_counts_are_disjunctive(store: &Store) {
     for i in 0..3 {
-        run(T0 + i).status(ExecutionStatus::Completed).trigger(Some("cli")).tools(&["a.x"]).record(store).await;
+        run(T0 + i)
+            .status(ExecutionStatus::Completed)
+            .trigger(Some("cli"))
+            .tools(&["a.x"])
+            .record(store)
+            .await;
     }
     for i in 3..5 {
-        run(T0 + i).status(ExecutionStatus::Failed).trigger(Some("mcp")).tools(&["b.y"]).record(store).await;
+        run(T0 + i)
+            .status(ExecutionStatus::Failed)
+            .trigger(Some("mcp"))
+            .tools(&["b.y"])
+            .record(store)
+            .await;
     }
-    run(T0 + 5).status(ExecutionStatus::Running).trigger(Some("cli")).elicitation().record(store).await;
+    run(T0 + 5)
+        .status(ExecutionStatus::Running)
+        .trigger(Some("cli"))
+        .elicitation()
+        .record(store)
+        .await;
     let all = list(store, &[]).await.meta.unwrap();
     let failed = list(store, &[("status", "failed")]).await.meta.unwrap();
-    assert_eq!(failed.status_counts, all.status_counts, "choosing a status keeps the other status counts");
+    assert_eq!(
+        failed.status_counts, all.status_counts,
+        "choosing a status keeps the other status counts"
+    );
     assert_eq!(failed.filter_row_count, 2);
-    assert_eq!(failed.trigger_counts.len(), 1, "other dimensions are narrowed by the status filter");
-    assert_eq!(failed.trigger_counts[0].trigger_kind.as_deref(), Some("mcp"));
+    assert_eq!(
+        failed.trigger_counts.len(),
+        1,
+        "other dimensions are narrowed by the status filter"
+    );
+    assert_eq!(
+        failed.trigger_counts[0].trigger_kind.as_deref(),
+        Some("mcp")
+    );
     let by_tool = list(store, &[("tool", "a.x")]).await.meta.unwrap();
-    assert_eq!(by_tool.tool_facets, all.tool_facets, "choosing a tool keeps the other tool counts");
+    assert_eq!(
+        by_tool.tool_facets, all.tool_facets,
+        "choosing a tool keeps the other tool counts"
+    );
     assert_eq!(by_tool.status_counts.completed, 3);
     assert_eq!(by_tool.status_counts.failed, 0);
     let cli = list(store, &[("trigger", "cli")]).await.meta.unwrap();
@@ -388,19 +627,50 @@ async fn facet_counts_are_disjunctive(store: &Store) {
 
 async fn chart_is_dense_over_the_requested_range(store: &Store) {
     run(T0 + 2 * HOUR + 5).record(store).await;
-    run(T0 + 2 * HOUR + 7).status(ExecutionStatus::Failed).record(store).await;
+    run(T0 + 2 * HOUR + 7)
+        .status(ExecutionStatus::Failed)
+        .record(store)
+        .await;
     run(T0 + 20 * HOUR).record(store).await;
     let from = T0.to_string();
     let to = (T0 + DAY).to_string();
-    let chart = list(store, &[("from", &from), ("to", &to)]).await.meta.unwrap().chart;
+    let chart = list(store, &[("from", &from), ("to", &to)])
+        .await
+        .meta
+        .unwrap()
+        .chart;
     assert_eq!(chart.bucket_ms, 15 * MIN);
-    assert_eq!(chart.buckets.len(), 96, "every bucket of the day is present");
+    assert_eq!(
+        chart.buckets.len(),
+        96,
+        "every bucket of the day is present"
+    );
     assert_eq!(chart.buckets[0].bucket_start, T0);
-    let at = |t: i64| chart.buckets.iter().find(|b| b.bucket_start == t).unwrap().counts;
-    assert_eq!((at(T0 + 2 * HOUR).completed, at(T0 + 2 * HOUR).failed), (1, 1));
+    let at = |t: i64| {
+        chart
+            .buckets
+            .iter()
+            .find(|b| b.bucket_start == t)
+            .unwrap()
+            .counts
+    };
+    assert_eq!(
+        (at(T0 + 2 * HOUR).completed, at(T0 + 2 * HOUR).failed),
+        (1, 1)
+    );
     assert_eq!(at(T0 + 20 * HOUR).completed, 1);
-    assert_eq!(chart.buckets.iter().map(|b| b.counts.total()).sum::<i64>(), 3);
-    let week = list(store, &[("from", &from), ("to", &(T0 + 7 * DAY).to_string())]).await.meta.unwrap().chart;
+    assert_eq!(
+        chart.buckets.iter().map(|b| b.counts.total()).sum::<i64>(),
+        3
+    );
+    let week = list(
+        store,
+        &[("from", &from), ("to", &(T0 + 7 * DAY).to_string())],
+    )
+    .await
+    .meta
+    .unwrap()
+    .chart;
     assert_eq!(week.bucket_ms, 2 * HOUR);
     assert_eq!(week.buckets.len(), 84);
 }
@@ -413,7 +683,10 @@ async fn rollup_answers_match_row_answers_after_updates(store: &Store) {
     for i in 0..240i64 {
         let status = ExecutionStatus::ALL[(i % 6) as usize];
         let trigger = ["cli", "mcp", "http"][(i % 3) as usize];
-        let mut r = run(T0 + i * HOUR + (i * 7919) % HOUR).status(status).trigger(Some(trigger)).code("shared-marker");
+        let mut r = run(T0 + i * HOUR + (i * 7919) % HOUR)
+            .status(status)
+            .trigger(Some(trigger))
+            .code("shared-marker");
         r = r.tools(&[["a.one", "b.two", "c.three"][(i % 3) as usize]]);
         if i % 5 == 0 {
             r = r.elicitation();
@@ -422,20 +695,35 @@ async fn rollup_answers_match_row_answers_after_updates(store: &Store) {
     }
     for id in ids_by_index.iter().step_by(4) {
         store
-            .update_execution(SCOPE, id, ExecutionPatch { status: Some(ExecutionStatus::Cancelled), ..Default::default() })
+            .update_execution(
+                SCOPE,
+                id,
+                ExecutionPatch {
+                    status: Some(ExecutionStatus::Cancelled),
+                    ..Default::default()
+                },
+            )
             .await
             .unwrap();
     }
     let from = (T0 + 3 * HOUR + 123).to_string();
     let to = (T0 + 9 * DAY + 17).to_string();
-    for extra in [vec![], vec![("status", "cancelled,failed")], vec![("trigger", "mcp")], vec![("elicitation", "false")]] {
+    for extra in [
+        vec![],
+        vec![("status", "cancelled,failed")],
+        vec![("trigger", "mcp")],
+        vec![("elicitation", "false")],
+    ] {
         let mut rollup: Vec<(&str, &str)> = vec![("from", &from), ("to", &to)];
         rollup.extend(extra.iter().copied());
         let mut rows = rollup.clone();
         rows.push(("code", "shared-marker"));
         let a = list(store, &rollup).await.meta.unwrap();
         let b = list(store, &rows).await.meta.unwrap();
-        assert!(a.chart.bucket_ms >= HOUR, "window is wide enough for roll-ups");
+        assert!(
+            a.chart.bucket_ms >= HOUR,
+            "window is wide enough for roll-ups"
+        );
         assert_eq!(a.status_counts, b.status_counts, "{extra:?}");
         assert_eq!(a.trigger_counts, b.trigger_counts, "{extra:?}");
         assert_eq!(a.interaction_counts, b.interaction_counts, "{extra:?}");
@@ -447,14 +735,28 @@ async fn rollup_answers_match_row_answers_after_updates(store: &Store) {
 
 async fn scopes_never_see_each_other(store: &Store) {
     let mine = run(T0).tools(&["a.b"]).record(store).await;
-    let theirs = run(T0 + 1).scope("other").tools(&["secret.tool"]).code("secret").record(store).await;
+    let theirs = run(T0 + 1)
+        .scope("other")
+        .tools(&["secret.tool"])
+        .code("secret")
+        .record(store)
+        .await;
     let page = list(store, &[]).await;
     assert_eq!(ids(&page), vec![mine.clone()]);
     let meta = page.meta.unwrap();
     assert_eq!((meta.total_row_count, meta.filter_row_count), (1, 1));
-    assert!(meta.tool_facets.iter().all(|f| f.tool_path != "secret.tool"));
-    assert!(list(store, &[("code", "secret")]).await.executions.is_empty());
-    assert!(list(store, &[("tool", "secret.*")]).await.executions.is_empty());
+    assert!(meta
+        .tool_facets
+        .iter()
+        .all(|f| f.tool_path != "secret.tool"));
+    assert!(list(store, &[("code", "secret")])
+        .await
+        .executions
+        .is_empty());
+    assert!(list(store, &[("tool", "secret.*")])
+        .await
+        .executions
+        .is_empty());
     assert!(store.get(SCOPE, &theirs).await.unwrap().is_none());
     assert!(store.tool_calls(SCOPE, &theirs).await.unwrap().is_none());
     assert!(store.get("other", &theirs).await.unwrap().is_some());
@@ -462,7 +764,11 @@ async fn scopes_never_see_each_other(store: &Store) {
 }
 
 async fn sweep_deletes_old_runs_with_their_children(store: &Store) {
-    let old = run(T0).tools(&["a.b", "c.d"]).elicitation().record(store).await;
+    let old = run(T0)
+        .tools(&["a.b", "c.d"])
+        .elicitation()
+        .record(store)
+        .await;
     let new = run(T0 + 10 * DAY).tools(&["a.b"]).record(store).await;
     let deleted = store.sweep(SCOPE, T0 + DAY).await.unwrap();
     assert_eq!(deleted, 1);
@@ -471,9 +777,22 @@ async fn sweep_deletes_old_runs_with_their_children(store: &Store) {
     assert!(store.get(SCOPE, &new).await.unwrap().is_some());
     let meta = list(store, &[]).await.meta.unwrap();
     assert_eq!(meta.total_row_count, 1);
-    assert_eq!(meta.tool_facets.len(), 1, "tool counts of deleted runs are gone");
+    assert_eq!(
+        meta.tool_facets.len(),
+        1,
+        "tool counts of deleted runs are gone"
+    );
     assert_eq!(meta.tool_facets[0].count, 1);
-    let counts = list(store, &[("from", &T0.to_string()), ("to", &(T0 + 20 * DAY).to_string())]).await.meta.unwrap();
+    let counts = list(
+        store,
+        &[
+            ("from", &T0.to_string()),
+            ("to", &(T0 + 20 * DAY).to_string()),
+        ],
+    )
+    .await
+    .meta
+    .unwrap();
     assert_eq!(counts.status_counts.completed, 1);
     assert_eq!(counts.interaction_counts.with_elicitation, 0);
 }
@@ -481,7 +800,11 @@ async fn sweep_deletes_old_runs_with_their_children(store: &Store) {
 async fn export_streams_every_matching_run(store: &Store) {
     use futures_util::StreamExt;
     for i in 0..2_500 {
-        let status = if i % 2 == 0 { ExecutionStatus::Completed } else { ExecutionStatus::Failed };
+        let status = if i % 2 == 0 {
+            ExecutionStatus::Completed
+        } else {
+            ExecutionStatus::Failed
+        };
         run(T0 + i).status(status).record(store).await;
     }
     let q: ListQuery = query(&[("status", "failed"), ("sort", "createdAt,asc")]);
@@ -496,7 +819,12 @@ async fn batched_writes_from_many_tasks_are_all_recorded(store: &Store) {
     let tasks: Vec<_> = (0..200)
         .map(|i| {
             let store = store.clone();
-            tokio::spawn(async move { run(T0 + i).tools(&["x.y", "x.z", "x.y"]).record(&store).await })
+            tokio::spawn(async move {
+                run(T0 + i)
+                    .tools(&["x.y", "x.z", "x.y"])
+                    .record(&store)
+                    .await
+            })
         })
         .collect();
     let mut created = Vec::new();
@@ -505,12 +833,24 @@ async fn batched_writes_from_many_tasks_are_all_recorded(store: &Store) {
     }
     for id in &created {
         let e = store.get(SCOPE, id).await.unwrap().unwrap().execution;
-        assert_eq!((e.status, e.tool_call_count), (ExecutionStatus::Completed, 3));
+        assert_eq!(
+            (e.status, e.tool_call_count),
+            (ExecutionStatus::Completed, 3)
+        );
         let calls = store.tool_calls(SCOPE, id).await.unwrap().unwrap();
-        assert!(calls.iter().all(|c| c.status == ToolCallStatus::Completed && c.duration_ms == Some(1)));
+        assert!(calls
+            .iter()
+            .all(|c| c.status == ToolCallStatus::Completed && c.duration_ms == Some(1)));
     }
     let meta = list(store, &[]).await.meta.unwrap();
     assert_eq!(meta.total_row_count, 200);
-    let y = meta.tool_facets.iter().find(|f| f.tool_path == "x.y").unwrap();
-    assert_eq!(y.count, 200, "a tool called twice in a run counts the run once");
+    let y = meta
+        .tool_facets
+        .iter()
+        .find(|f| f.tool_path == "x.y")
+        .unwrap();
+    assert_eq!(
+        y.count, 200,
+        "a tool called twice in a run counts the run once"
+    );
 }

@@ -11,7 +11,11 @@ use app::store::Store;
 use server::{router, AppState};
 
 #[derive(Parser)]
-#[command(name = "executor", version, about = "Runs code for agents and keeps its history")]
+#[command(
+    name = "executor",
+    version,
+    about = "Runs code for agents and keeps its history"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -50,7 +54,9 @@ enum Command {
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .init();
     let cli = Cli::parse();
     match cli.command {
@@ -160,7 +166,9 @@ fn now_ms() -> i64 {
 /// Hides a password in a database URL before logging it.
 fn redact(url: &str) -> String {
     match (url.find("://"), url.find('@')) {
-        (Some(scheme), Some(at)) if at > scheme => format!("{}://…@{}", &url[..scheme], &url[at + 1..]),
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://…@{}", &url[..scheme], &url[at + 1..])
+        }
         _ => url.to_owned(),
     }
 }

@@ -1,5 +1,7 @@
 //! The JSON API over real HTTP on loopback, against SQLite and PostgreSQL.
 
+#![allow(clippy::unwrap_used, reason = "a test should fail loudly")]
+
 #[path = "../../app/tests/support/mod.rs"]
 mod support;
 
@@ -16,7 +18,9 @@ const T0: i64 = 1_767_225_600_000;
 
 /// Serves the full router for one store on an ephemeral port.
 async fn serve(store: &Store) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr: SocketAddr = listener.local_addr().expect("addr");
     let options = LeptosOptions::builder()
         .output_name(app::shell::BUNDLE)
@@ -24,7 +28,10 @@ async fn serve(store: &Store) -> String {
         .site_pkg_dir("pkg")
         .site_addr(addr)
         .build();
-    let app = router(AppState { store: store.clone(), leptos_options: options });
+    let app = router(AppState {
+        store: store.clone(),
+        leptos_options: options,
+    });
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
@@ -35,7 +42,10 @@ async fn get(url: &str) -> (u16, Value) {
     let response = reqwest::get(url).await.expect("request");
     let status = response.status().as_u16();
     let text = response.text().await.expect("body");
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
 }
 
 on_both_databases!(
@@ -49,7 +59,10 @@ on_both_databases!(
 
 async fn list_answers_pages_with_meta_and_cursor(store: &Store) {
     for i in 0..5 {
-        run(T0 + i).tools(&["github.issues.list"]).record(store).await;
+        run(T0 + i)
+            .tools(&["github.issues.list"])
+            .record(store)
+            .await;
     }
     let base = serve(store).await;
     let (status, body) = get(&format!("{base}/executions?limit=2")).await;
@@ -57,7 +70,10 @@ async fn list_answers_pages_with_meta_and_cursor(store: &Store) {
     assert_eq!(body["executions"].as_array().unwrap().len(), 2);
     assert_eq!(body["meta"]["totalRowCount"], 5);
     assert_eq!(body["meta"]["statusCounts"]["completed"], 5);
-    assert_eq!(body["meta"]["toolFacets"][0]["toolPath"], "github.issues.list");
+    assert_eq!(
+        body["meta"]["toolFacets"][0]["toolPath"],
+        "github.issues.list"
+    );
     assert!(body["executions"][0]["pendingInteraction"].is_null());
     assert_eq!(body["executions"][0]["execution"]["createdAt"], T0 + 4);
     let cursor = body["nextCursor"].as_str().expect("a next page");
@@ -102,13 +118,22 @@ async fn bad_parameters_answer_400_naming_the_parameter(store: &Store) {
         assert_eq!(body["error"]["code"], "invalid_parameter", "{query}");
         assert_eq!(body["error"]["parameter"], param, "{query}");
         let message = body["error"]["message"].as_str().unwrap();
-        assert!(message.starts_with(&format!("{param}:")), "{query}: {message}");
+        assert!(
+            message.starts_with(&format!("{param}:")),
+            "{query}: {message}"
+        );
     }
     let (status, body) = get(&format!("{base}/executions?cursor={other_sort_cursor}")).await;
     assert_eq!(status, 400);
-    assert!(body["error"]["message"].as_str().unwrap().contains("createdAt,asc"));
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("createdAt,asc"));
     let (status, body) = get(&format!("{base}/executions/export?format=xml")).await;
-    assert_eq!((status, body["error"]["parameter"].as_str()), (400, Some("format")));
+    assert_eq!(
+        (status, body["error"]["parameter"].as_str()),
+        (400, Some("format"))
+    );
     let (status, _) = get(&format!("{base}/executions/export?status=nope")).await;
     assert_eq!(status, 400);
 }
@@ -125,10 +150,16 @@ async fn unknown_ids_answer_404(store: &Store) {
         let (status, body) = get(&format!("{base}{path}")).await;
         assert_eq!(status, 404, "{path}");
         assert_eq!(body["error"]["code"], "execution_not_found", "{path}");
-        assert!(!body.to_string().contains("return 1"), "another scope's data never leaks");
+        assert!(
+            !body.to_string().contains("return 1"),
+            "another scope's data never leaks"
+        );
     }
     let (status, body) = get(&format!("{base}/no-such-route")).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
 }
 
 async fn one_run_and_its_tool_calls_are_served(store: &Store) {
@@ -143,35 +174,59 @@ async fn one_run_and_its_tool_calls_are_served(store: &Store) {
     assert_eq!(status, 200);
     let calls = body["toolCalls"].as_array().unwrap();
     assert_eq!(calls.len(), 2);
-    assert_eq!((calls[0]["toolPath"].as_str(), calls[0]["namespace"].as_str()), (Some("a.b"), Some("a")));
+    assert_eq!(
+        (
+            calls[0]["toolPath"].as_str(),
+            calls[0]["namespace"].as_str()
+        ),
+        (Some("a.b"), Some("a"))
+    );
     assert_eq!(calls[1]["toolPath"], "c.d");
 }
 
 async fn export_streams_ndjson_and_csv_with_filters(store: &Store) {
     for i in 0..30 {
-        let status = if i % 3 == 0 { app::model::ExecutionStatus::Failed } else { app::model::ExecutionStatus::Completed };
-        run(T0 + i).status(status).code("line one,\n\"two\"").record(store).await;
+        let status = if i % 3 == 0 {
+            app::model::ExecutionStatus::Failed
+        } else {
+            app::model::ExecutionStatus::Completed
+        };
+        run(T0 + i)
+            .status(status)
+            .code("line one,\n\"two\"")
+            .record(store)
+            .await;
     }
     let base = serve(store).await;
-    let response = reqwest::get(format!("{base}/executions/export?status=failed")).await.unwrap();
-    assert_eq!(response.headers()["content-type"], "application/x-ndjson");
-    let text = response.text().await.unwrap();
-    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(lines.len(), 10);
-    assert!(lines.iter().all(|l| l["status"] == "failed"));
-    let csv_text = reqwest::get(format!("{base}/executions/export?format=csv&sort=createdAt,asc"))
-        .await
-        .unwrap()
-        .text()
+    let response = reqwest::get(format!("{base}/executions/export?status=failed"))
         .await
         .unwrap();
+    assert_eq!(response.headers()["content-type"], "application/x-ndjson");
+    let text = response.text().await.unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 10);
+    assert!(lines.iter().all(|l| l["status"] == "failed"));
+    let csv_text = reqwest::get(format!(
+        "{base}/executions/export?format=csv&sort=createdAt,asc"
+    ))
+    .await
+    .unwrap()
+    .text()
+    .await
+    .unwrap();
     let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
     let headers = reader.headers().unwrap().clone();
     assert_eq!(&headers[0], "id");
     let records: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
     assert_eq!(records.len(), 30);
     let code_col = headers.iter().position(|h| h == "code").unwrap();
-    assert_eq!(&records[0][code_col], "line one,\n\"two\"", "CSV quoting round-trips");
+    assert_eq!(
+        &records[0][code_col], "line one,\n\"two\"",
+        "CSV quoting round-trips"
+    );
     let created = headers.iter().position(|h| h == "createdAt").unwrap();
     assert_eq!(&records[0][created], T0.to_string());
 }
@@ -181,12 +236,34 @@ async fn openapi_document_describes_the_routes(store: &Store) {
     let (status, doc) = get(&format!("{base}/openapi.json")).await;
     assert_eq!(status, 200);
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
-    for path in ["/executions", "/executions/{id}", "/executions/{id}/tool-calls", "/executions/export"] {
+    for path in [
+        "/executions",
+        "/executions/{id}",
+        "/executions/{id}/tool-calls",
+        "/executions/export",
+    ] {
         assert!(doc["paths"].get(path).is_some(), "{path} documented");
     }
-    let params = doc["paths"]["/executions"]["get"]["parameters"].as_array().unwrap();
-    for name in ["limit", "cursor", "status", "trigger", "tool", "from", "to", "after", "code", "sort", "elicitation"] {
-        assert!(params.iter().any(|p| p["name"] == name), "{name} documented");
+    let params = doc["paths"]["/executions"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    for name in [
+        "limit",
+        "cursor",
+        "status",
+        "trigger",
+        "tool",
+        "from",
+        "to",
+        "after",
+        "code",
+        "sort",
+        "elicitation",
+    ] {
+        assert!(
+            params.iter().any(|p| p["name"] == name),
+            "{name} documented"
+        );
     }
     assert!(doc["components"]["schemas"].get("Execution").is_some());
 }

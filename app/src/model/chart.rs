@@ -122,7 +122,10 @@ mod tests {
     fn common_ranges_land_between_30_and_120_buckets() {
         for span in [15 * MINUTE, HOUR, DAY, 7 * DAY, 30 * DAY] {
             for offset in [0, 12_345, 7 * MINUTE + 3] {
-                let w = ChartWindow::new(1_700_000_000_000 + offset, 1_700_000_000_000 + offset + span);
+                let w = ChartWindow::new(
+                    1_700_000_000_000 + offset,
+                    1_700_000_000_000 + offset + span,
+                );
                 let n = w.bucket_count();
                 assert!((30..=120).contains(&n), "span {span}: {n} buckets");
                 assert_eq!(w.bucket_starts().count() as i64, n);

@@ -239,7 +239,10 @@ impl ListQuery {
                 ));
             }
             if seen.contains(&name) {
-                return Err(BadParam::new(name, "given more than once; use a comma-separated list"));
+                return Err(BadParam::new(
+                    name,
+                    "given more than once; use a comma-separated list",
+                ));
             }
             seen.push(name);
             let value = value.trim();
@@ -266,7 +269,10 @@ impl ListQuery {
         }
         if let (Some(from), Some(to)) = (q.filters.from, q.filters.to) {
             if from >= to {
-                return Err(BadParam::new("to", format!("must be greater than from ({from}); got {to}")));
+                return Err(BadParam::new(
+                    "to",
+                    format!("must be greater than from ({from}); got {to}"),
+                ));
             }
         }
         if let (Some(min), Some(max)) = (q.filters.min_duration_ms, q.filters.max_duration_ms) {
@@ -347,7 +353,10 @@ fn parse_bool(name: &str, value: &str) -> Result<bool, BadParam> {
     match value {
         "true" => Ok(true),
         "false" => Ok(false),
-        other => Err(BadParam::new(name, format!("expected true or false; got '{other}'"))),
+        other => Err(BadParam::new(
+            name,
+            format!("expected true or false; got '{other}'"),
+        )),
     }
 }
 
@@ -401,15 +410,27 @@ mod tests {
         ])
         .unwrap();
         let f = &q.filters;
-        assert_eq!(f.statuses, vec![ExecutionStatus::Failed, ExecutionStatus::Running]);
-        assert_eq!(f.triggers, vec![TriggerFilter::Kind("mcp".into()), TriggerFilter::Unknown]);
+        assert_eq!(
+            f.statuses,
+            vec![ExecutionStatus::Failed, ExecutionStatus::Running]
+        );
+        assert_eq!(
+            f.triggers,
+            vec![TriggerFilter::Kind("mcp".into()), TriggerFilter::Unknown]
+        );
         assert_eq!(f.tools.len(), 2);
         assert_eq!((f.from, f.to, f.after), (Some(10), Some(20), Some(11)));
         assert_eq!(f.lower_bound(), Some(12));
         assert_eq!(f.code.as_deref(), Some("Fetch"));
         assert_eq!((f.min_duration_ms, f.max_duration_ms), (Some(5), Some(50)));
         assert_eq!(f.elicitation, Some(true));
-        assert_eq!(q.sort, Sort { key: SortKey::DurationMs, dir: SortDir::Asc });
+        assert_eq!(
+            q.sort,
+            Sort {
+                key: SortKey::DurationMs,
+                dir: SortDir::Asc
+            }
+        );
         assert_eq!(q.limit, 100);
     }
 
@@ -426,30 +447,52 @@ mod tests {
         assert_eq!(err_param(&[("from", "5"), ("to", "5")]), "to");
         assert_eq!(err_param(&[("after", "x")]), "after");
         assert_eq!(err_param(&[("minDurationMs", "-3")]), "minDurationMs");
-        assert_eq!(err_param(&[("minDurationMs", "9"), ("maxDurationMs", "3")]), "maxDurationMs");
+        assert_eq!(
+            err_param(&[("minDurationMs", "9"), ("maxDurationMs", "3")]),
+            "maxDurationMs"
+        );
         assert_eq!(err_param(&[("elicitation", "yes")]), "elicitation");
         assert_eq!(err_param(&[("sort", "createdAt,up")]), "sort");
         assert_eq!(err_param(&[("sort", "completedAt")]), "sort");
         assert_eq!(err_param(&[("cursor", "garbage!")]), "cursor");
         assert_eq!(err_param(&[("stauts", "failed")]), "stauts");
-        assert_eq!(err_param(&[("status", "failed"), ("status", "running")]), "status");
+        assert_eq!(
+            err_param(&[("status", "failed"), ("status", "running")]),
+            "status"
+        );
     }
 
     #[test]
     fn unknown_status_message_lists_the_allowed_values() {
         let e = parse(&[("status", "waiting")]).unwrap_err();
-        assert!(e.message.contains("pending, running, waiting_for_interaction, completed, failed, cancelled"), "{e}");
+        assert!(
+            e.message.contains(
+                "pending, running, waiting_for_interaction, completed, failed, cancelled"
+            ),
+            "{e}"
+        );
     }
 
     #[test]
     fn empty_values_mean_no_filter() {
-        assert_eq!(parse(&[("status", ""), ("code", " "), ("cursor", "")]).unwrap(), ListQuery::default());
+        assert_eq!(
+            parse(&[("status", ""), ("code", " "), ("cursor", "")]).unwrap(),
+            ListQuery::default()
+        );
     }
 
     #[test]
     fn a_cursor_must_match_the_requested_sort() {
-        let asc = Sort { key: SortKey::CreatedAt, dir: SortDir::Asc };
-        let raw = Cursor { sort: asc, key: 5, id: "a".into() }.encode();
+        let asc = Sort {
+            key: SortKey::CreatedAt,
+            dir: SortDir::Asc,
+        };
+        let raw = Cursor {
+            sort: asc,
+            key: 5,
+            id: "a".into(),
+        }
+        .encode();
         assert!(parse(&[("cursor", raw.as_str()), ("sort", "createdAt,asc")]).is_ok());
         assert_eq!(err_param(&[("cursor", raw.as_str())]), "cursor");
     }

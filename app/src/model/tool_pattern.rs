@@ -17,10 +17,7 @@ impl ToolPathPattern {
             return Err("empty pattern".into());
         }
         if raw.len() > Self::MAX_LEN {
-            return Err(format!(
-                "pattern longer than {} characters",
-                Self::MAX_LEN
-            ));
+            return Err(format!("pattern longer than {} characters", Self::MAX_LEN));
         }
         if let Some(bad) = raw.chars().find(|c| c.is_whitespace() || *c == ',') {
             return Err(format!("'{raw}' contains '{bad}'"));

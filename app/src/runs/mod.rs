@@ -77,7 +77,14 @@ fn RunsTable(page: ListPage) -> impl IntoView {
 fn RunRow(row: ExecutionEnvelope) -> impl IntoView {
     let e = row.execution;
     let status = e.status.as_str();
-    let code: String = e.code.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(160).collect();
+    let code: String = e
+        .code
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(160)
+        .collect();
     view! {
         <tr class="run" data-id=e.id.clone() data-status=status>
             <td><span class=format!("dot status-{status}")></span>{status}</td>

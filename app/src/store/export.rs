@@ -13,7 +13,11 @@ const EXPORT_PAGE: u32 = 1_000;
 
 impl Store {
     /// Streams runs matching `query` in its sort order, ignoring its limit.
-    pub fn export(&self, scope: &str, query: &ListQuery) -> BoxStream<'static, Result<Execution, StoreError>> {
+    pub fn export(
+        &self,
+        scope: &str,
+        query: &ListQuery,
+    ) -> BoxStream<'static, Result<Execution, StoreError>> {
         let store = self.clone();
         let scope = scope.to_owned();
         let mut query = query.clone();

@@ -41,7 +41,11 @@ impl ToolPaths {
 /// Resolves the `tool` patterns against the scope's catalog of called paths.
 /// Exact patterns need no lookup; wildcards are matched in Rust so SQLite and
 /// PostgreSQL agree to the letter.
-pub async fn resolve_tools(db: &Db, scope: &str, filters: &Filters) -> Result<ToolPaths, StoreError> {
+pub async fn resolve_tools(
+    db: &Db,
+    scope: &str,
+    filters: &Filters,
+) -> Result<ToolPaths, StoreError> {
     if filters.tools.is_empty() {
         return Ok(ToolPaths::Any);
     }
@@ -142,12 +146,16 @@ fn push_code_filter(sql: &mut Sql, needle: &str) {
     match sql.dialect {
         Dialect::Sqlite if needle.chars().count() >= 3 => {
             let phrase = format!("\"{}\"", needle.replace('"', "\"\""));
-            sql.push(" AND e.rowid IN (SELECT rowid FROM execution_code WHERE execution_code MATCH ")
-                .bind(phrase)
-                .push(")");
+            sql.push(
+                " AND e.rowid IN (SELECT rowid FROM execution_code WHERE execution_code MATCH ",
+            )
+            .bind(phrase)
+            .push(")");
         }
         Dialect::Sqlite => {
-            sql.push(" AND instr(lower(e.code), lower(").bind(needle).push(")) > 0");
+            sql.push(" AND instr(lower(e.code), lower(")
+                .bind(needle)
+                .push(")) > 0");
         }
         Dialect::Postgres => {
             let escaped = needle

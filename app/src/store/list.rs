@@ -6,7 +6,9 @@ use std::collections::HashMap;
 
 use super::db::Sql;
 use super::filter_sql::{push_filters, resolve_tools, Skip, ToolPaths};
-use super::rows::{convert_all, ExecutionRow, InteractionRow, EXECUTION_COLUMNS, INTERACTION_COLUMNS};
+use super::rows::{
+    convert_all, ExecutionRow, InteractionRow, EXECUTION_COLUMNS, INTERACTION_COLUMNS,
+};
 use super::{Store, StoreError};
 use crate::model::{
     Cursor, Execution, ExecutionEnvelope, Interaction, ListPage, ListQuery, Sort, SortDir, SortKey,
@@ -47,7 +49,11 @@ impl Store {
     }
 
     /// One page of runs without facets, whatever the cursor.
-    pub async fn list_without_meta(&self, scope: &str, query: &ListQuery) -> Result<ListPage, StoreError> {
+    pub async fn list_without_meta(
+        &self,
+        scope: &str,
+        query: &ListQuery,
+    ) -> Result<ListPage, StoreError> {
         let tools = resolve_tools(self.db(), scope, &query.filters).await?;
         let (executions, next_cursor) = self.page(scope, query, &tools).await?;
         Ok(ListPage {

@@ -86,7 +86,11 @@ impl Store {
     }
 
     /// The requested window, or the scope's data span when it is open.
-    async fn chart_window(&self, scope: &str, filters: &Filters) -> Result<ChartWindow, StoreError> {
+    async fn chart_window(
+        &self,
+        scope: &str,
+        filters: &Filters,
+    ) -> Result<ChartWindow, StoreError> {
         if let (Some(from), Some(to)) = (filters.lower_bound(), filters.to) {
             return Ok(ChartWindow::new(from, to));
         }
@@ -110,8 +114,10 @@ impl Store {
 
     async fn total(&self, scope: &str) -> Result<i64, StoreError> {
         let mut sql = self.db().sql();
-        sql.push("SELECT CAST(coalesce(sum(runs), 0) AS BIGINT) FROM execution_hourly WHERE scope_id = ")
-            .bind(scope);
+        sql.push(
+            "SELECT CAST(coalesce(sum(runs), 0) AS BIGINT) FROM execution_hourly WHERE scope_id = ",
+        )
+        .bind(scope);
         let row: Option<(i64,)> = self.db().fetch_optional(sql).await?;
         Ok(row.map_or(0, |r| r.0))
     }
@@ -145,13 +151,15 @@ impl Store {
         let mut out = Vec::new();
         for (from, to) in split.edges {
             let mut sql = self.db().sql();
-            sql.push("SELECT e.status AS status, e.trigger_kind AS trigger_kind, \
-                      e.had_elicitation AS had_elicitation, (e.created_at / ")
-                .bind(width)
-                .push(") * ")
-                .bind(width)
-                .push(" AS bucket, count(*) AS n FROM execution e WHERE e.scope_id = ")
-                .bind(scope);
+            sql.push(
+                "SELECT e.status AS status, e.trigger_kind AS trigger_kind, \
+                      e.had_elicitation AS had_elicitation, (e.created_at / ",
+            )
+            .bind(width)
+            .push(") * ")
+            .bind(width)
+            .push(" AS bucket, count(*) AS n FROM execution e WHERE e.scope_id = ")
+            .bind(scope);
             let mut windowed = filters.clone();
             windowed.from = Some(from);
             windowed.after = None;
@@ -203,13 +211,15 @@ impl Store {
             let split = split_hours(from, to);
             for (a, b) in split.edges {
                 let mut sql = self.db().sql();
-                sql.push("SELECT tool_path, count(*) AS n FROM execution_tool_path WHERE scope_id = ")
-                    .bind(scope)
-                    .push(" AND created_at >= ")
-                    .bind(a)
-                    .push(" AND created_at < ")
-                    .bind(b)
-                    .push(" GROUP BY tool_path");
+                sql.push(
+                    "SELECT tool_path, count(*) AS n FROM execution_tool_path WHERE scope_id = ",
+                )
+                .bind(scope)
+                .push(" AND created_at >= ")
+                .bind(a)
+                .push(" AND created_at < ")
+                .bind(b)
+                .push(" GROUP BY tool_path");
                 add(self.db().fetch_all(sql).await?);
             }
             if let Some((h1, h2)) = split.hours {
@@ -235,7 +245,15 @@ impl Store {
             .bind(from)
             .push(" AND tp.created_at < ")
             .bind(to);
-            push_filters(&mut sql, filters, &ToolPaths::Any, Skip { tool: true, ..Skip::NONE });
+            push_filters(
+                &mut sql,
+                filters,
+                &ToolPaths::Any,
+                Skip {
+                    tool: true,
+                    ..Skip::NONE
+                },
+            );
             sql.push(" GROUP BY tp.tool_path");
             add(self.db().fetch_all(sql).await?);
         }
@@ -244,7 +262,11 @@ impl Store {
             .filter(|(_, n)| *n > 0)
             .map(|(tool_path, count)| ToolFacet { tool_path, count })
             .collect();
-        facets.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.tool_path.cmp(&b.tool_path)));
+        facets.sort_by(|a, b| {
+            b.count
+                .cmp(&a.count)
+                .then_with(|| a.tool_path.cmp(&b.tool_path))
+        });
         facets.truncate(TOP_TOOLS);
         Ok(facets)
     }
@@ -263,8 +285,10 @@ fn fold(
     let mut triggers: BTreeMap<Option<String>, i64> = BTreeMap::new();
     let mut interactions = InteractionCounts::default();
     let mut filter_row_count = 0;
-    let mut buckets: BTreeMap<i64, StatusCounts> =
-        window.bucket_starts().map(|b| (b, StatusCounts::default())).collect();
+    let mut buckets: BTreeMap<i64, StatusCounts> = window
+        .bucket_starts()
+        .map(|b| (b, StatusCounts::default()))
+        .collect();
     for g in groups {
         let Ok(status) = g.status.parse::<ExecutionStatus>() else {
             tracing::warn!(status = %g.status, "skipping unknown status in facet counts");
@@ -299,9 +323,16 @@ fn fold(
     let mut trigger_counts: Vec<TriggerCount> = triggers
         .into_iter()
         .filter(|(_, n)| *n > 0)
-        .map(|(trigger_kind, count)| TriggerCount { trigger_kind, count })
+        .map(|(trigger_kind, count)| TriggerCount {
+            trigger_kind,
+            count,
+        })
         .collect();
-    trigger_counts.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.trigger_kind.cmp(&b.trigger_kind)));
+    trigger_counts.sort_by(|a, b| {
+        b.count
+            .cmp(&a.count)
+            .then_with(|| a.trigger_kind.cmp(&b.trigger_kind))
+    });
     ListMeta {
         total_row_count: total,
         filter_row_count,
@@ -313,7 +344,10 @@ fn fold(
             bucket_ms: window.width.ms(),
             buckets: buckets
                 .into_iter()
-                .map(|(bucket_start, counts)| ChartBucket { bucket_start, counts })
+                .map(|(bucket_start, counts)| ChartBucket {
+                    bucket_start,
+                    counts,
+                })
                 .collect(),
         },
     }
@@ -327,7 +361,10 @@ mod tests {
     fn whole_hours_go_to_rollups_and_partial_hours_to_rows() {
         let s = split_hours(HOUR + 5, 4 * HOUR + 7);
         assert_eq!(s.hours, Some((2 * HOUR, 4 * HOUR)));
-        assert_eq!(s.edges, vec![(HOUR + 5, 2 * HOUR), (4 * HOUR, 4 * HOUR + 7)]);
+        assert_eq!(
+            s.edges,
+            vec![(HOUR + 5, 2 * HOUR), (4 * HOUR, 4 * HOUR + 7)]
+        );
         let aligned = split_hours(HOUR, 3 * HOUR);
         assert_eq!(aligned.hours, Some((HOUR, 3 * HOUR)));
         assert!(aligned.edges.is_empty());

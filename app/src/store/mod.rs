@@ -21,9 +21,12 @@ use std::time::Duration;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-pub use db::Dialect;
 use db::Db;
-pub use writer::{ExecutionPatch, NewExecution, NewInteraction, NewToolCall, ToolCallFinish, InteractionResolution};
+pub use db::Dialect;
+pub use writer::{
+    ExecutionPatch, InteractionResolution, NewExecution, NewInteraction, NewToolCall,
+    ToolCallFinish,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -103,7 +106,10 @@ impl Store {
     }
 
     pub async fn create_execution(&self, new: NewExecution) -> Result<(), StoreError> {
-        self.inner.writer.submit(writer::WriteOp::CreateExecution(new)).await
+        self.inner
+            .writer
+            .submit(writer::WriteOp::CreateExecution(new))
+            .await
     }
 
     /// Writes only the fields the patch sets; `updated_at` is always bumped.
@@ -124,19 +130,31 @@ impl Store {
     }
 
     pub async fn record_tool_call(&self, new: NewToolCall) -> Result<(), StoreError> {
-        self.inner.writer.submit(writer::WriteOp::RecordToolCall(new)).await
+        self.inner
+            .writer
+            .submit(writer::WriteOp::RecordToolCall(new))
+            .await
     }
 
     pub async fn finish_tool_call(&self, finish: ToolCallFinish) -> Result<(), StoreError> {
-        self.inner.writer.submit(writer::WriteOp::FinishToolCall(finish)).await
+        self.inner
+            .writer
+            .submit(writer::WriteOp::FinishToolCall(finish))
+            .await
     }
 
     /// Records a pending interaction and marks its run as having used elicitation.
     pub async fn record_interaction(&self, new: NewInteraction) -> Result<(), StoreError> {
-        self.inner.writer.submit(writer::WriteOp::RecordInteraction(new)).await
+        self.inner
+            .writer
+            .submit(writer::WriteOp::RecordInteraction(new))
+            .await
     }
 
-    pub async fn resolve_interaction(&self, resolution: InteractionResolution) -> Result<(), StoreError> {
+    pub async fn resolve_interaction(
+        &self,
+        resolution: InteractionResolution,
+    ) -> Result<(), StoreError> {
         self.inner
             .writer
             .submit(writer::WriteOp::ResolveInteraction(resolution))

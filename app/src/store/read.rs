@@ -6,7 +6,11 @@ use crate::model::{Execution, ExecutionEnvelope, ToolCall};
 
 impl Store {
     /// The run with this id in this scope; another scope's id is `None`.
-    pub async fn get(&self, scope: &str, id: &str) -> Result<Option<ExecutionEnvelope>, StoreError> {
+    pub async fn get(
+        &self,
+        scope: &str,
+        id: &str,
+    ) -> Result<Option<ExecutionEnvelope>, StoreError> {
         let mut sql = self.db().sql();
         sql.push("SELECT ")
             .push(EXECUTION_COLUMNS)
@@ -25,14 +29,23 @@ impl Store {
     }
 
     /// Tool calls of a run in call order; `None` when the run is not in scope.
-    pub async fn tool_calls(&self, scope: &str, execution_id: &str) -> Result<Option<Vec<ToolCall>>, StoreError> {
+    pub async fn tool_calls(
+        &self,
+        scope: &str,
+        execution_id: &str,
+    ) -> Result<Option<Vec<ToolCall>>, StoreError> {
         let mut exists = self.db().sql();
         exists
             .push("SELECT id FROM execution WHERE scope_id = ")
             .bind(scope)
             .push(" AND id = ")
             .bind(execution_id);
-        if self.db().fetch_optional::<(String,)>(exists).await?.is_none() {
+        if self
+            .db()
+            .fetch_optional::<(String,)>(exists)
+            .await?
+            .is_none()
+        {
             return Ok(None);
         }
         let mut sql = self.db().sql();

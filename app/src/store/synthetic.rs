@@ -58,7 +58,7 @@ pub async fn record_run(store: &Store, spec: &SyntheticSpec, i: u64) -> Result<(
         WORDS[((r >> 40) % 16) as usize],
         WORDS[((r >> 44) % 16) as usize],
     );
-    if spec.rare_every > 0 && i % spec.rare_every == 0 {
+    if spec.rare_every > 0 && i.is_multiple_of(spec.rare_every) {
         code.push_str(&format!("\n// {RARE_MARKER}"));
     }
     let id = uuid::Uuid::now_v7().to_string();
@@ -88,12 +88,16 @@ pub async fn record_run(store: &Store, spec: &SyntheticSpec, i: u64) -> Result<(
                 started_at: t,
             })
             .await?;
-        let failed = mix(r ^ (c << 3)) % 10 == 0;
+        let failed = mix(r ^ (c << 3)).is_multiple_of(10);
         store
             .finish_tool_call(ToolCallFinish {
                 id: call_id,
                 scope_id: spec.scope.clone(),
-                status: if failed { ToolCallStatus::Failed } else { ToolCallStatus::Completed },
+                status: if failed {
+                    ToolCallStatus::Failed
+                } else {
+                    ToolCallStatus::Completed
+                },
                 result_json: (!failed).then(|| "{\"items\":[]}".to_owned()),
                 error_text: failed.then(|| "upstream returned 502".to_owned()),
                 completed_at: t + duration,
@@ -110,13 +114,17 @@ pub async fn record_run(store: &Store, spec: &SyntheticSpec, i: u64) -> Result<(
             &id,
             ExecutionPatch {
                 status: Some(status),
-                result_json: (status == ExecutionStatus::Completed).then(|| "{\"count\":3}".to_owned()),
-                error_text: (status == ExecutionStatus::Failed).then(|| "TypeError: x is undefined".to_owned()),
+                result_json: (status == ExecutionStatus::Completed)
+                    .then(|| "{\"count\":3}".to_owned()),
+                error_text: (status == ExecutionStatus::Failed)
+                    .then(|| "TypeError: x is undefined".to_owned()),
                 logs_json: Some("[\"[log] fetched\",\"[warn] slow page\"]".to_owned()),
                 completed_at: terminal.then_some(created_at + duration),
                 duration_ms: terminal.then_some(duration),
                 tool_call_count: Some(calls as i64),
-                had_elicitation: (status == ExecutionStatus::WaitingForInteraction || (r >> 50) % 20 == 0).then_some(true),
+                had_elicitation: (status == ExecutionStatus::WaitingForInteraction
+                    || (r >> 50).is_multiple_of(20))
+                .then_some(true),
                 ..Default::default()
             },
         )
@@ -124,7 +132,11 @@ pub async fn record_run(store: &Store, spec: &SyntheticSpec, i: u64) -> Result<(
 }
 
 /// Records runs `0..spec.runs` with `concurrency` writers in flight.
-pub async fn record_history(store: &Store, spec: &SyntheticSpec, concurrency: u64) -> Result<(), StoreError> {
+pub async fn record_history(
+    store: &Store,
+    spec: &SyntheticSpec,
+    concurrency: u64,
+) -> Result<(), StoreError> {
     let next = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..concurrency.max(1) {

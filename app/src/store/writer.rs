@@ -194,9 +194,8 @@ async fn apply_batch(db: &Db, conn: &mut Option<WriterConn>, batch: Vec<(WriteOp
             }
         }
         Err(err) if batch.len() == 1 => {
-            for (_, reply) in batch {
+            if let Some((_, reply)) = batch.into_iter().next() {
                 let _ = reply.send(Err(err));
-                break;
             }
         }
         Err(err) => {
@@ -271,14 +270,18 @@ impl<'a> Plan<'a> {
                 );
             }
             WriteOp::FinishToolCall(f) => {
-                self.finishes.insert((f.scope_id.as_str(), f.id.as_str()), f);
+                self.finishes
+                    .insert((f.scope_id.as_str(), f.id.as_str()), f);
             }
             WriteOp::ResolveInteraction(r) => {
-                self.resolutions.insert((r.scope_id.as_str(), r.id.as_str()), r);
+                self.resolutions
+                    .insert((r.scope_id.as_str(), r.id.as_str()), r);
             }
-            WriteOp::UpdateExecution { scope_id, id, patch } => {
-                self.patch(scope_id, id, patch.clone())
-            }
+            WriteOp::UpdateExecution {
+                scope_id,
+                id,
+                patch,
+            } => self.patch(scope_id, id, patch.clone()),
         }
     }
 
@@ -470,7 +473,12 @@ impl<'a> Plan<'a> {
     }
 }
 
-async fn count_execution(tx: &mut Tx<'_>, db: &Db, scope: &str, id: &str) -> Result<bool, StoreError> {
+async fn count_execution(
+    tx: &mut Tx<'_>,
+    db: &Db,
+    scope: &str,
+    id: &str,
+) -> Result<bool, StoreError> {
     let mut sql = db.sql();
     sql.push("UPDATE execution SET updated_at = updated_at WHERE scope_id = ")
         .bind(scope)

@@ -7,12 +7,15 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use app::model::{ExecutionStatus, ListPage, ListQuery, ToolCallStatus};
-use app::store::{ExecutionPatch, NewExecution, NewInteraction, NewToolCall, Store, ToolCallFinish};
+use app::store::{
+    ExecutionPatch, NewExecution, NewInteraction, NewToolCall, Store, ToolCallFinish,
+};
 
 pub const SCOPE: &str = "local";
 
 pub fn pg_admin_url() -> String {
-    std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+    std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
 pub struct TestDb {
@@ -42,19 +45,36 @@ impl TestDb {
         std::fs::create_dir_all(&dir).expect("temp dir");
         let url = format!("sqlite://{}", dir.join("executor.db").display());
         let store = Store::connect(&url).await.expect("sqlite store");
-        Self { store, cleanup: Cleanup::Dir(dir) }
+        Self {
+            store,
+            cleanup: Cleanup::Dir(dir),
+        }
     }
 
     pub async fn postgres() -> Self {
         use sqlx::Connection;
         let name = unique("runs_test");
         let admin = pg_admin_url();
-        let mut conn = sqlx::PgConnection::connect(&admin).await.expect("PostgreSQL at TEST_POSTGRES_URL");
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create database");
+        let mut conn = sqlx::PgConnection::connect(&admin)
+            .await
+            .expect("PostgreSQL at TEST_POSTGRES_URL");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .expect("create database");
         conn.close().await.ok();
-        let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin).to_owned();
-        let store = Store::connect(&format!("{base}/{name}")).await.expect("postgres store");
-        Self { store, cleanup: Cleanup::Pg(name) }
+        let base = admin
+            .rsplit_once('/')
+            .map(|(b, _)| b)
+            .unwrap_or(&admin)
+            .to_owned();
+        let store = Store::connect(&format!("{base}/{name}"))
+            .await
+            .expect("postgres store");
+        Self {
+            store,
+            cleanup: Cleanup::Pg(name),
+        }
     }
 
     pub async fn finish(self) {
@@ -257,5 +277,8 @@ pub async fn list(store: &Store, pairs: &[(&str, &str)]) -> ListPage {
 
 /// Ids of a page, in page order.
 pub fn ids(page: &ListPage) -> Vec<String> {
-    page.executions.iter().map(|e| e.execution.id.clone()).collect()
+    page.executions
+        .iter()
+        .map(|e| e.execution.id.clone())
+        .collect()
 }

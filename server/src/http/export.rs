@@ -43,7 +43,9 @@ fn format_of(raw: Option<&str>) -> Result<Format, ApiError> {
     match value.as_deref().map(str::trim) {
         None | Some("") | Some("ndjson") => Ok(Format::Ndjson),
         Some("csv") => Ok(Format::Csv),
-        Some(other) => Err(BadParam::new("format", format!("expected ndjson or csv; got '{other}'")).into()),
+        Some(other) => {
+            Err(BadParam::new("format", format!("expected ndjson or csv; got '{other}'")).into())
+        }
     }
 }
 
@@ -67,16 +69,18 @@ pub async fn export(
         Format::Csv => Some(csv_line(CSV_COLUMNS.iter().map(|c| c.to_string()))),
         Format::Ndjson => None,
     };
-    let rows = store.export(&scope, &query).filter_map(move |row| async move {
-        match row {
-            Ok(e) => Some(Ok::<Bytes, std::io::Error>(encode(format, &e))),
-            Err(err) => {
-                // Headers are gone by now: end the stream early and say so in the log.
-                tracing::error!(error = %err, "export stream failed");
-                Some(Err(std::io::Error::other(err.to_string())))
+    let rows = store
+        .export(&scope, &query)
+        .filter_map(move |row| async move {
+            match row {
+                Ok(e) => Some(Ok::<Bytes, std::io::Error>(encode(format, &e))),
+                Err(err) => {
+                    // Headers are gone by now: end the stream early and say so in the log.
+                    tracing::error!(error = %err, "export stream failed");
+                    Some(Err(std::io::Error::other(err.to_string())))
+                }
             }
-        }
-    });
+        });
     let body = futures_util::stream::iter(header_row.map(Ok)).chain(rows);
     let content_type = match format {
         Format::Ndjson => "application/x-ndjson",

@@ -11,7 +11,10 @@ use app::model::{
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "executor runs API", description = "Execution history of code-executing agents."),
+    info(
+        title = "executor runs API",
+        description = "Execution history of code-executing agents."
+    ),
     paths(
         super::executions::list,
         super::executions::get_one,
@@ -19,8 +22,18 @@ use app::model::{
         super::export::export,
     ),
     components(schemas(
-        Execution, Interaction, ToolCall, ExecutionEnvelope, ListPage, ListMeta, TriggerCount,
-        ToolFacet, InteractionCounts, Chart, ChartBucket, ToolCallList
+        Execution,
+        Interaction,
+        ToolCall,
+        ExecutionEnvelope,
+        ListPage,
+        ListMeta,
+        TriggerCount,
+        ToolFacet,
+        InteractionCounts,
+        Chart,
+        ChartBucket,
+        ToolCallList
     ))
 )]
 pub struct ApiDoc;
