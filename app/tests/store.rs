@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use app::model::{ExecutionStatus, InteractionStatus, ListQuery, ToolCallStatus};
 use app::store::{
     ExecutionPatch, InteractionResolution, NewExecution, NewInteraction, NewToolCall, Store,
-    ToolCallFinish,
+    ToolCallFinish, WriteOp,
 };
 use support::{ids, list, query, run, SCOPE};
 
@@ -43,6 +43,7 @@ on_both_databases!(
     sweep_deletes_old_runs_with_their_children,
     export_streams_every_matching_run,
     batched_writes_from_many_tasks_are_all_recorded,
+    queued_writes_of_a_run_are_all_stored_once_the_last_commits,
 );
 
 async fn create_then_get_round_trips_the_run(store: &Store) {
@@ -135,6 +136,7 @@ async fn tool_calls_are_listed_in_call_order_with_namespace_and_duration(store: 
         store
             .finish_tool_call(ToolCallFinish {
                 id: call,
+                execution_id: id.clone(),
                 scope_id: SCOPE.into(),
                 status: if i == 0 {
                     ToolCallStatus::Completed
@@ -853,4 +855,115 @@ async fn batched_writes_from_many_tasks_are_all_recorded(store: &Store) {
         y.count, 200,
         "a tool called twice in a run counts the run once"
     );
+}
+
+async fn queued_writes_of_a_run_are_all_stored_once_the_last_commits(store: &Store) {
+    // The engine queues a run's writes and awaits only the last: writes to a
+    // row created in the same batch fold into its insert, and the rest land
+    // in later batches; either way the final commit proves them all stored.
+    for round in 0..2 {
+        let id = format!("queued-{round}");
+        let t = T0 + round;
+        let mut ops = vec![WriteOp::CreateExecution(NewExecution {
+            id: id.clone(),
+            scope_id: SCOPE.into(),
+            status: ExecutionStatus::Running,
+            code: "await tools.demo.write({})".into(),
+            trigger_kind: Some("mcp".into()),
+            trigger_meta_json: None,
+            created_at: t,
+            started_at: Some(t),
+        })];
+        for (i, path) in ["demo.write", "demo.read", "demo.write"].iter().enumerate() {
+            let call = format!("{id}-call-{i}");
+            ops.push(WriteOp::RecordToolCall(NewToolCall {
+                id: call.clone(),
+                execution_id: id.clone(),
+                scope_id: SCOPE.into(),
+                tool_path: path.to_string(),
+                args_json: None,
+                started_at: t + i as i64,
+            }));
+            ops.push(WriteOp::FinishToolCall(ToolCallFinish {
+                id: call,
+                execution_id: id.clone(),
+                scope_id: SCOPE.into(),
+                status: ToolCallStatus::Failed,
+                result_json: None,
+                error_text: Some("declined".into()),
+                completed_at: t + i as i64 + 2,
+                duration_ms: 2,
+            }));
+        }
+        ops.push(WriteOp::RecordInteraction(NewInteraction {
+            id: format!("{id}-ask"),
+            execution_id: id.clone(),
+            scope_id: SCOPE.into(),
+            kind: "form".into(),
+            purpose: Some("Approve demo.write?".into()),
+            payload_json: None,
+            created_at: t,
+        }));
+        ops.push(WriteOp::ResolveInteraction(InteractionResolution {
+            id: format!("{id}-ask"),
+            scope_id: SCOPE.into(),
+            status: InteractionStatus::Cancelled,
+            response_json: Some(r#"{"action":"cancel","content":null}"#.into()),
+            updated_at: t + 1,
+        }));
+        ops.push(WriteOp::UpdateExecution {
+            scope_id: SCOPE.into(),
+            id: id.clone(),
+            patch: ExecutionPatch {
+                status: Some(ExecutionStatus::Failed),
+                error_text: Some("declined".into()),
+                completed_at: Some(t + 9),
+                duration_ms: Some(9),
+                tool_call_count: Some(3),
+                ..Default::default()
+            },
+        });
+        let mut last = None;
+        for (i, op) in ops.into_iter().enumerate() {
+            // Round 1 commits the create first, so later writes become updates.
+            let queued = store.enqueue(op).await.unwrap();
+            if round == 1 && i == 0 {
+                queued.committed().await.unwrap();
+            } else {
+                last = Some(queued);
+            }
+        }
+        last.unwrap().committed().await.unwrap();
+        let got = store.get(SCOPE, &id).await.unwrap().unwrap();
+        let e = &got.execution;
+        assert_eq!(
+            (e.status, e.duration_ms, e.tool_call_count),
+            (ExecutionStatus::Failed, Some(9), 3),
+            "round {round}"
+        );
+        assert!(
+            e.had_elicitation && got.pending_interaction.is_none(),
+            "round {round}"
+        );
+        let calls = store.tool_calls(SCOPE, &id).await.unwrap().unwrap();
+        assert_eq!(calls.len(), 3);
+        assert!(calls
+            .iter()
+            .all(|c| c.status == ToolCallStatus::Failed
+                && c.error_text.as_deref() == Some("declined")));
+    }
+    let meta = list(store, &[]).await.meta.unwrap();
+    let facet = |p: &str| {
+        meta.tool_facets
+            .iter()
+            .find(|f| f.tool_path == p)
+            .map(|f| f.count)
+    };
+    assert_eq!(
+        (facet("demo.write"), facet("demo.read")),
+        (Some(2), Some(2)),
+        "each run counted once per path"
+    );
+    assert_eq!(meta.status_counts.failed, 2);
+    assert_eq!(meta.interaction_counts.with_elicitation, 2);
 }

@@ -29,8 +29,10 @@ CREATE INDEX execution_scope_created_idx ON execution (scope_id, created_at, id,
 CREATE INDEX execution_scope_duration_idx ON execution (scope_id, (coalesce(duration_ms, -1)), id);
 CREATE INDEX execution_code_trgm_idx ON execution USING gin (code gin_trgm_ops);
 
+-- Keyed by its run so a run's calls sit together and one b-tree serves both
+-- listing them and finishing one.
 CREATE TABLE execution_tool_call (
-    id TEXT NOT NULL PRIMARY KEY,
+    id TEXT NOT NULL,
     execution_id TEXT NOT NULL,
     scope_id TEXT NOT NULL,
     status TEXT NOT NULL CHECK (status IN ('running','completed','failed')),
@@ -42,9 +44,9 @@ CREATE TABLE execution_tool_call (
     started_at BIGINT NOT NULL,
     completed_at BIGINT,
     duration_ms BIGINT,
+    PRIMARY KEY (scope_id, execution_id, id),
     FOREIGN KEY (scope_id, execution_id) REFERENCES execution (scope_id, id) ON DELETE CASCADE
 );
-CREATE INDEX execution_tool_call_execution_idx ON execution_tool_call (scope_id, execution_id, started_at);
 
 CREATE TABLE execution_interaction (
     id TEXT NOT NULL PRIMARY KEY,
@@ -116,32 +118,15 @@ CREATE TRIGGER execution_hourly_update AFTER UPDATE OF status, had_elicitation, 
 FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.had_elicitation IS DISTINCT FROM NEW.had_elicitation OR OLD.trigger_kind IS DISTINCT FROM NEW.trigger_kind)
 EXECUTE FUNCTION execution_hourly_maintain();
 
-CREATE FUNCTION execution_tool_path_record() RETURNS trigger LANGUAGE plpgsql AS $$
+-- execution_tool_path, tool_hourly and tool_path_catalog are filled by the
+-- store's writer once per batch (app/src/store/batch.rs); deletions, which
+-- cascade from runs, are counted down here.
+CREATE FUNCTION tool_hourly_count_down() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO execution_tool_path (scope_id, execution_id, tool_path, created_at)
-    SELECT NEW.scope_id, NEW.execution_id, NEW.tool_path, e.created_at
-    FROM execution e WHERE e.scope_id = NEW.scope_id AND e.id = NEW.execution_id
-    ON CONFLICT DO NOTHING;
+    UPDATE tool_hourly SET runs = runs - 1
+    WHERE scope_id = OLD.scope_id AND hour_start = OLD.created_at - OLD.created_at % 3600000 AND tool_path = OLD.tool_path;
     RETURN NULL;
 END $$;
 
-CREATE TRIGGER execution_tool_path_record AFTER INSERT ON execution_tool_call
-FOR EACH ROW EXECUTE FUNCTION execution_tool_path_record();
-
-CREATE FUNCTION tool_hourly_maintain() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP = 'DELETE' THEN
-        UPDATE tool_hourly SET runs = runs - 1
-        WHERE scope_id = OLD.scope_id AND hour_start = OLD.created_at - OLD.created_at % 3600000 AND tool_path = OLD.tool_path;
-    ELSE
-        INSERT INTO tool_hourly AS h (scope_id, hour_start, tool_path, runs)
-        VALUES (NEW.scope_id, NEW.created_at - NEW.created_at % 3600000, NEW.tool_path, 1)
-        ON CONFLICT (scope_id, hour_start, tool_path) DO UPDATE SET runs = h.runs + 1;
-        INSERT INTO tool_path_catalog (scope_id, tool_path) VALUES (NEW.scope_id, NEW.tool_path)
-        ON CONFLICT DO NOTHING;
-    END IF;
-    RETURN NULL;
-END $$;
-
-CREATE TRIGGER tool_hourly_maintain AFTER INSERT OR DELETE ON execution_tool_path
-FOR EACH ROW EXECUTE FUNCTION tool_hourly_maintain();
+CREATE TRIGGER tool_hourly_count_down AFTER DELETE ON execution_tool_path
+FOR EACH ROW EXECUTE FUNCTION tool_hourly_count_down();

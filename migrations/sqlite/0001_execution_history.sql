@@ -27,8 +27,10 @@ CREATE INDEX execution_scope_created_idx ON execution (scope_id, created_at, id,
 -- Runs without a duration yet sort as -1: the keyset needs a non-null key.
 CREATE INDEX execution_scope_duration_idx ON execution (scope_id, coalesce(duration_ms, -1), id);
 
+-- Keyed by its run so a run's calls sit together and one b-tree serves both
+-- listing them and finishing one.
 CREATE TABLE execution_tool_call (
-    id TEXT NOT NULL PRIMARY KEY,
+    id TEXT NOT NULL,
     execution_id TEXT NOT NULL,
     scope_id TEXT NOT NULL,
     status TEXT NOT NULL CHECK (status IN ('running','completed','failed')),
@@ -40,9 +42,9 @@ CREATE TABLE execution_tool_call (
     started_at INTEGER NOT NULL,
     completed_at INTEGER,
     duration_ms INTEGER,
+    PRIMARY KEY (scope_id, execution_id, id),
     FOREIGN KEY (scope_id, execution_id) REFERENCES execution (scope_id, id) ON DELETE CASCADE
-);
-CREATE INDEX execution_tool_call_execution_idx ON execution_tool_call (scope_id, execution_id, started_at);
+) WITHOUT ROWID;
 
 CREATE TABLE execution_interaction (
     id TEXT NOT NULL PRIMARY KEY,
@@ -121,21 +123,9 @@ CREATE TRIGGER execution_hourly_delete AFTER DELETE ON execution BEGIN
       AND status = OLD.status AND trigger_kind = coalesce(OLD.trigger_kind, '') AND had_elicitation = OLD.had_elicitation;
 END;
 
-CREATE TRIGGER execution_tool_path_record AFTER INSERT ON execution_tool_call BEGIN
-    INSERT INTO execution_tool_path (scope_id, execution_id, tool_path, created_at)
-    SELECT NEW.scope_id, NEW.execution_id, NEW.tool_path, e.created_at
-    FROM execution e WHERE e.scope_id = NEW.scope_id AND e.id = NEW.execution_id
-    ON CONFLICT DO NOTHING;
-END;
-
-CREATE TRIGGER tool_hourly_insert AFTER INSERT ON execution_tool_path BEGIN
-    INSERT INTO tool_hourly (scope_id, hour_start, tool_path, runs)
-    VALUES (NEW.scope_id, NEW.created_at - NEW.created_at % 3600000, NEW.tool_path, 1)
-    ON CONFLICT (scope_id, hour_start, tool_path) DO UPDATE SET runs = runs + 1;
-    INSERT INTO tool_path_catalog (scope_id, tool_path) VALUES (NEW.scope_id, NEW.tool_path)
-    ON CONFLICT DO NOTHING;
-END;
-
+-- execution_tool_path, tool_hourly and tool_path_catalog are filled by the
+-- store's writer once per batch (app/src/store/batch.rs); deletions, which
+-- cascade from runs, are counted down here.
 CREATE TRIGGER tool_hourly_delete AFTER DELETE ON execution_tool_path BEGIN
     UPDATE tool_hourly SET runs = runs - 1
     WHERE scope_id = OLD.scope_id AND hour_start = OLD.created_at - OLD.created_at % 3600000 AND tool_path = OLD.tool_path;
@@ -145,7 +135,7 @@ END;
 CREATE VIRTUAL TABLE execution_code USING fts5 (code, content = 'execution', content_rowid = 'rowid', tokenize = 'trigram');
 
 -- Rows are added to execution_code by the store's writer, once per batch
--- (see app/src/store/writer.rs): FTS5 flushes its pending terms at every
+-- (see app/src/store/batch.rs): FTS5 flushes its pending terms at every
 -- statement, so indexing row by row from a trigger costs ~150 µs a run.
 CREATE TRIGGER execution_code_delete AFTER DELETE ON execution BEGIN
     INSERT INTO execution_code (execution_code, rowid, code) VALUES ('delete', OLD.rowid, OLD.code);

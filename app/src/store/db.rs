@@ -242,20 +242,34 @@ impl<'c> Tx<'c> {
         }
     }
 
-    pub async fn fetch_i64(&mut self, sql: Sql) -> Result<i64, sqlx::Error> {
-        let row: (i64,) = match self {
+    pub async fn fetch_one<T: AnyRow>(&mut self, sql: Sql) -> Result<T, sqlx::Error> {
+        match self {
             Tx::Sqlite(tx) => {
-                bind_all!(sqlx::query_as(&sql.text), sql.args)
+                bind_all!(sqlx::query_as::<_, T>(&sql.text), sql.args)
                     .fetch_one(&mut **tx)
-                    .await?
+                    .await
             }
             Tx::Postgres(tx) => {
-                bind_all!(sqlx::query_as(&sql.text), sql.args)
+                bind_all!(sqlx::query_as::<_, T>(&sql.text), sql.args)
                     .fetch_one(&mut **tx)
-                    .await?
+                    .await
             }
-        };
-        Ok(row.0)
+        }
+    }
+
+    pub async fn fetch_all<T: AnyRow>(&mut self, sql: Sql) -> Result<Vec<T>, sqlx::Error> {
+        match self {
+            Tx::Sqlite(tx) => {
+                bind_all!(sqlx::query_as::<_, T>(&sql.text), sql.args)
+                    .fetch_all(&mut **tx)
+                    .await
+            }
+            Tx::Postgres(tx) => {
+                bind_all!(sqlx::query_as::<_, T>(&sql.text), sql.args)
+                    .fetch_all(&mut **tx)
+                    .await
+            }
+        }
     }
 
     pub async fn commit(self) -> Result<(), sqlx::Error> {

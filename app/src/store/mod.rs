@@ -3,6 +3,7 @@
 //! [`writer`]) so that many concurrent runs share few transactions. Every
 //! statement takes the scope as a parameter.
 
+mod batch;
 mod db;
 mod export;
 mod filter_sql;
@@ -12,6 +13,7 @@ mod read;
 mod rows;
 mod sweep;
 pub mod synthetic;
+mod write_ops;
 mod writer;
 
 use std::str::FromStr;
@@ -23,10 +25,11 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 use db::Db;
 pub use db::Dialect;
-pub use writer::{
+pub use write_ops::{
     ExecutionPatch, InteractionResolution, NewExecution, NewInteraction, NewToolCall,
-    ToolCallFinish,
+    ToolCallFinish, WriteOp,
 };
+pub use writer::PendingWrite;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -105,11 +108,21 @@ impl Store {
         self.inner.db.close().await;
     }
 
+    /// Queues a write without waiting for it to be stored. Writes are stored
+    /// in the order they are queued, so awaiting the last write of a run
+    /// proves all of them stored; the engine uses this to record a run
+    /// without a round trip per tool call.
+    pub async fn enqueue(&self, op: WriteOp) -> Result<PendingWrite, StoreError> {
+        self.inner.writer.enqueue(op).await
+    }
+
+    /// Queues a write and waits until it is stored.
+    pub async fn write(&self, op: WriteOp) -> Result<(), StoreError> {
+        self.enqueue(op).await?.committed().await
+    }
+
     pub async fn create_execution(&self, new: NewExecution) -> Result<(), StoreError> {
-        self.inner
-            .writer
-            .submit(writer::WriteOp::CreateExecution(new))
-            .await
+        self.write(WriteOp::CreateExecution(new)).await
     }
 
     /// Writes only the fields the patch sets; `updated_at` is always bumped.
@@ -119,46 +132,32 @@ impl Store {
         id: &str,
         patch: ExecutionPatch,
     ) -> Result<(), StoreError> {
-        self.inner
-            .writer
-            .submit(writer::WriteOp::UpdateExecution {
-                scope_id: scope.to_owned(),
-                id: id.to_owned(),
-                patch,
-            })
-            .await
+        self.write(WriteOp::UpdateExecution {
+            scope_id: scope.to_owned(),
+            id: id.to_owned(),
+            patch,
+        })
+        .await
     }
 
     pub async fn record_tool_call(&self, new: NewToolCall) -> Result<(), StoreError> {
-        self.inner
-            .writer
-            .submit(writer::WriteOp::RecordToolCall(new))
-            .await
+        self.write(WriteOp::RecordToolCall(new)).await
     }
 
     pub async fn finish_tool_call(&self, finish: ToolCallFinish) -> Result<(), StoreError> {
-        self.inner
-            .writer
-            .submit(writer::WriteOp::FinishToolCall(finish))
-            .await
+        self.write(WriteOp::FinishToolCall(finish)).await
     }
 
     /// Records a pending interaction and marks its run as having used elicitation.
     pub async fn record_interaction(&self, new: NewInteraction) -> Result<(), StoreError> {
-        self.inner
-            .writer
-            .submit(writer::WriteOp::RecordInteraction(new))
-            .await
+        self.write(WriteOp::RecordInteraction(new)).await
     }
 
     pub async fn resolve_interaction(
         &self,
         resolution: InteractionResolution,
     ) -> Result<(), StoreError> {
-        self.inner
-            .writer
-            .submit(writer::WriteOp::ResolveInteraction(resolution))
-            .await
+        self.write(WriteOp::ResolveInteraction(resolution)).await
     }
 }
 

@@ -2,7 +2,9 @@
 //! runs spread over a time span, recorded through the public store API the way
 //! the engine records real runs.
 
-use super::{ExecutionPatch, NewExecution, NewToolCall, Store, StoreError, ToolCallFinish};
+use super::{
+    ExecutionPatch, NewExecution, NewToolCall, Store, StoreError, ToolCallFinish, WriteOp,
+};
 use crate::model::{ExecutionStatus, ToolCallStatus};
 
 /// Shape of the generated history.
@@ -62,8 +64,10 @@ pub async fn record_run(store: &Store, spec: &SyntheticSpec, i: u64) -> Result<(
         code.push_str(&format!("\n// {RARE_MARKER}"));
     }
     let id = uuid::Uuid::now_v7().to_string();
-    store
-        .create_execution(NewExecution {
+    // Everything but the final write is only queued: the engine records runs
+    // the same way, and the final write's commit proves the rest stored.
+    let _ = store
+        .enqueue(WriteOp::CreateExecution(NewExecution {
             id: id.clone(),
             scope_id: spec.scope.clone(),
             status: ExecutionStatus::Running,
@@ -72,26 +76,27 @@ pub async fn record_run(store: &Store, spec: &SyntheticSpec, i: u64) -> Result<(
             trigger_meta_json: None,
             created_at,
             started_at: Some(created_at),
-        })
+        }))
         .await?;
     let mut t = created_at;
     for c in 0..calls {
         let call_id = uuid::Uuid::now_v7().to_string();
         let duration = (mix(r ^ c) % 400) as i64;
-        store
-            .record_tool_call(NewToolCall {
+        let _ = store
+            .enqueue(WriteOp::RecordToolCall(NewToolCall {
                 id: call_id.clone(),
                 execution_id: id.clone(),
                 scope_id: spec.scope.clone(),
                 tool_path: tool_path(spec, mix(r.wrapping_add(c))),
                 args_json: Some(format!("{{\"page\":{c}}}")),
                 started_at: t,
-            })
+            }))
             .await?;
         let failed = mix(r ^ (c << 3)).is_multiple_of(10);
-        store
-            .finish_tool_call(ToolCallFinish {
+        let _ = store
+            .enqueue(WriteOp::FinishToolCall(ToolCallFinish {
                 id: call_id,
+                execution_id: id.clone(),
                 scope_id: spec.scope.clone(),
                 status: if failed {
                     ToolCallStatus::Failed
@@ -102,7 +107,7 @@ pub async fn record_run(store: &Store, spec: &SyntheticSpec, i: u64) -> Result<(
                 error_text: failed.then(|| "upstream returned 502".to_owned()),
                 completed_at: t + duration,
                 duration_ms: duration,
-            })
+            }))
             .await?;
         t += duration + 1;
     }

@@ -222,6 +222,7 @@ impl Run {
             store
                 .finish_tool_call(ToolCallFinish {
                     id: call_id,
+                    execution_id: self.id.clone(),
                     scope_id: self.scope.clone(),
                     status: ToolCallStatus::Completed,
                     result_json: Some("{}".into()),

@@ -1,0 +1,107 @@
+//! What can be written: new rows and changes to them. Each write is one
+//! [`WriteOp`]; the writer batches them (see `writer.rs`).
+
+use crate::model::{ExecutionStatus, InteractionStatus, ToolCallStatus};
+
+#[derive(Clone, Debug)]
+pub struct NewExecution {
+    pub id: String,
+    pub scope_id: String,
+    pub status: ExecutionStatus,
+    pub code: String,
+    pub trigger_kind: Option<String>,
+    pub trigger_meta_json: Option<String>,
+    pub created_at: i64,
+    pub started_at: Option<i64>,
+}
+
+/// Fields to set on a run; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ExecutionPatch {
+    pub status: Option<ExecutionStatus>,
+    pub result_json: Option<String>,
+    pub error_text: Option<String>,
+    pub logs_json: Option<String>,
+    pub started_at: Option<i64>,
+    pub completed_at: Option<i64>,
+    pub duration_ms: Option<i64>,
+    pub tool_call_count: Option<i64>,
+    pub had_elicitation: Option<bool>,
+}
+
+impl ExecutionPatch {
+    /// Later writes win field by field.
+    pub(super) fn merge(&mut self, later: ExecutionPatch) {
+        macro_rules! take {
+            ($($f:ident),+) => { $( if later.$f.is_some() { self.$f = later.$f; } )+ };
+        }
+        take!(
+            status,
+            result_json,
+            error_text,
+            logs_json,
+            started_at,
+            completed_at,
+            duration_ms,
+            tool_call_count,
+            had_elicitation
+        );
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct NewToolCall {
+    pub id: String,
+    pub execution_id: String,
+    pub scope_id: String,
+    pub tool_path: String,
+    pub args_json: Option<String>,
+    pub started_at: i64,
+}
+
+#[derive(Clone, Debug)]
+pub struct ToolCallFinish {
+    pub id: String,
+    pub execution_id: String,
+    pub scope_id: String,
+    pub status: ToolCallStatus,
+    pub result_json: Option<String>,
+    pub error_text: Option<String>,
+    pub completed_at: i64,
+    pub duration_ms: i64,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewInteraction {
+    pub id: String,
+    pub execution_id: String,
+    pub scope_id: String,
+    /// `form` or `url`.
+    pub kind: String,
+    pub purpose: Option<String>,
+    pub payload_json: Option<String>,
+    pub created_at: i64,
+}
+
+#[derive(Clone, Debug)]
+pub struct InteractionResolution {
+    pub id: String,
+    pub scope_id: String,
+    pub status: InteractionStatus,
+    pub response_json: Option<String>,
+    pub updated_at: i64,
+}
+
+#[derive(Clone, Debug)]
+pub enum WriteOp {
+    CreateExecution(NewExecution),
+    UpdateExecution {
+        scope_id: String,
+        id: String,
+        patch: ExecutionPatch,
+    },
+    RecordToolCall(NewToolCall),
+    FinishToolCall(ToolCallFinish),
+    RecordInteraction(NewInteraction),
+    ResolveInteraction(InteractionResolution),
+}
