@@ -708,30 +708,37 @@ async fn rollup_answers_match_row_answers_after_updates(store: &Store) {
             .await
             .unwrap();
     }
-    let from = (T0 + 3 * HOUR + 123).to_string();
-    let to = (T0 + 9 * DAY + 17).to_string();
-    for extra in [
-        vec![],
-        vec![("status", "cancelled,failed")],
-        vec![("trigger", "mcp")],
-        vec![("elicitation", "false")],
+    // Nine days: hourly roll-ups (2 h buckets). One day: minutely (15 min buckets).
+    for (from, to, width) in [
+        (T0 + 3 * HOUR + 123, T0 + 9 * DAY + 17, 2 * HOUR),
+        (
+            T0 + 2 * DAY + 7 * MIN + 5,
+            T0 + 3 * DAY + 7 * MIN + 5,
+            15 * MIN,
+        ),
     ] {
-        let mut rollup: Vec<(&str, &str)> = vec![("from", &from), ("to", &to)];
-        rollup.extend(extra.iter().copied());
-        let mut rows = rollup.clone();
-        rows.push(("code", "shared-marker"));
-        let a = list(store, &rollup).await.meta.unwrap();
-        let b = list(store, &rows).await.meta.unwrap();
-        assert!(
-            a.chart.bucket_ms >= HOUR,
-            "window is wide enough for roll-ups"
-        );
-        assert_eq!(a.status_counts, b.status_counts, "{extra:?}");
-        assert_eq!(a.trigger_counts, b.trigger_counts, "{extra:?}");
-        assert_eq!(a.interaction_counts, b.interaction_counts, "{extra:?}");
-        assert_eq!(a.filter_row_count, b.filter_row_count, "{extra:?}");
-        assert_eq!(a.chart, b.chart, "{extra:?}");
-        assert_eq!(a.tool_facets, b.tool_facets, "{extra:?}");
+        let (from, to) = (from.to_string(), to.to_string());
+        for extra in [
+            vec![],
+            vec![("status", "cancelled,failed")],
+            vec![("trigger", "mcp")],
+            vec![("elicitation", "false")],
+        ] {
+            let mut rollup: Vec<(&str, &str)> = vec![("from", &from), ("to", &to)];
+            rollup.extend(extra.iter().copied());
+            let mut rows = rollup.clone();
+            rows.push(("code", "shared-marker"));
+            let a = list(store, &rollup).await.meta.unwrap();
+            let b = list(store, &rows).await.meta.unwrap();
+            assert_eq!(a.chart.bucket_ms, width);
+            assert!(a.filter_row_count > 0, "{extra:?}");
+            assert_eq!(a.status_counts, b.status_counts, "{extra:?}");
+            assert_eq!(a.trigger_counts, b.trigger_counts, "{extra:?}");
+            assert_eq!(a.interaction_counts, b.interaction_counts, "{extra:?}");
+            assert_eq!(a.filter_row_count, b.filter_row_count, "{extra:?}");
+            assert_eq!(a.chart, b.chart, "{extra:?}");
+            assert_eq!(a.tool_facets, b.tool_facets, "{extra:?}");
+        }
     }
 }
 

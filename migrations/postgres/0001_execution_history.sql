@@ -79,16 +79,29 @@ CREATE TABLE tool_path_catalog (
     PRIMARY KEY (scope_id, tool_path)
 );
 
-CREATE TABLE execution_hourly (
+-- Run counts per minute and per hour, kept exact by triggers (see the SQLite
+-- migration for why both).
+CREATE TABLE execution_minutely (
     scope_id TEXT NOT NULL,
-    hour_start BIGINT NOT NULL,
+    slot_start BIGINT NOT NULL,
     status TEXT NOT NULL,
     trigger_kind TEXT NOT NULL, -- '' stands for no trigger (not a valid kind)
     had_elicitation BOOLEAN NOT NULL,
     runs BIGINT NOT NULL,
-    PRIMARY KEY (scope_id, hour_start, status, trigger_kind, had_elicitation)
+    PRIMARY KEY (scope_id, slot_start, status, trigger_kind, had_elicitation)
 );
 
+CREATE TABLE execution_hourly (
+    scope_id TEXT NOT NULL,
+    slot_start BIGINT NOT NULL,
+    status TEXT NOT NULL,
+    trigger_kind TEXT NOT NULL, -- '' stands for no trigger (not a valid kind)
+    had_elicitation BOOLEAN NOT NULL,
+    runs BIGINT NOT NULL,
+    PRIMARY KEY (scope_id, slot_start, status, trigger_kind, had_elicitation)
+);
+
+-- Runs per tool path and hour, for tool facets over long windows.
 CREATE TABLE tool_hourly (
     scope_id TEXT NOT NULL,
     hour_start BIGINT NOT NULL,
@@ -97,26 +110,36 @@ CREATE TABLE tool_hourly (
     PRIMARY KEY (scope_id, hour_start, tool_path)
 );
 
-CREATE FUNCTION execution_hourly_maintain() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION execution_rollups_maintain() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        UPDATE execution_hourly SET runs = runs - 1
-        WHERE scope_id = OLD.scope_id AND hour_start = OLD.created_at - OLD.created_at % 3600000
+        UPDATE execution_minutely SET runs = runs - 1
+        WHERE scope_id = OLD.scope_id AND slot_start = OLD.created_at - OLD.created_at % 60000
           AND status = OLD.status AND trigger_kind = coalesce(OLD.trigger_kind, '') AND had_elicitation = OLD.had_elicitation;
     END IF;
     IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        INSERT INTO execution_hourly AS h (scope_id, hour_start, status, trigger_kind, had_elicitation, runs)
+        INSERT INTO execution_minutely AS r (scope_id, slot_start, status, trigger_kind, had_elicitation, runs)
+        VALUES (NEW.scope_id, NEW.created_at - NEW.created_at % 60000, NEW.status, coalesce(NEW.trigger_kind, ''), NEW.had_elicitation, 1)
+        ON CONFLICT (scope_id, slot_start, status, trigger_kind, had_elicitation) DO UPDATE SET runs = r.runs + 1;
+    END IF;
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        UPDATE execution_hourly SET runs = runs - 1
+        WHERE scope_id = OLD.scope_id AND slot_start = OLD.created_at - OLD.created_at % 3600000
+          AND status = OLD.status AND trigger_kind = coalesce(OLD.trigger_kind, '') AND had_elicitation = OLD.had_elicitation;
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        INSERT INTO execution_hourly AS r (scope_id, slot_start, status, trigger_kind, had_elicitation, runs)
         VALUES (NEW.scope_id, NEW.created_at - NEW.created_at % 3600000, NEW.status, coalesce(NEW.trigger_kind, ''), NEW.had_elicitation, 1)
-        ON CONFLICT (scope_id, hour_start, status, trigger_kind, had_elicitation) DO UPDATE SET runs = h.runs + 1;
+        ON CONFLICT (scope_id, slot_start, status, trigger_kind, had_elicitation) DO UPDATE SET runs = r.runs + 1;
     END IF;
     RETURN NULL;
 END $$;
 
-CREATE TRIGGER execution_hourly_insert AFTER INSERT OR DELETE ON execution
-FOR EACH ROW EXECUTE FUNCTION execution_hourly_maintain();
-CREATE TRIGGER execution_hourly_update AFTER UPDATE OF status, had_elicitation, trigger_kind ON execution
+CREATE TRIGGER execution_rollups_insert AFTER INSERT OR DELETE ON execution
+FOR EACH ROW EXECUTE FUNCTION execution_rollups_maintain();
+CREATE TRIGGER execution_rollups_update AFTER UPDATE OF status, had_elicitation, trigger_kind ON execution
 FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.had_elicitation IS DISTINCT FROM NEW.had_elicitation OR OLD.trigger_kind IS DISTINCT FROM NEW.trigger_kind)
-EXECUTE FUNCTION execution_hourly_maintain();
+EXECUTE FUNCTION execution_rollups_maintain();
 
 -- execution_tool_path, tool_hourly and tool_path_catalog are filled by the
 -- store's writer once per batch (app/src/store/batch.rs); deletions, which

@@ -80,18 +80,76 @@ CREATE TABLE tool_path_catalog (
     PRIMARY KEY (scope_id, tool_path)
 ) WITHOUT ROWID;
 
--- Hourly roll-ups kept exact by triggers; they answer facets and the chart over
--- long windows without touching a million rows.
-CREATE TABLE execution_hourly (
+-- Run counts per minute and per hour, kept exact by triggers: they answer
+-- facets and the chart over long windows without touching the runs (hourly
+-- for buckets of whole hours, minutely for buckets of whole minutes).
+CREATE TABLE execution_minutely (
     scope_id TEXT NOT NULL,
-    hour_start INTEGER NOT NULL,
+    slot_start INTEGER NOT NULL,
     status TEXT NOT NULL,
     trigger_kind TEXT NOT NULL, -- '' stands for no trigger (not a valid kind)
     had_elicitation INTEGER NOT NULL,
     runs INTEGER NOT NULL,
-    PRIMARY KEY (scope_id, hour_start, status, trigger_kind, had_elicitation)
+    PRIMARY KEY (scope_id, slot_start, status, trigger_kind, had_elicitation)
 ) WITHOUT ROWID;
 
+CREATE TRIGGER execution_minutely_insert AFTER INSERT ON execution BEGIN
+    INSERT INTO execution_minutely (scope_id, slot_start, status, trigger_kind, had_elicitation, runs)
+    VALUES (NEW.scope_id, NEW.created_at - NEW.created_at % 60000, NEW.status, coalesce(NEW.trigger_kind, ''), NEW.had_elicitation, 1)
+    ON CONFLICT (scope_id, slot_start, status, trigger_kind, had_elicitation) DO UPDATE SET runs = runs + 1;
+END;
+
+CREATE TRIGGER execution_minutely_update AFTER UPDATE OF status, had_elicitation, trigger_kind ON execution
+WHEN OLD.status IS NOT NEW.status OR OLD.had_elicitation IS NOT NEW.had_elicitation OR OLD.trigger_kind IS NOT NEW.trigger_kind
+BEGIN
+    UPDATE execution_minutely SET runs = runs - 1
+    WHERE scope_id = OLD.scope_id AND slot_start = OLD.created_at - OLD.created_at % 60000
+      AND status = OLD.status AND trigger_kind = coalesce(OLD.trigger_kind, '') AND had_elicitation = OLD.had_elicitation;
+    INSERT INTO execution_minutely (scope_id, slot_start, status, trigger_kind, had_elicitation, runs)
+    VALUES (NEW.scope_id, NEW.created_at - NEW.created_at % 60000, NEW.status, coalesce(NEW.trigger_kind, ''), NEW.had_elicitation, 1)
+    ON CONFLICT (scope_id, slot_start, status, trigger_kind, had_elicitation) DO UPDATE SET runs = runs + 1;
+END;
+
+CREATE TRIGGER execution_minutely_delete AFTER DELETE ON execution BEGIN
+    UPDATE execution_minutely SET runs = runs - 1
+    WHERE scope_id = OLD.scope_id AND slot_start = OLD.created_at - OLD.created_at % 60000
+      AND status = OLD.status AND trigger_kind = coalesce(OLD.trigger_kind, '') AND had_elicitation = OLD.had_elicitation;
+END;
+
+CREATE TABLE execution_hourly (
+    scope_id TEXT NOT NULL,
+    slot_start INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    trigger_kind TEXT NOT NULL, -- '' stands for no trigger (not a valid kind)
+    had_elicitation INTEGER NOT NULL,
+    runs INTEGER NOT NULL,
+    PRIMARY KEY (scope_id, slot_start, status, trigger_kind, had_elicitation)
+) WITHOUT ROWID;
+
+CREATE TRIGGER execution_hourly_insert AFTER INSERT ON execution BEGIN
+    INSERT INTO execution_hourly (scope_id, slot_start, status, trigger_kind, had_elicitation, runs)
+    VALUES (NEW.scope_id, NEW.created_at - NEW.created_at % 3600000, NEW.status, coalesce(NEW.trigger_kind, ''), NEW.had_elicitation, 1)
+    ON CONFLICT (scope_id, slot_start, status, trigger_kind, had_elicitation) DO UPDATE SET runs = runs + 1;
+END;
+
+CREATE TRIGGER execution_hourly_update AFTER UPDATE OF status, had_elicitation, trigger_kind ON execution
+WHEN OLD.status IS NOT NEW.status OR OLD.had_elicitation IS NOT NEW.had_elicitation OR OLD.trigger_kind IS NOT NEW.trigger_kind
+BEGIN
+    UPDATE execution_hourly SET runs = runs - 1
+    WHERE scope_id = OLD.scope_id AND slot_start = OLD.created_at - OLD.created_at % 3600000
+      AND status = OLD.status AND trigger_kind = coalesce(OLD.trigger_kind, '') AND had_elicitation = OLD.had_elicitation;
+    INSERT INTO execution_hourly (scope_id, slot_start, status, trigger_kind, had_elicitation, runs)
+    VALUES (NEW.scope_id, NEW.created_at - NEW.created_at % 3600000, NEW.status, coalesce(NEW.trigger_kind, ''), NEW.had_elicitation, 1)
+    ON CONFLICT (scope_id, slot_start, status, trigger_kind, had_elicitation) DO UPDATE SET runs = runs + 1;
+END;
+
+CREATE TRIGGER execution_hourly_delete AFTER DELETE ON execution BEGIN
+    UPDATE execution_hourly SET runs = runs - 1
+    WHERE scope_id = OLD.scope_id AND slot_start = OLD.created_at - OLD.created_at % 3600000
+      AND status = OLD.status AND trigger_kind = coalesce(OLD.trigger_kind, '') AND had_elicitation = OLD.had_elicitation;
+END;
+
+-- Runs per tool path and hour, for tool facets over long windows.
 CREATE TABLE tool_hourly (
     scope_id TEXT NOT NULL,
     hour_start INTEGER NOT NULL,
@@ -99,29 +157,6 @@ CREATE TABLE tool_hourly (
     runs INTEGER NOT NULL,
     PRIMARY KEY (scope_id, hour_start, tool_path)
 ) WITHOUT ROWID;
-
-CREATE TRIGGER execution_hourly_insert AFTER INSERT ON execution BEGIN
-    INSERT INTO execution_hourly (scope_id, hour_start, status, trigger_kind, had_elicitation, runs)
-    VALUES (NEW.scope_id, NEW.created_at - NEW.created_at % 3600000, NEW.status, coalesce(NEW.trigger_kind, ''), NEW.had_elicitation, 1)
-    ON CONFLICT (scope_id, hour_start, status, trigger_kind, had_elicitation) DO UPDATE SET runs = runs + 1;
-END;
-
-CREATE TRIGGER execution_hourly_update AFTER UPDATE OF status, had_elicitation, trigger_kind ON execution
-WHEN OLD.status IS NOT NEW.status OR OLD.had_elicitation IS NOT NEW.had_elicitation OR OLD.trigger_kind IS NOT NEW.trigger_kind
-BEGIN
-    UPDATE execution_hourly SET runs = runs - 1
-    WHERE scope_id = OLD.scope_id AND hour_start = OLD.created_at - OLD.created_at % 3600000
-      AND status = OLD.status AND trigger_kind = coalesce(OLD.trigger_kind, '') AND had_elicitation = OLD.had_elicitation;
-    INSERT INTO execution_hourly (scope_id, hour_start, status, trigger_kind, had_elicitation, runs)
-    VALUES (NEW.scope_id, NEW.created_at - NEW.created_at % 3600000, NEW.status, coalesce(NEW.trigger_kind, ''), NEW.had_elicitation, 1)
-    ON CONFLICT (scope_id, hour_start, status, trigger_kind, had_elicitation) DO UPDATE SET runs = runs + 1;
-END;
-
-CREATE TRIGGER execution_hourly_delete AFTER DELETE ON execution BEGIN
-    UPDATE execution_hourly SET runs = runs - 1
-    WHERE scope_id = OLD.scope_id AND hour_start = OLD.created_at - OLD.created_at % 3600000
-      AND status = OLD.status AND trigger_kind = coalesce(OLD.trigger_kind, '') AND had_elicitation = OLD.had_elicitation;
-END;
 
 -- execution_tool_path, tool_hourly and tool_path_catalog are filled by the
 -- store's writer once per batch (app/src/store/batch.rs); deletions, which

@@ -44,11 +44,6 @@ impl BucketWidth {
         self.0
     }
 
-    /// True when buckets are whole hours, so hourly roll-ups can answer them.
-    pub fn is_whole_hours(self) -> bool {
-        self.0 % HOUR == 0
-    }
-
     pub fn floor(self, t: i64) -> i64 {
         t.div_euclid(self.0) * self.0
     }

@@ -10,6 +10,7 @@ mod cursor;
 mod execution;
 mod query;
 mod status;
+mod time;
 mod tool_pattern;
 mod wire;
 
@@ -18,6 +19,7 @@ pub use cursor::{Cursor, CursorError};
 pub use execution::{Execution, Interaction, InteractionStatus, ToolCall, ToolCallStatus};
 pub use query::{BadParam, Filters, ListQuery, Sort, SortDir, SortKey, TriggerFilter};
 pub use status::{ExecutionStatus, StatusCounts};
+pub use time::format_utc;
 pub use tool_pattern::ToolPathPattern;
 pub use wire::{
     Chart, ChartBucket, ExecutionEnvelope, InteractionCounts, ListMeta, ListPage, ToolCallList,

@@ -7,7 +7,7 @@ pub use api::list_runs;
 
 use leptos::prelude::*;
 
-use crate::model::{ExecutionEnvelope, ListPage};
+use crate::model::{format_utc, ExecutionEnvelope, ListPage};
 
 #[component]
 pub fn RunsPage() -> impl IntoView {
@@ -59,7 +59,7 @@ fn RunsTable(page: ListPage) -> impl IntoView {
             <thead>
                 <tr>
                     <th scope="col">"Status"</th>
-                    <th scope="col">"Created"</th>
+                    <th scope="col">"Created (UTC)"</th>
                     <th scope="col">"Trigger"</th>
                     <th scope="col">"Tools"</th>
                     <th scope="col">"Duration"</th>
@@ -88,7 +88,7 @@ fn RunRow(row: ExecutionEnvelope) -> impl IntoView {
     view! {
         <tr class="run" data-id=e.id.clone() data-status=status>
             <td><span class=format!("dot status-{status}")></span>{status}</td>
-            <td>{e.created_at}</td>
+            <td><time datetime=e.created_at.to_string()>{format_utc(e.created_at)}</time></td>
             <td>{e.trigger_kind.unwrap_or_else(|| "unknown".into())}</td>
             <td>{e.tool_call_count}</td>
             <td>{e.duration_ms.map(|d| format!("{d} ms"))}</td>

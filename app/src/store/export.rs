@@ -4,7 +4,7 @@
 use futures_util::stream::BoxStream;
 use futures_util::StreamExt;
 
-use super::filter_sql::resolve_tools;
+use super::filter_sql::resolve;
 use super::list::sort_value;
 use super::{Store, StoreError};
 use crate::model::{Cursor, Execution, ListQuery};
@@ -23,9 +23,9 @@ impl Store {
         let mut query = query.clone();
         query.limit = EXPORT_PAGE;
         async_stream::try_stream! {
-            let tools = resolve_tools(store.db(), &scope, &query.filters).await?;
+            let resolved = resolve(store.db(), &scope, &query.filters).await?;
             loop {
-                let rows = store.page_rows(&scope, &query, &tools).await?;
+                let rows = store.page_rows(&scope, &query, &resolved).await?;
                 let more = rows.len() > EXPORT_PAGE as usize;
                 let mut last = None;
                 for row in rows.into_iter().take(EXPORT_PAGE as usize) {

@@ -24,6 +24,84 @@ impl Skip {
     };
 }
 
+/// How a code filter is answered (SQLite; PostgreSQL always scans through its
+/// trigram index).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CodePlan {
+    /// No code filter, or a predicate on each row.
+    Scan,
+    /// Few runs match: start from the trigram index's matches, then order
+    /// them. Walking the list order and probing each run would read the
+    /// whole window to find a handful of rows.
+    DriveFromIndex,
+}
+
+/// Matches at most this many runs and the code filter drives the query.
+const DRIVE_FROM_INDEX_BELOW: i64 = 5_000;
+
+/// Filters resolved against the database once per request.
+#[derive(Clone, Debug)]
+pub struct Resolved {
+    pub tools: ToolPaths,
+    pub code: CodePlan,
+}
+
+impl Resolved {
+    pub fn matches_nothing(&self) -> bool {
+        self.tools.matches_nothing()
+    }
+
+    /// The same filters for a query whose FROM clause is not the runs table.
+    pub fn scanning(&self) -> Self {
+        Self {
+            tools: self.tools.clone(),
+            code: CodePlan::Scan,
+        }
+    }
+}
+
+pub async fn resolve(db: &Db, scope: &str, filters: &Filters) -> Result<Resolved, StoreError> {
+    let tools = resolve_tools(db, scope, filters).await?;
+    let code = match &filters.code {
+        Some(needle) if db.dialect() == Dialect::Sqlite && needle.chars().count() >= 3 => {
+            let mut sql = db.sql();
+            sql.push("SELECT count(*) FROM (SELECT rowid FROM execution_code WHERE execution_code MATCH ")
+                .bind(fts_phrase(needle))
+                .push(" LIMIT ")
+                .bind(DRIVE_FROM_INDEX_BELOW)
+                .push(")");
+            let (n,): (i64,) = db.fetch_optional(sql).await?.unwrap_or((0,));
+            if n < DRIVE_FROM_INDEX_BELOW {
+                CodePlan::DriveFromIndex
+            } else {
+                CodePlan::Scan
+            }
+        }
+        _ => CodePlan::Scan,
+    };
+    Ok(Resolved { tools, code })
+}
+
+/// ` FROM execution e`, or the trigram matches joined to their runs.
+pub fn push_runs_from(sql: &mut Sql, filters: &Filters, resolved: &Resolved) {
+    match (&filters.code, resolved.code) {
+        (Some(needle), CodePlan::DriveFromIndex) => {
+            // CROSS JOIN fixes the join order in SQLite: matches first.
+            sql.push(" FROM (SELECT rowid AS rid FROM execution_code WHERE execution_code MATCH ")
+                .bind(fts_phrase(needle))
+                .push(") m CROSS JOIN execution e ON e.rowid = m.rid");
+        }
+        _ => {
+            sql.push(" FROM execution e");
+        }
+    }
+}
+
+/// A quoted FTS5 phrase: with the trigram tokenizer, an exact substring.
+fn fts_phrase(needle: &str) -> String {
+    format!("\"{}\"", needle.replace('"', "\"\""))
+}
+
 /// Tool patterns resolved to the concrete paths a scope has called.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ToolPaths {
@@ -41,11 +119,7 @@ impl ToolPaths {
 /// Resolves the `tool` patterns against the scope's catalog of called paths.
 /// Exact patterns need no lookup; wildcards are matched in Rust so SQLite and
 /// PostgreSQL agree to the letter.
-pub async fn resolve_tools(
-    db: &Db,
-    scope: &str,
-    filters: &Filters,
-) -> Result<ToolPaths, StoreError> {
+async fn resolve_tools(db: &Db, scope: &str, filters: &Filters) -> Result<ToolPaths, StoreError> {
     if filters.tools.is_empty() {
         return Ok(ToolPaths::Any);
     }
@@ -71,7 +145,8 @@ pub async fn resolve_tools(
 
 /// Appends ` AND …` for every filter not skipped. The time window uses
 /// `from`/`after` as inclusive/exclusive lower bounds and `to` as exclusive.
-pub fn push_filters(sql: &mut Sql, filters: &Filters, tools: &ToolPaths, skip: Skip) {
+pub fn push_filters(sql: &mut Sql, filters: &Filters, resolved: &Resolved, skip: Skip) {
+    let tools = &resolved.tools;
     if let Some(lower) = filters.lower_bound() {
         sql.push(" AND e.created_at >= ").bind(lower);
     }
@@ -96,7 +171,7 @@ pub fn push_filters(sql: &mut Sql, filters: &Filters, tools: &ToolPaths, skip: S
     if let Some(max) = filters.max_duration_ms {
         sql.push(" AND e.duration_ms <= ").bind(max);
     }
-    if let Some(code) = &filters.code {
+    if let (Some(code), CodePlan::Scan) = (&filters.code, resolved.code) {
         push_code_filter(sql, code);
     }
     if !skip.tool {

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use super::db::Sql;
-use super::filter_sql::{push_filters, resolve_tools, Skip, ToolPaths};
+use super::filter_sql::{push_filters, push_runs_from, resolve, Resolved, Skip};
 use super::rows::{
     convert_all, ExecutionRow, InteractionRow, EXECUTION_COLUMNS, INTERACTION_COLUMNS,
 };
@@ -36,10 +36,10 @@ impl Store {
         if query.cursor.is_some() {
             return self.list_without_meta(scope, query).await;
         }
-        let tools = resolve_tools(self.db(), scope, &query.filters).await?;
+        let resolved = resolve(self.db(), scope, &query.filters).await?;
         let ((executions, next_cursor), meta) = tokio::try_join!(
-            self.page(scope, query, &tools),
-            self.meta(scope, &query.filters, &tools)
+            self.page(scope, query, &resolved),
+            self.meta(scope, &query.filters, &resolved)
         )?;
         Ok(ListPage {
             executions,
@@ -54,8 +54,8 @@ impl Store {
         scope: &str,
         query: &ListQuery,
     ) -> Result<ListPage, StoreError> {
-        let tools = resolve_tools(self.db(), scope, &query.filters).await?;
-        let (executions, next_cursor) = self.page(scope, query, &tools).await?;
+        let resolved = resolve(self.db(), scope, &query.filters).await?;
+        let (executions, next_cursor) = self.page(scope, query, &resolved).await?;
         Ok(ListPage {
             executions,
             next_cursor,
@@ -67,9 +67,9 @@ impl Store {
         &self,
         scope: &str,
         query: &ListQuery,
-        tools: &ToolPaths,
+        resolved: &Resolved,
     ) -> Result<(Vec<ExecutionEnvelope>, Option<String>), StoreError> {
-        let rows = self.page_rows(scope, query, tools).await?;
+        let rows = self.page_rows(scope, query, resolved).await?;
         let limit = query.limit as usize;
         let mut executions: Vec<Execution> = convert_all(rows)?;
         let next_cursor = if executions.len() > limit {
@@ -94,9 +94,9 @@ impl Store {
         &self,
         scope: &str,
         query: &ListQuery,
-        tools: &ToolPaths,
+        resolved: &Resolved,
     ) -> Result<Vec<ExecutionRow>, StoreError> {
-        if tools.matches_nothing() {
+        if resolved.matches_nothing() {
             return Ok(Vec::new());
         }
         let Sort { key, dir } = query.sort;
@@ -106,11 +106,10 @@ impl Store {
             SortDir::Desc => ("<", "DESC"),
         };
         let mut sql = self.db().sql();
-        sql.push("SELECT ")
-            .push(EXECUTION_COLUMNS)
-            .push(" FROM execution e WHERE e.scope_id = ")
-            .bind(scope);
-        push_filters(&mut sql, &query.filters, tools, Skip::NONE);
+        sql.push("SELECT ").push(EXECUTION_COLUMNS);
+        push_runs_from(&mut sql, &query.filters, resolved);
+        sql.push(" WHERE e.scope_id = ").bind(scope);
+        push_filters(&mut sql, &query.filters, resolved, Skip::NONE);
         if let Some(cursor) = &query.cursor {
             sql.push(" AND (")
                 .push(expr)

@@ -12,14 +12,15 @@ use std::collections::{BTreeMap, HashMap};
 
 use sqlx::FromRow;
 
-use super::filter_sql::{push_filters, Skip, ToolPaths};
+use super::filter_sql::{push_filters, push_runs_from, Resolved, Skip};
 use super::{now_ms, Store, StoreError};
 use crate::model::{
     Chart, ChartBucket, ChartWindow, ExecutionStatus, Filters, InteractionCounts, ListMeta,
     StatusCounts, ToolFacet, TriggerCount,
 };
 
-const HOUR: i64 = 3_600_000;
+const MINUTE: i64 = 60_000;
+const HOUR: i64 = 60 * MINUTE;
 const TOP_TOOLS: usize = 20;
 
 #[derive(FromRow)]
@@ -43,29 +44,63 @@ struct SpanRow {
     hi: Option<i64>,
 }
 
-/// The time window split into whole hours (answered by roll-ups) and the
-/// partial hours at either edge (answered by rows).
-struct Split {
-    edges: Vec<(i64, i64)>,
-    hours: Option<(i64, i64)>,
+/// Roll-up tables of run counts, by the width of their time slots.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RunRollup {
+    Minutely,
+    Hourly,
 }
 
-fn split_hours(from: i64, to: i64) -> Split {
-    let h1 = (from + HOUR - 1).div_euclid(HOUR) * HOUR;
-    let h2 = to.div_euclid(HOUR) * HOUR;
-    if h1 >= h2 {
+impl RunRollup {
+    /// The coarsest roll-up whose slots tile buckets of `width`.
+    fn for_width(width: i64) -> Option<Self> {
+        if width % HOUR == 0 {
+            Some(Self::Hourly)
+        } else if width % MINUTE == 0 {
+            Some(Self::Minutely)
+        } else {
+            None
+        }
+    }
+
+    fn slot_ms(self) -> i64 {
+        match self {
+            Self::Minutely => MINUTE,
+            Self::Hourly => HOUR,
+        }
+    }
+
+    fn table(self) -> &'static str {
+        match self {
+            Self::Minutely => "execution_minutely",
+            Self::Hourly => "execution_hourly",
+        }
+    }
+}
+
+/// The time window split into whole slots (answered by roll-ups) and the
+/// partial slots at either edge (answered by rows).
+struct Split {
+    edges: Vec<(i64, i64)>,
+    slots: Option<(i64, i64)>,
+}
+
+fn split_slots(from: i64, to: i64, slot: i64) -> Split {
+    let s1 = (from + slot - 1).div_euclid(slot) * slot;
+    let s2 = to.div_euclid(slot) * slot;
+    if s1 >= s2 {
         return Split {
             edges: vec![(from, to)],
-            hours: None,
+            slots: None,
         };
     }
-    let edges = [(from, h1), (h2, to)]
+    let edges = [(from, s1), (s2, to)]
         .into_iter()
         .filter(|(a, b)| a < b)
         .collect();
     Split {
         edges,
-        hours: Some((h1, h2)),
+        slots: Some((s1, s2)),
     }
 }
 
@@ -74,13 +109,13 @@ impl Store {
         &self,
         scope: &str,
         filters: &Filters,
-        tools: &ToolPaths,
+        resolved: &Resolved,
     ) -> Result<ListMeta, StoreError> {
         let window = self.chart_window(scope, filters).await?;
         let (total, groups, tool_facets) = tokio::try_join!(
             self.total(scope),
-            self.groups(scope, filters, tools, window),
-            self.tool_facets(scope, filters, window),
+            self.groups(scope, filters, resolved, window),
+            self.tool_facets(scope, filters, resolved, window),
         )?;
         Ok(fold(filters, window, total, groups, tool_facets))
     }
@@ -126,10 +161,10 @@ impl Store {
         &self,
         scope: &str,
         filters: &Filters,
-        tools: &ToolPaths,
+        resolved: &Resolved,
         window: ChartWindow,
     ) -> Result<Vec<GroupRow>, StoreError> {
-        if tools.matches_nothing() {
+        if resolved.matches_nothing() {
             return Ok(Vec::new());
         }
         let width = window.width.ms();
@@ -139,14 +174,13 @@ impl Store {
             tool: false,
             elicitation: true,
         };
-        let use_rollup = !filters.needs_row_filters() && window.width.is_whole_hours();
-        let split = if use_rollup {
-            split_hours(window.from, window.to)
-        } else {
-            Split {
+        let rollup = RunRollup::for_width(width).filter(|_| !filters.needs_row_filters());
+        let split = match rollup {
+            Some(r) => split_slots(window.from, window.to, r.slot_ms()),
+            None => Split {
                 edges: vec![(window.from, window.to)],
-                hours: None,
-            }
+                slots: None,
+            },
         };
         let mut out = Vec::new();
         for (from, to) in split.edges {
@@ -158,29 +192,32 @@ impl Store {
             .bind(width)
             .push(") * ")
             .bind(width)
-            .push(" AS bucket, count(*) AS n FROM execution e WHERE e.scope_id = ")
-            .bind(scope);
+            .push(" AS bucket, count(*) AS n");
+            push_runs_from(&mut sql, filters, resolved);
+            sql.push(" WHERE e.scope_id = ").bind(scope);
             let mut windowed = filters.clone();
             windowed.from = Some(from);
             windowed.after = None;
             windowed.to = Some(to);
-            push_filters(&mut sql, &windowed, tools, skip);
+            push_filters(&mut sql, &windowed, resolved, skip);
             sql.push(" GROUP BY 1, 2, 3, 4");
             out.extend(self.db().fetch_all::<GroupRow>(sql).await?);
         }
-        if let Some((h1, h2)) = split.hours {
+        if let (Some((s1, s2)), Some(rollup)) = (split.slots, rollup) {
             let mut sql = self.db().sql();
             sql.push("SELECT status, CASE WHEN trigger_kind = '' THEN NULL ELSE trigger_kind END AS trigger_kind, \
-                      had_elicitation, (hour_start / ")
+                      had_elicitation, (slot_start / ")
                 .bind(width)
                 .push(") * ")
                 .bind(width)
-                .push(" AS bucket, CAST(sum(runs) AS BIGINT) AS n FROM execution_hourly WHERE scope_id = ")
+                .push(" AS bucket, CAST(sum(runs) AS BIGINT) AS n FROM ")
+                .push(rollup.table())
+                .push(" WHERE scope_id = ")
                 .bind(scope)
-                .push(" AND hour_start >= ")
-                .bind(h1)
-                .push(" AND hour_start < ")
-                .bind(h2)
+                .push(" AND slot_start >= ")
+                .bind(s1)
+                .push(" AND slot_start < ")
+                .bind(s2)
                 .push(" GROUP BY 1, 2, 3, 4");
             out.extend(self.db().fetch_all::<GroupRow>(sql).await?);
         }
@@ -192,6 +229,7 @@ impl Store {
         &self,
         scope: &str,
         filters: &Filters,
+        resolved: &Resolved,
         window: ChartWindow,
     ) -> Result<Vec<ToolFacet>, StoreError> {
         let only_time = filters.statuses.is_empty()
@@ -208,7 +246,7 @@ impl Store {
             }
         };
         if only_time {
-            let split = split_hours(from, to);
+            let split = split_slots(from, to, HOUR);
             for (a, b) in split.edges {
                 let mut sql = self.db().sql();
                 sql.push(
@@ -222,7 +260,7 @@ impl Store {
                 .push(" GROUP BY tool_path");
                 add(self.db().fetch_all(sql).await?);
             }
-            if let Some((h1, h2)) = split.hours {
+            if let Some((h1, h2)) = split.slots {
                 let mut sql = self.db().sql();
                 sql.push("SELECT tool_path, CAST(sum(runs) AS BIGINT) AS n FROM tool_hourly WHERE scope_id = ")
                     .bind(scope)
@@ -248,7 +286,7 @@ impl Store {
             push_filters(
                 &mut sql,
                 filters,
-                &ToolPaths::Any,
+                &resolved.scanning(),
                 Skip {
                     tool: true,
                     ..Skip::NONE
@@ -358,18 +396,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn whole_hours_go_to_rollups_and_partial_hours_to_rows() {
-        let s = split_hours(HOUR + 5, 4 * HOUR + 7);
-        assert_eq!(s.hours, Some((2 * HOUR, 4 * HOUR)));
+    fn whole_slots_go_to_rollups_and_partial_slots_to_rows() {
+        let s = split_slots(HOUR + 5, 4 * HOUR + 7, HOUR);
+        assert_eq!(s.slots, Some((2 * HOUR, 4 * HOUR)));
         assert_eq!(
             s.edges,
             vec![(HOUR + 5, 2 * HOUR), (4 * HOUR, 4 * HOUR + 7)]
         );
-        let aligned = split_hours(HOUR, 3 * HOUR);
-        assert_eq!(aligned.hours, Some((HOUR, 3 * HOUR)));
+        let aligned = split_slots(HOUR, 3 * HOUR, HOUR);
+        assert_eq!(aligned.slots, Some((HOUR, 3 * HOUR)));
         assert!(aligned.edges.is_empty());
-        let inside = split_hours(HOUR + 1, HOUR + 50);
-        assert_eq!(inside.hours, None);
+        let inside = split_slots(HOUR + 1, HOUR + 50, HOUR);
+        assert_eq!(inside.slots, None);
         assert_eq!(inside.edges, vec![(HOUR + 1, HOUR + 50)]);
+    }
+
+    #[test]
+    fn buckets_use_the_coarsest_rollup_that_tiles_them() {
+        assert_eq!(RunRollup::for_width(6 * HOUR), Some(RunRollup::Hourly));
+        assert_eq!(RunRollup::for_width(15 * MINUTE), Some(RunRollup::Minutely));
+        assert_eq!(RunRollup::for_width(30_000), None);
     }
 }
