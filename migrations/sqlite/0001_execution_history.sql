@@ -68,10 +68,11 @@ CREATE TABLE execution_tool_path (
     execution_id TEXT NOT NULL,
     tool_path TEXT NOT NULL,
     created_at INTEGER NOT NULL,
+    status TEXT NOT NULL, -- the run's status, kept in step by execution_tool_status
     PRIMARY KEY (scope_id, execution_id, tool_path),
     FOREIGN KEY (scope_id, execution_id) REFERENCES execution (scope_id, id) ON DELETE CASCADE
 ) WITHOUT ROWID;
-CREATE INDEX execution_tool_path_created_idx ON execution_tool_path (scope_id, created_at, tool_path);
+CREATE INDEX execution_tool_path_created_idx ON execution_tool_path (scope_id, created_at, status, tool_path);
 
 -- Every tool path a scope has ever called: resolves `tool` patterns to paths.
 CREATE TABLE tool_path_catalog (
@@ -80,10 +81,11 @@ CREATE TABLE tool_path_catalog (
     PRIMARY KEY (scope_id, tool_path)
 ) WITHOUT ROWID;
 
--- Run counts per minute and per hour, kept exact by triggers: they answer
--- facets and the chart over long windows without touching the runs (hourly
--- for buckets of whole hours, minutely for buckets of whole minutes).
-CREATE TABLE execution_minutely (
+-- Run counts per quarter hour and per hour, kept exact by triggers: they
+-- answer facets and the chart over long windows without touching the runs
+-- (hourly for buckets of whole hours, quarter-hourly for buckets of whole
+-- quarter hours, which is what a 24-hour chart uses).
+CREATE TABLE execution_quarter_hourly (
     scope_id TEXT NOT NULL,
     slot_start INTEGER NOT NULL,
     status TEXT NOT NULL,
@@ -93,26 +95,26 @@ CREATE TABLE execution_minutely (
     PRIMARY KEY (scope_id, slot_start, status, trigger_kind, had_elicitation)
 ) WITHOUT ROWID;
 
-CREATE TRIGGER execution_minutely_insert AFTER INSERT ON execution BEGIN
-    INSERT INTO execution_minutely (scope_id, slot_start, status, trigger_kind, had_elicitation, runs)
-    VALUES (NEW.scope_id, NEW.created_at - NEW.created_at % 60000, NEW.status, coalesce(NEW.trigger_kind, ''), NEW.had_elicitation, 1)
+CREATE TRIGGER execution_quarter_hourly_insert AFTER INSERT ON execution BEGIN
+    INSERT INTO execution_quarter_hourly (scope_id, slot_start, status, trigger_kind, had_elicitation, runs)
+    VALUES (NEW.scope_id, NEW.created_at - NEW.created_at % 900000, NEW.status, coalesce(NEW.trigger_kind, ''), NEW.had_elicitation, 1)
     ON CONFLICT (scope_id, slot_start, status, trigger_kind, had_elicitation) DO UPDATE SET runs = runs + 1;
 END;
 
-CREATE TRIGGER execution_minutely_update AFTER UPDATE OF status, had_elicitation, trigger_kind ON execution
+CREATE TRIGGER execution_quarter_hourly_update AFTER UPDATE OF status, had_elicitation, trigger_kind ON execution
 WHEN OLD.status IS NOT NEW.status OR OLD.had_elicitation IS NOT NEW.had_elicitation OR OLD.trigger_kind IS NOT NEW.trigger_kind
 BEGIN
-    UPDATE execution_minutely SET runs = runs - 1
-    WHERE scope_id = OLD.scope_id AND slot_start = OLD.created_at - OLD.created_at % 60000
+    UPDATE execution_quarter_hourly SET runs = runs - 1
+    WHERE scope_id = OLD.scope_id AND slot_start = OLD.created_at - OLD.created_at % 900000
       AND status = OLD.status AND trigger_kind = coalesce(OLD.trigger_kind, '') AND had_elicitation = OLD.had_elicitation;
-    INSERT INTO execution_minutely (scope_id, slot_start, status, trigger_kind, had_elicitation, runs)
-    VALUES (NEW.scope_id, NEW.created_at - NEW.created_at % 60000, NEW.status, coalesce(NEW.trigger_kind, ''), NEW.had_elicitation, 1)
+    INSERT INTO execution_quarter_hourly (scope_id, slot_start, status, trigger_kind, had_elicitation, runs)
+    VALUES (NEW.scope_id, NEW.created_at - NEW.created_at % 900000, NEW.status, coalesce(NEW.trigger_kind, ''), NEW.had_elicitation, 1)
     ON CONFLICT (scope_id, slot_start, status, trigger_kind, had_elicitation) DO UPDATE SET runs = runs + 1;
 END;
 
-CREATE TRIGGER execution_minutely_delete AFTER DELETE ON execution BEGIN
-    UPDATE execution_minutely SET runs = runs - 1
-    WHERE scope_id = OLD.scope_id AND slot_start = OLD.created_at - OLD.created_at % 60000
+CREATE TRIGGER execution_quarter_hourly_delete AFTER DELETE ON execution BEGIN
+    UPDATE execution_quarter_hourly SET runs = runs - 1
+    WHERE scope_id = OLD.scope_id AND slot_start = OLD.created_at - OLD.created_at % 900000
       AND status = OLD.status AND trigger_kind = coalesce(OLD.trigger_kind, '') AND had_elicitation = OLD.had_elicitation;
 END;
 
@@ -149,21 +151,56 @@ CREATE TRIGGER execution_hourly_delete AFTER DELETE ON execution BEGIN
       AND status = OLD.status AND trigger_kind = coalesce(OLD.trigger_kind, '') AND had_elicitation = OLD.had_elicitation;
 END;
 
--- Runs per tool path and hour, for tool facets over long windows.
+-- Runs per tool path, run status and hour or day, for tool facets over long
+-- windows (with or without a status filter). Filled by the store's writer
+-- once per batch (app/src/store/batch.rs) together with execution_tool_path;
+-- the triggers below move counts when a run changes status and count them
+-- down when runs are deleted.
 CREATE TABLE tool_hourly (
     scope_id TEXT NOT NULL,
-    hour_start INTEGER NOT NULL,
+    slot_start INTEGER NOT NULL,
     tool_path TEXT NOT NULL,
+    status TEXT NOT NULL,
     runs INTEGER NOT NULL,
-    PRIMARY KEY (scope_id, hour_start, tool_path)
+    PRIMARY KEY (scope_id, slot_start, tool_path, status)
 ) WITHOUT ROWID;
 
--- execution_tool_path, tool_hourly and tool_path_catalog are filled by the
--- store's writer once per batch (app/src/store/batch.rs); deletions, which
--- cascade from runs, are counted down here.
-CREATE TRIGGER tool_hourly_delete AFTER DELETE ON execution_tool_path BEGIN
+CREATE TABLE tool_daily (
+    scope_id TEXT NOT NULL,
+    slot_start INTEGER NOT NULL,
+    tool_path TEXT NOT NULL,
+    status TEXT NOT NULL,
+    runs INTEGER NOT NULL,
+    PRIMARY KEY (scope_id, slot_start, tool_path, status)
+) WITHOUT ROWID;
+
+CREATE TRIGGER execution_tool_status AFTER UPDATE OF status ON execution
+WHEN OLD.status IS NOT NEW.status
+BEGIN
     UPDATE tool_hourly SET runs = runs - 1
-    WHERE scope_id = OLD.scope_id AND hour_start = OLD.created_at - OLD.created_at % 3600000 AND tool_path = OLD.tool_path;
+    WHERE scope_id = OLD.scope_id AND slot_start = OLD.created_at - OLD.created_at % 3600000 AND status = OLD.status
+      AND tool_path IN (SELECT tool_path FROM execution_tool_path WHERE scope_id = OLD.scope_id AND execution_id = OLD.id);
+    UPDATE tool_daily SET runs = runs - 1
+    WHERE scope_id = OLD.scope_id AND slot_start = OLD.created_at - OLD.created_at % 86400000 AND status = OLD.status
+      AND tool_path IN (SELECT tool_path FROM execution_tool_path WHERE scope_id = OLD.scope_id AND execution_id = OLD.id);
+    INSERT INTO tool_hourly (scope_id, slot_start, tool_path, status, runs)
+    SELECT scope_id, created_at - created_at % 3600000, tool_path, NEW.status, 1
+    FROM execution_tool_path WHERE scope_id = NEW.scope_id AND execution_id = NEW.id
+    ON CONFLICT (scope_id, slot_start, tool_path, status) DO UPDATE SET runs = runs + 1;
+    INSERT INTO tool_daily (scope_id, slot_start, tool_path, status, runs)
+    SELECT scope_id, created_at - created_at % 86400000, tool_path, NEW.status, 1
+    FROM execution_tool_path WHERE scope_id = NEW.scope_id AND execution_id = NEW.id
+    ON CONFLICT (scope_id, slot_start, tool_path, status) DO UPDATE SET runs = runs + 1;
+    UPDATE execution_tool_path SET status = NEW.status WHERE scope_id = NEW.scope_id AND execution_id = NEW.id;
+END;
+
+CREATE TRIGGER execution_tool_path_delete AFTER DELETE ON execution_tool_path BEGIN
+    UPDATE tool_hourly SET runs = runs - 1
+    WHERE scope_id = OLD.scope_id AND slot_start = OLD.created_at - OLD.created_at % 3600000
+      AND tool_path = OLD.tool_path AND status = OLD.status;
+    UPDATE tool_daily SET runs = runs - 1
+    WHERE scope_id = OLD.scope_id AND slot_start = OLD.created_at - OLD.created_at % 86400000
+      AND tool_path = OLD.tool_path AND status = OLD.status;
 END;
 
 -- Trigram index over code: case-insensitive substring search without a scan.

@@ -24,6 +24,7 @@ use super::StoreError;
 use crate::model::{InteractionStatus, ToolCallStatus};
 
 const HOUR: i64 = 3_600_000;
+const DAY: i64 = 24 * HOUR;
 
 pub async fn write_all(
     db: &Db,
@@ -359,35 +360,46 @@ impl<'a> Plan<'a> {
                 vec![(*s).into(), (*e).into(), (*p).into()]
             });
             sql.push(
-                ") INSERT INTO execution_tool_path (scope_id, execution_id, tool_path, created_at) \
-                 SELECT v.scope_id, v.execution_id, v.tool_path, e.created_at FROM v \
+                ") INSERT INTO execution_tool_path (scope_id, execution_id, tool_path, created_at, status) \
+                 SELECT v.scope_id, v.execution_id, v.tool_path, e.created_at, e.status FROM v \
                  JOIN execution e ON e.scope_id = v.scope_id AND e.id = v.execution_id \
-                 WHERE true ON CONFLICT DO NOTHING RETURNING scope_id, tool_path, created_at",
+                 WHERE true ON CONFLICT DO NOTHING RETURNING scope_id, tool_path, created_at, status",
             );
             added.extend(tx.fetch_all::<NewToolPath>(sql).await?);
         }
-        let mut hourly: BTreeMap<(&str, i64, &str), i64> = BTreeMap::new();
-        for row in &added {
-            let hour = row.created_at.div_euclid(HOUR) * HOUR;
-            *hourly
-                .entry((&row.scope_id, hour, &row.tool_path))
-                .or_default() += 1;
-        }
-        let hourly: Vec<_> = hourly.into_iter().collect();
-        for chunk in chunks(&hourly) {
-            let mut sql = db.sql();
-            sql.push("INSERT INTO tool_hourly (scope_id, hour_start, tool_path, runs) VALUES ");
-            push_values(&mut sql, chunk, &|((s, h, p), n): &(
-                (&str, i64, &str),
-                i64,
-            )| {
-                vec![(*s).into(), (*h).into(), (*p).into(), (*n).into()]
-            });
-            sql.push(
-                " ON CONFLICT (scope_id, hour_start, tool_path) \
-                 DO UPDATE SET runs = tool_hourly.runs + excluded.runs",
-            );
-            tx.execute(sql).await?;
+        for (table, slot) in [("tool_hourly", HOUR), ("tool_daily", DAY)] {
+            let mut counts: BTreeMap<(&str, i64, &str, &str), i64> = BTreeMap::new();
+            for row in &added {
+                let start = row.created_at.div_euclid(slot) * slot;
+                *counts
+                    .entry((&row.scope_id, start, &row.tool_path, &row.status))
+                    .or_default() += 1;
+            }
+            let counts: Vec<_> = counts.into_iter().collect();
+            for chunk in chunks(&counts) {
+                let mut sql = db.sql();
+                sql.push("INSERT INTO ")
+                    .push(table)
+                    .push(" (scope_id, slot_start, tool_path, status, runs) VALUES ");
+                push_values(&mut sql, chunk, &|((s, start, p, st), n): &(
+                    (&str, i64, &str, &str),
+                    i64,
+                )| {
+                    vec![
+                        (*s).into(),
+                        (*start).into(),
+                        (*p).into(),
+                        (*st).into(),
+                        (*n).into(),
+                    ]
+                });
+                sql.push(
+                    " ON CONFLICT (scope_id, slot_start, tool_path, status) DO UPDATE SET runs = ",
+                )
+                .push(table)
+                .push(".runs + excluded.runs");
+                tx.execute(sql).await?;
+            }
         }
         let catalog: BTreeSet<(&str, &str)> = added
             .iter()
@@ -412,6 +424,7 @@ struct NewToolPath {
     scope_id: String,
     tool_path: String,
     created_at: i64,
+    status: String,
 }
 
 /// `INSERT … VALUES (…), (…)` in chunks of fixed sizes.

@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use sqlx::FromRow;
 
+use super::db::Sql;
 use super::filter_sql::{push_filters, push_runs_from, Resolved, Skip};
 use super::{now_ms, Store, StoreError};
 use crate::model::{
@@ -20,7 +21,9 @@ use crate::model::{
 };
 
 const MINUTE: i64 = 60_000;
+const QUARTER_HOUR: i64 = 15 * MINUTE;
 const HOUR: i64 = 60 * MINUTE;
+const DAY: i64 = 24 * HOUR;
 const TOP_TOOLS: usize = 20;
 
 #[derive(FromRow)]
@@ -47,7 +50,7 @@ struct SpanRow {
 /// Roll-up tables of run counts, by the width of their time slots.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum RunRollup {
-    Minutely,
+    QuarterHourly,
     Hourly,
 }
 
@@ -56,8 +59,8 @@ impl RunRollup {
     fn for_width(width: i64) -> Option<Self> {
         if width % HOUR == 0 {
             Some(Self::Hourly)
-        } else if width % MINUTE == 0 {
-            Some(Self::Minutely)
+        } else if width % QUARTER_HOUR == 0 {
+            Some(Self::QuarterHourly)
         } else {
             None
         }
@@ -65,14 +68,14 @@ impl RunRollup {
 
     fn slot_ms(self) -> i64 {
         match self {
-            Self::Minutely => MINUTE,
+            Self::QuarterHourly => QUARTER_HOUR,
             Self::Hourly => HOUR,
         }
     }
 
     fn table(self) -> &'static str {
         match self {
-            Self::Minutely => "execution_minutely",
+            Self::QuarterHourly => "execution_quarter_hourly",
             Self::Hourly => "execution_hourly",
         }
     }
@@ -232,8 +235,9 @@ impl Store {
         resolved: &Resolved,
         window: ChartWindow,
     ) -> Result<Vec<ToolFacet>, StoreError> {
-        let only_time = filters.statuses.is_empty()
-            && filters.triggers.is_empty()
+        // The tool roll-ups carry the run status, so time and status filters
+        // can be answered from them; any other filter needs the runs.
+        let rollups_answer = filters.triggers.is_empty()
             && filters.elicitation.is_none()
             && filters.code.is_none()
             && filters.min_duration_ms.is_none()
@@ -245,9 +249,37 @@ impl Store {
                 *counts.entry(r.tool_path).or_default() += r.n;
             }
         };
-        if only_time {
-            let split = split_slots(from, to, HOUR);
-            for (a, b) in split.edges {
+        if rollups_answer {
+            // Whole days from the daily roll-up, whole hours left at either
+            // end from the hourly one, and the partial hours from the rows.
+            let days = split_slots(from, to, DAY);
+            let mut row_ranges = Vec::new();
+            let mut hour_ranges = Vec::new();
+            for (a, b) in days.edges {
+                let hours = split_slots(a, b, HOUR);
+                row_ranges.extend(hours.edges);
+                hour_ranges.extend(hours.slots);
+            }
+            let slot_queries = days
+                .slots
+                .map(|range| ("tool_daily", range))
+                .into_iter()
+                .chain(hour_ranges.into_iter().map(|range| ("tool_hourly", range)));
+            for (table, (a, b)) in slot_queries {
+                let mut sql = self.db().sql();
+                sql.push("SELECT tool_path, CAST(sum(runs) AS BIGINT) AS n FROM ")
+                    .push(table)
+                    .push(" WHERE scope_id = ")
+                    .bind(scope)
+                    .push(" AND slot_start >= ")
+                    .bind(a)
+                    .push(" AND slot_start < ")
+                    .bind(b);
+                push_status_filter(&mut sql, filters);
+                sql.push(" GROUP BY tool_path");
+                add(self.db().fetch_all(sql).await?);
+            }
+            for (a, b) in row_ranges {
                 let mut sql = self.db().sql();
                 sql.push(
                     "SELECT tool_path, count(*) AS n FROM execution_tool_path WHERE scope_id = ",
@@ -256,19 +288,9 @@ impl Store {
                 .push(" AND created_at >= ")
                 .bind(a)
                 .push(" AND created_at < ")
-                .bind(b)
-                .push(" GROUP BY tool_path");
-                add(self.db().fetch_all(sql).await?);
-            }
-            if let Some((h1, h2)) = split.slots {
-                let mut sql = self.db().sql();
-                sql.push("SELECT tool_path, CAST(sum(runs) AS BIGINT) AS n FROM tool_hourly WHERE scope_id = ")
-                    .bind(scope)
-                    .push(" AND hour_start >= ")
-                    .bind(h1)
-                    .push(" AND hour_start < ")
-                    .bind(h2)
-                    .push(" GROUP BY tool_path");
+                .bind(b);
+                push_status_filter(&mut sql, filters);
+                sql.push(" GROUP BY tool_path");
                 add(self.db().fetch_all(sql).await?);
             }
         } else {
@@ -307,6 +329,13 @@ impl Store {
         });
         facets.truncate(TOP_TOOLS);
         Ok(facets)
+    }
+}
+
+fn push_status_filter(sql: &mut Sql, filters: &Filters) {
+    if !filters.statuses.is_empty() {
+        sql.push(" AND status IN ")
+            .bind_list(filters.statuses.iter().map(|s| s.as_str()));
     }
 }
 
@@ -414,7 +443,10 @@ mod tests {
     #[test]
     fn buckets_use_the_coarsest_rollup_that_tiles_them() {
         assert_eq!(RunRollup::for_width(6 * HOUR), Some(RunRollup::Hourly));
-        assert_eq!(RunRollup::for_width(15 * MINUTE), Some(RunRollup::Minutely));
-        assert_eq!(RunRollup::for_width(30_000), None);
+        assert_eq!(
+            RunRollup::for_width(15 * MINUTE),
+            Some(RunRollup::QuarterHourly)
+        );
+        assert_eq!(RunRollup::for_width(5 * MINUTE), None);
     }
 }
