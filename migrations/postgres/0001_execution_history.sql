@@ -68,7 +68,7 @@ CREATE TABLE execution_tool_path (
     execution_id TEXT NOT NULL,
     tool_path TEXT NOT NULL,
     created_at BIGINT NOT NULL,
-    status TEXT NOT NULL, -- the run's status, kept in step by execution_tool_status
+    status TEXT NOT NULL, -- the run's status, kept in step by the store's writer
     PRIMARY KEY (scope_id, execution_id, tool_path),
     FOREIGN KEY (scope_id, execution_id) REFERENCES execution (scope_id, id) ON DELETE CASCADE
 );
@@ -121,60 +121,19 @@ CREATE TABLE tool_daily (
     PRIMARY KEY (scope_id, slot_start, tool_path, status)
 );
 
-CREATE FUNCTION execution_rollups_maintain() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION execution_rollups_count_down() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        UPDATE execution_quarter_hourly SET runs = runs - 1
-        WHERE scope_id = OLD.scope_id AND slot_start = OLD.created_at - OLD.created_at % 900000
-          AND status = OLD.status AND trigger_kind = coalesce(OLD.trigger_kind, '') AND had_elicitation = OLD.had_elicitation;
-    END IF;
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        INSERT INTO execution_quarter_hourly AS r (scope_id, slot_start, status, trigger_kind, had_elicitation, runs)
-        VALUES (NEW.scope_id, NEW.created_at - NEW.created_at % 900000, NEW.status, coalesce(NEW.trigger_kind, ''), NEW.had_elicitation, 1)
-        ON CONFLICT (scope_id, slot_start, status, trigger_kind, had_elicitation) DO UPDATE SET runs = r.runs + 1;
-    END IF;
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        UPDATE execution_hourly SET runs = runs - 1
-        WHERE scope_id = OLD.scope_id AND slot_start = OLD.created_at - OLD.created_at % 3600000
-          AND status = OLD.status AND trigger_kind = coalesce(OLD.trigger_kind, '') AND had_elicitation = OLD.had_elicitation;
-    END IF;
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        INSERT INTO execution_hourly AS r (scope_id, slot_start, status, trigger_kind, had_elicitation, runs)
-        VALUES (NEW.scope_id, NEW.created_at - NEW.created_at % 3600000, NEW.status, coalesce(NEW.trigger_kind, ''), NEW.had_elicitation, 1)
-        ON CONFLICT (scope_id, slot_start, status, trigger_kind, had_elicitation) DO UPDATE SET runs = r.runs + 1;
-    END IF;
+    UPDATE execution_quarter_hourly SET runs = runs - 1
+    WHERE scope_id = OLD.scope_id AND slot_start = OLD.created_at - OLD.created_at % 900000
+      AND status = OLD.status AND trigger_kind = coalesce(OLD.trigger_kind, '') AND had_elicitation = OLD.had_elicitation;
+    UPDATE execution_hourly SET runs = runs - 1
+    WHERE scope_id = OLD.scope_id AND slot_start = OLD.created_at - OLD.created_at % 3600000
+      AND status = OLD.status AND trigger_kind = coalesce(OLD.trigger_kind, '') AND had_elicitation = OLD.had_elicitation;
     RETURN NULL;
 END $$;
 
-CREATE TRIGGER execution_rollups_insert AFTER INSERT OR DELETE ON execution
-FOR EACH ROW EXECUTE FUNCTION execution_rollups_maintain();
-CREATE TRIGGER execution_rollups_update AFTER UPDATE OF status, had_elicitation, trigger_kind ON execution
-FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.had_elicitation IS DISTINCT FROM NEW.had_elicitation OR OLD.trigger_kind IS DISTINCT FROM NEW.trigger_kind)
-EXECUTE FUNCTION execution_rollups_maintain();
-
-CREATE FUNCTION execution_tool_status() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    UPDATE tool_hourly SET runs = runs - 1
-    WHERE scope_id = OLD.scope_id AND slot_start = OLD.created_at - OLD.created_at % 3600000 AND status = OLD.status
-      AND tool_path IN (SELECT tool_path FROM execution_tool_path WHERE scope_id = OLD.scope_id AND execution_id = OLD.id);
-    UPDATE tool_daily SET runs = runs - 1
-    WHERE scope_id = OLD.scope_id AND slot_start = OLD.created_at - OLD.created_at % 86400000 AND status = OLD.status
-      AND tool_path IN (SELECT tool_path FROM execution_tool_path WHERE scope_id = OLD.scope_id AND execution_id = OLD.id);
-    INSERT INTO tool_hourly AS r (scope_id, slot_start, tool_path, status, runs)
-    SELECT scope_id, created_at - created_at % 3600000, tool_path, NEW.status, 1
-    FROM execution_tool_path WHERE scope_id = NEW.scope_id AND execution_id = NEW.id
-    ON CONFLICT (scope_id, slot_start, tool_path, status) DO UPDATE SET runs = r.runs + 1;
-    INSERT INTO tool_daily AS r (scope_id, slot_start, tool_path, status, runs)
-    SELECT scope_id, created_at - created_at % 86400000, tool_path, NEW.status, 1
-    FROM execution_tool_path WHERE scope_id = NEW.scope_id AND execution_id = NEW.id
-    ON CONFLICT (scope_id, slot_start, tool_path, status) DO UPDATE SET runs = r.runs + 1;
-    UPDATE execution_tool_path SET status = NEW.status WHERE scope_id = NEW.scope_id AND execution_id = NEW.id;
-    RETURN NULL;
-END $$;
-
-CREATE TRIGGER execution_tool_status AFTER UPDATE OF status ON execution
-FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status)
-EXECUTE FUNCTION execution_tool_status();
+CREATE TRIGGER execution_rollups_count_down AFTER DELETE ON execution
+FOR EACH ROW EXECUTE FUNCTION execution_rollups_count_down();
 
 -- execution_tool_path, the tool roll-ups and tool_path_catalog are filled by
 -- the store's writer once per batch (app/src/store/batch.rs); deletions,

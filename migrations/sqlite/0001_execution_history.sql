@@ -68,7 +68,7 @@ CREATE TABLE execution_tool_path (
     execution_id TEXT NOT NULL,
     tool_path TEXT NOT NULL,
     created_at INTEGER NOT NULL,
-    status TEXT NOT NULL, -- the run's status, kept in step by execution_tool_status
+    status TEXT NOT NULL, -- the run's status, kept in step by the store's writer
     PRIMARY KEY (scope_id, execution_id, tool_path),
     FOREIGN KEY (scope_id, execution_id) REFERENCES execution (scope_id, id) ON DELETE CASCADE
 ) WITHOUT ROWID;
@@ -81,10 +81,12 @@ CREATE TABLE tool_path_catalog (
     PRIMARY KEY (scope_id, tool_path)
 ) WITHOUT ROWID;
 
--- Run counts per quarter hour and per hour, kept exact by triggers: they
--- answer facets and the chart over long windows without touching the runs
--- (hourly for buckets of whole hours, quarter-hourly for buckets of whole
--- quarter hours, which is what a 24-hour chart uses).
+-- Run counts per quarter hour and per hour: they answer facets and the chart
+-- over long windows without touching the runs (hourly for buckets of whole
+-- hours, quarter-hourly for buckets of whole quarter hours, which is what a
+-- 24-hour chart uses). Runs are counted, and moved when their status
+-- changes, by the store's writer once per batch and key
+-- (app/src/store/batch.rs); the triggers below count deleted runs down.
 CREATE TABLE execution_quarter_hourly (
     scope_id TEXT NOT NULL,
     slot_start INTEGER NOT NULL,
@@ -94,23 +96,6 @@ CREATE TABLE execution_quarter_hourly (
     runs INTEGER NOT NULL,
     PRIMARY KEY (scope_id, slot_start, status, trigger_kind, had_elicitation)
 ) WITHOUT ROWID;
-
-CREATE TRIGGER execution_quarter_hourly_insert AFTER INSERT ON execution BEGIN
-    INSERT INTO execution_quarter_hourly (scope_id, slot_start, status, trigger_kind, had_elicitation, runs)
-    VALUES (NEW.scope_id, NEW.created_at - NEW.created_at % 900000, NEW.status, coalesce(NEW.trigger_kind, ''), NEW.had_elicitation, 1)
-    ON CONFLICT (scope_id, slot_start, status, trigger_kind, had_elicitation) DO UPDATE SET runs = runs + 1;
-END;
-
-CREATE TRIGGER execution_quarter_hourly_update AFTER UPDATE OF status, had_elicitation, trigger_kind ON execution
-WHEN OLD.status IS NOT NEW.status OR OLD.had_elicitation IS NOT NEW.had_elicitation OR OLD.trigger_kind IS NOT NEW.trigger_kind
-BEGIN
-    UPDATE execution_quarter_hourly SET runs = runs - 1
-    WHERE scope_id = OLD.scope_id AND slot_start = OLD.created_at - OLD.created_at % 900000
-      AND status = OLD.status AND trigger_kind = coalesce(OLD.trigger_kind, '') AND had_elicitation = OLD.had_elicitation;
-    INSERT INTO execution_quarter_hourly (scope_id, slot_start, status, trigger_kind, had_elicitation, runs)
-    VALUES (NEW.scope_id, NEW.created_at - NEW.created_at % 900000, NEW.status, coalesce(NEW.trigger_kind, ''), NEW.had_elicitation, 1)
-    ON CONFLICT (scope_id, slot_start, status, trigger_kind, had_elicitation) DO UPDATE SET runs = runs + 1;
-END;
 
 CREATE TRIGGER execution_quarter_hourly_delete AFTER DELETE ON execution BEGIN
     UPDATE execution_quarter_hourly SET runs = runs - 1
@@ -128,23 +113,6 @@ CREATE TABLE execution_hourly (
     PRIMARY KEY (scope_id, slot_start, status, trigger_kind, had_elicitation)
 ) WITHOUT ROWID;
 
-CREATE TRIGGER execution_hourly_insert AFTER INSERT ON execution BEGIN
-    INSERT INTO execution_hourly (scope_id, slot_start, status, trigger_kind, had_elicitation, runs)
-    VALUES (NEW.scope_id, NEW.created_at - NEW.created_at % 3600000, NEW.status, coalesce(NEW.trigger_kind, ''), NEW.had_elicitation, 1)
-    ON CONFLICT (scope_id, slot_start, status, trigger_kind, had_elicitation) DO UPDATE SET runs = runs + 1;
-END;
-
-CREATE TRIGGER execution_hourly_update AFTER UPDATE OF status, had_elicitation, trigger_kind ON execution
-WHEN OLD.status IS NOT NEW.status OR OLD.had_elicitation IS NOT NEW.had_elicitation OR OLD.trigger_kind IS NOT NEW.trigger_kind
-BEGIN
-    UPDATE execution_hourly SET runs = runs - 1
-    WHERE scope_id = OLD.scope_id AND slot_start = OLD.created_at - OLD.created_at % 3600000
-      AND status = OLD.status AND trigger_kind = coalesce(OLD.trigger_kind, '') AND had_elicitation = OLD.had_elicitation;
-    INSERT INTO execution_hourly (scope_id, slot_start, status, trigger_kind, had_elicitation, runs)
-    VALUES (NEW.scope_id, NEW.created_at - NEW.created_at % 3600000, NEW.status, coalesce(NEW.trigger_kind, ''), NEW.had_elicitation, 1)
-    ON CONFLICT (scope_id, slot_start, status, trigger_kind, had_elicitation) DO UPDATE SET runs = runs + 1;
-END;
-
 CREATE TRIGGER execution_hourly_delete AFTER DELETE ON execution BEGIN
     UPDATE execution_hourly SET runs = runs - 1
     WHERE scope_id = OLD.scope_id AND slot_start = OLD.created_at - OLD.created_at % 3600000
@@ -152,10 +120,9 @@ CREATE TRIGGER execution_hourly_delete AFTER DELETE ON execution BEGIN
 END;
 
 -- Runs per tool path, run status and hour or day, for tool facets over long
--- windows (with or without a status filter). Filled by the store's writer
--- once per batch (app/src/store/batch.rs) together with execution_tool_path;
--- the triggers below move counts when a run changes status and count them
--- down when runs are deleted.
+-- windows (with or without a status filter). Kept by the store's writer once
+-- per batch (app/src/store/batch.rs) together with execution_tool_path and
+-- its status column; the trigger below counts deleted runs down.
 CREATE TABLE tool_hourly (
     scope_id TEXT NOT NULL,
     slot_start INTEGER NOT NULL,
@@ -173,26 +140,6 @@ CREATE TABLE tool_daily (
     runs INTEGER NOT NULL,
     PRIMARY KEY (scope_id, slot_start, tool_path, status)
 ) WITHOUT ROWID;
-
-CREATE TRIGGER execution_tool_status AFTER UPDATE OF status ON execution
-WHEN OLD.status IS NOT NEW.status
-BEGIN
-    UPDATE tool_hourly SET runs = runs - 1
-    WHERE scope_id = OLD.scope_id AND slot_start = OLD.created_at - OLD.created_at % 3600000 AND status = OLD.status
-      AND tool_path IN (SELECT tool_path FROM execution_tool_path WHERE scope_id = OLD.scope_id AND execution_id = OLD.id);
-    UPDATE tool_daily SET runs = runs - 1
-    WHERE scope_id = OLD.scope_id AND slot_start = OLD.created_at - OLD.created_at % 86400000 AND status = OLD.status
-      AND tool_path IN (SELECT tool_path FROM execution_tool_path WHERE scope_id = OLD.scope_id AND execution_id = OLD.id);
-    INSERT INTO tool_hourly (scope_id, slot_start, tool_path, status, runs)
-    SELECT scope_id, created_at - created_at % 3600000, tool_path, NEW.status, 1
-    FROM execution_tool_path WHERE scope_id = NEW.scope_id AND execution_id = NEW.id
-    ON CONFLICT (scope_id, slot_start, tool_path, status) DO UPDATE SET runs = runs + 1;
-    INSERT INTO tool_daily (scope_id, slot_start, tool_path, status, runs)
-    SELECT scope_id, created_at - created_at % 86400000, tool_path, NEW.status, 1
-    FROM execution_tool_path WHERE scope_id = NEW.scope_id AND execution_id = NEW.id
-    ON CONFLICT (scope_id, slot_start, tool_path, status) DO UPDATE SET runs = runs + 1;
-    UPDATE execution_tool_path SET status = NEW.status WHERE scope_id = NEW.scope_id AND execution_id = NEW.id;
-END;
 
 CREATE TRIGGER execution_tool_path_delete AFTER DELETE ON execution_tool_path BEGIN
     UPDATE tool_hourly SET runs = runs - 1

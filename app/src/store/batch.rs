@@ -23,7 +23,8 @@ use super::write_ops::{
 use super::StoreError;
 use crate::model::{InteractionStatus, ToolCallStatus};
 
-const HOUR: i64 = 3_600_000;
+const QUARTER_HOUR: i64 = 900_000;
+const HOUR: i64 = 4 * QUARTER_HOUR;
 const DAY: i64 = 24 * HOUR;
 
 pub async fn write_all(
@@ -179,6 +180,17 @@ impl<'a> Plan<'a> {
             },
         )
         .await?;
+        let mut deltas = RollupDeltas::default();
+        for (e, p) in &self.executions {
+            deltas.add_run(
+                &e.scope_id,
+                e.created_at,
+                p.status.unwrap_or(e.status).as_str(),
+                e.trigger_kind.as_deref(),
+                p.had_elicitation.unwrap_or(false),
+                1,
+            );
+        }
         if let Some(from) = code_index_from {
             let mut sql = db.sql();
             sql.push("INSERT INTO execution_code (rowid, code) SELECT rowid, code FROM execution WHERE rowid > ")
@@ -210,7 +222,7 @@ impl<'a> Plan<'a> {
             },
         )
         .await?;
-        self.record_tool_paths(db, tx).await?;
+        self.record_tool_paths(db, tx, &mut deltas).await?;
         insert_rows(
             db,
             tx,
@@ -278,6 +290,7 @@ impl<'a> Plan<'a> {
         )
         .await?;
         let patches: Vec<(&Key<'a>, &ExecutionPatch)> = self.patches.iter().collect();
+        let moved_statuses = self.move_patched_runs(db, tx, &mut deltas).await?;
         update_rows(
             db,
             tx,
@@ -314,6 +327,24 @@ impl<'a> Plan<'a> {
             },
         )
         .await?;
+        update_rows(
+            db,
+            tx,
+            "v(scope_id, execution_id, status)",
+            "UPDATE execution_tool_path SET status = v.status FROM v \
+             WHERE execution_tool_path.scope_id = v.scope_id \
+             AND execution_tool_path.execution_id = v.execution_id",
+            &moved_statuses,
+            |(scope, id, status)| {
+                vec![
+                    scope.clone().into(),
+                    id.clone().into(),
+                    status.clone().into(),
+                ]
+            },
+        )
+        .await?;
+        deltas.apply(db, tx).await?;
         if let [((scope, id), _)] = patches.as_slice() {
             if self.executions.is_empty()
                 && self.tool_calls.is_empty()
@@ -334,9 +365,93 @@ impl<'a> Plan<'a> {
         Ok(())
     }
 
+    /// Moves the roll-up counts of runs from earlier batches whose status or
+    /// elicitation this batch changes, reading their state before the
+    /// update. Returns the runs whose status changes, so their per-run tool
+    /// path rows can follow.
+    async fn move_patched_runs(
+        &self,
+        db: &Db,
+        tx: &mut Tx<'_>,
+        deltas: &mut RollupDeltas,
+    ) -> Result<Vec<(String, String, String)>, StoreError> {
+        let keyed: Vec<&Key<'a>> = self
+            .patches
+            .iter()
+            .filter(|(_, p)| p.status.is_some() || p.had_elicitation.is_some())
+            .map(|(k, _)| k)
+            .collect();
+        let mut before: Vec<RunState> = Vec::new();
+        for chunk in chunks(&keyed) {
+            let mut sql = db.sql();
+            sql.push("WITH v(scope_id, id) AS (VALUES ");
+            push_values(&mut sql, chunk, &|(s, i): &&Key<'a>| {
+                vec![(*s).into(), (*i).into()]
+            });
+            sql.push(
+                ") SELECT e.scope_id, e.id, e.status, e.trigger_kind, e.had_elicitation, e.created_at \
+                 FROM v JOIN execution e ON e.scope_id = v.scope_id AND e.id = v.id",
+            );
+            before.extend(tx.fetch_all::<RunState>(sql).await?);
+        }
+        let mut moved: Vec<(String, String, String)> = Vec::new();
+        let mut created: HashMap<(String, String), (i64, String)> = HashMap::new();
+        for old in before {
+            let Some(patch) = self.patches.get(&(old.scope_id.as_str(), old.id.as_str())) else {
+                continue;
+            };
+            let status = patch.status.map_or(old.status.as_str(), |s| s.as_str());
+            let elicited = patch.had_elicitation.unwrap_or(old.had_elicitation);
+            if status == old.status && elicited == old.had_elicitation {
+                continue;
+            }
+            let trigger = old.trigger_kind.as_deref();
+            deltas.add_run(
+                &old.scope_id,
+                old.created_at,
+                &old.status,
+                trigger,
+                old.had_elicitation,
+                -1,
+            );
+            deltas.add_run(&old.scope_id, old.created_at, status, trigger, elicited, 1);
+            if status != old.status {
+                moved.push((old.scope_id.clone(), old.id.clone(), status.to_owned()));
+                created.insert((old.scope_id, old.id), (old.created_at, status.to_owned()));
+            }
+        }
+        for chunk in chunks(&moved) {
+            let mut sql = db.sql();
+            sql.push("WITH v(scope_id, execution_id) AS (VALUES ");
+            push_values(&mut sql, chunk, &|(s, e, _): &(String, String, String)| {
+                vec![s.clone().into(), e.clone().into()]
+            });
+            sql.push(
+                ") SELECT tp.scope_id, tp.execution_id, tp.tool_path, tp.created_at, tp.status \
+                 FROM v JOIN execution_tool_path tp \
+                 ON tp.scope_id = v.scope_id AND tp.execution_id = v.execution_id",
+            );
+            for tp in tx.fetch_all::<ToolPathState>(sql).await? {
+                let Some((_, status)) =
+                    created.get(&(tp.scope_id.clone(), tp.execution_id.clone()))
+                else {
+                    continue;
+                };
+                deltas.add_tool(&tp.scope_id, tp.created_at, &tp.tool_path, &tp.status, -1);
+                deltas.add_tool(&tp.scope_id, tp.created_at, &tp.tool_path, status, 1);
+            }
+        }
+        Ok(moved)
+    }
+
     /// Adds the batch's new (run, tool path) pairs and counts each new pair
     /// once in the hourly tool roll-up and the scope's tool catalog.
-    async fn record_tool_paths(&self, db: &Db, tx: &mut Tx<'_>) -> Result<(), StoreError> {
+    async fn record_tool_paths(
+        &self,
+        db: &Db,
+        tx: &mut Tx<'_>,
+        deltas: &mut RollupDeltas,
+    ) -> Result<(), StoreError> {
         let pairs: BTreeSet<(&str, &str, &str)> = self
             .tool_calls
             .iter()
@@ -367,39 +482,14 @@ impl<'a> Plan<'a> {
             );
             added.extend(tx.fetch_all::<NewToolPath>(sql).await?);
         }
-        for (table, slot) in [("tool_hourly", HOUR), ("tool_daily", DAY)] {
-            let mut counts: BTreeMap<(&str, i64, &str, &str), i64> = BTreeMap::new();
-            for row in &added {
-                let start = row.created_at.div_euclid(slot) * slot;
-                *counts
-                    .entry((&row.scope_id, start, &row.tool_path, &row.status))
-                    .or_default() += 1;
-            }
-            let counts: Vec<_> = counts.into_iter().collect();
-            for chunk in chunks(&counts) {
-                let mut sql = db.sql();
-                sql.push("INSERT INTO ")
-                    .push(table)
-                    .push(" (scope_id, slot_start, tool_path, status, runs) VALUES ");
-                push_values(&mut sql, chunk, &|((s, start, p, st), n): &(
-                    (&str, i64, &str, &str),
-                    i64,
-                )| {
-                    vec![
-                        (*s).into(),
-                        (*start).into(),
-                        (*p).into(),
-                        (*st).into(),
-                        (*n).into(),
-                    ]
-                });
-                sql.push(
-                    " ON CONFLICT (scope_id, slot_start, tool_path, status) DO UPDATE SET runs = ",
-                )
-                .push(table)
-                .push(".runs + excluded.runs");
-                tx.execute(sql).await?;
-            }
+        for row in &added {
+            deltas.add_tool(
+                &row.scope_id,
+                row.created_at,
+                &row.tool_path,
+                &row.status,
+                1,
+            );
         }
         let catalog: BTreeSet<(&str, &str)> = added
             .iter()
@@ -414,6 +504,143 @@ impl<'a> Plan<'a> {
             });
             sql.push(" ON CONFLICT DO NOTHING");
             tx.execute(sql).await?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(FromRow)]
+struct RunState {
+    scope_id: String,
+    id: String,
+    status: String,
+    trigger_kind: Option<String>,
+    had_elicitation: bool,
+    created_at: i64,
+}
+
+#[derive(FromRow)]
+struct ToolPathState {
+    scope_id: String,
+    execution_id: String,
+    tool_path: String,
+    created_at: i64,
+    status: String,
+}
+
+type RunKey = (&'static str, String, i64, String, String, bool);
+type ToolKey = (&'static str, String, i64, String, String);
+
+/// Changes to the roll-up tables gathered over a batch and written once per
+/// row: PostgreSQL leaves a row version behind at every update, so counting
+/// run by run would update a busy hour's rows thousands of times.
+#[derive(Default)]
+struct RollupDeltas {
+    runs: BTreeMap<RunKey, i64>,
+    tools: BTreeMap<ToolKey, i64>,
+}
+
+impl RollupDeltas {
+    fn add_run(
+        &mut self,
+        scope: &str,
+        created_at: i64,
+        status: &str,
+        trigger: Option<&str>,
+        elicited: bool,
+        delta: i64,
+    ) {
+        for (table, slot) in [
+            ("execution_quarter_hourly", QUARTER_HOUR),
+            ("execution_hourly", HOUR),
+        ] {
+            let key = (
+                table,
+                scope.to_owned(),
+                created_at.div_euclid(slot) * slot,
+                status.to_owned(),
+                // '' stands for "no trigger" in roll-ups: never a valid kind.
+                trigger.unwrap_or("").to_owned(),
+                elicited,
+            );
+            *self.runs.entry(key).or_default() += delta;
+        }
+    }
+
+    fn add_tool(&mut self, scope: &str, created_at: i64, path: &str, status: &str, delta: i64) {
+        for (table, slot) in [("tool_hourly", HOUR), ("tool_daily", DAY)] {
+            let key = (
+                table,
+                scope.to_owned(),
+                created_at.div_euclid(slot) * slot,
+                path.to_owned(),
+                status.to_owned(),
+            );
+            *self.tools.entry(key).or_default() += delta;
+        }
+    }
+
+    async fn apply(self, db: &Db, tx: &mut Tx<'_>) -> Result<(), StoreError> {
+        for table in ["execution_quarter_hourly", "execution_hourly"] {
+            let rows: Vec<(&RunKey, &i64)> = self
+                .runs
+                .iter()
+                .filter(|(k, n)| k.0 == table && **n != 0)
+                .collect();
+            for chunk in chunks(&rows) {
+                let mut sql = db.sql();
+                sql.push("INSERT INTO ").push(table).push(
+                    " (scope_id, slot_start, status, trigger_kind, had_elicitation, runs) VALUES ",
+                );
+                push_values(&mut sql, chunk, &|((_, s, slot, st, t, el), n): &(
+                    &RunKey,
+                    &i64,
+                )| {
+                    vec![
+                        s.clone().into(),
+                        (*slot).into(),
+                        st.clone().into(),
+                        t.clone().into(),
+                        (*el).into(),
+                        (**n).into(),
+                    ]
+                });
+                sql.push(" ON CONFLICT (scope_id, slot_start, status, trigger_kind, had_elicitation) DO UPDATE SET runs = ")
+                    .push(table)
+                    .push(".runs + excluded.runs");
+                tx.execute(sql).await?;
+            }
+        }
+        for table in ["tool_hourly", "tool_daily"] {
+            let rows: Vec<(&ToolKey, &i64)> = self
+                .tools
+                .iter()
+                .filter(|(k, n)| k.0 == table && **n != 0)
+                .collect();
+            for chunk in chunks(&rows) {
+                let mut sql = db.sql();
+                sql.push("INSERT INTO ")
+                    .push(table)
+                    .push(" (scope_id, slot_start, tool_path, status, runs) VALUES ");
+                push_values(&mut sql, chunk, &|((_, s, slot, p, st), n): &(
+                    &ToolKey,
+                    &i64,
+                )| {
+                    vec![
+                        s.clone().into(),
+                        (*slot).into(),
+                        p.clone().into(),
+                        st.clone().into(),
+                        (**n).into(),
+                    ]
+                });
+                sql.push(
+                    " ON CONFLICT (scope_id, slot_start, tool_path, status) DO UPDATE SET runs = ",
+                )
+                .push(table)
+                .push(".runs + excluded.runs");
+                tx.execute(sql).await?;
+            }
         }
         Ok(())
     }

@@ -28,7 +28,12 @@ impl Store {
                 break;
             }
         }
-        for table in ["execution_quarter_hourly", "execution_hourly", "tool_hourly", "tool_daily"] {
+        for table in [
+            "execution_quarter_hourly",
+            "execution_hourly",
+            "tool_hourly",
+            "tool_daily",
+        ] {
             let mut sql = self.db().sql();
             sql.push("DELETE FROM ")
                 .push(table)
