@@ -27,7 +27,19 @@ CREATE TABLE execution (
 CREATE INDEX execution_scope_created_idx ON execution (scope_id, created_at, id, status, trigger_kind, had_elicitation, duration_ms);
 -- Runs without a duration yet sort as -1: the keyset needs a non-null key.
 CREATE INDEX execution_scope_duration_idx ON execution (scope_id, (coalesce(duration_ms, -1)), id);
-CREATE INDEX execution_code_trgm_idx ON execution USING gin (code gin_trgm_ops);
+
+-- The code again, in a table that is written once and never updated: a run's
+-- row is updated as it progresses, and every update of an indexed row would
+-- re-insert its ~100 trigrams into a GIN index on execution itself. Filled by
+-- the store's writer; case-insensitive substring search uses ILIKE here.
+CREATE TABLE execution_code_search (
+    scope_id TEXT NOT NULL,
+    execution_id TEXT NOT NULL,
+    code TEXT NOT NULL,
+    PRIMARY KEY (scope_id, execution_id),
+    FOREIGN KEY (scope_id, execution_id) REFERENCES execution (scope_id, id) ON DELETE CASCADE
+);
+CREATE INDEX execution_code_search_trgm_idx ON execution_code_search USING gin (code gin_trgm_ops);
 
 -- Keyed by its run so a run's calls sit together and one b-tree serves both
 -- listing them and finishing one.

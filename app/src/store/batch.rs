@@ -191,6 +191,22 @@ impl<'a> Plan<'a> {
                 1,
             );
         }
+        if db.dialect() == Dialect::Postgres {
+            insert_rows(
+                db,
+                tx,
+                "INSERT INTO execution_code_search (scope_id, execution_id, code) VALUES ",
+                &self.executions,
+                |(e, _)| {
+                    vec![
+                        e.scope_id.clone().into(),
+                        e.id.clone().into(),
+                        e.code.clone().into(),
+                    ]
+                },
+            )
+            .await?;
+        }
         if let Some(from) = code_index_from {
             let mut sql = db.sql();
             sql.push("INSERT INTO execution_code (rowid, code) SELECT rowid, code FROM execution WHERE rowid > ")

@@ -216,15 +216,15 @@ fn push_trigger_filter(sql: &mut Sql, triggers: &[TriggerFilter]) {
 
 /// Case-insensitive substring. SQLite answers from the FTS5 trigram index for
 /// three characters or more (a quoted phrase of trigrams is an exact substring
-/// match); shorter needles scan. PostgreSQL uses ILIKE over a pg_trgm index.
+/// match); shorter needles scan. PostgreSQL uses ILIKE over the pg_trgm index
+/// of `execution_code_search`.
 fn push_code_filter(sql: &mut Sql, needle: &str) {
     match sql.dialect {
         Dialect::Sqlite if needle.chars().count() >= 3 => {
-            let phrase = format!("\"{}\"", needle.replace('"', "\"\""));
             sql.push(
                 " AND e.rowid IN (SELECT rowid FROM execution_code WHERE execution_code MATCH ",
             )
-            .bind(phrase)
+            .bind(fts_phrase(needle))
             .push(")");
         }
         Dialect::Sqlite => {
@@ -237,9 +237,12 @@ fn push_code_filter(sql: &mut Sql, needle: &str) {
                 .replace('\\', "\\\\")
                 .replace('%', "\\%")
                 .replace('_', "\\_");
-            sql.push(" AND e.code ILIKE ")
-                .bind(format!("%{escaped}%"))
-                .push(" ESCAPE '\\'");
+            sql.push(
+                " AND e.id IN (SELECT c.execution_id FROM execution_code_search c \
+                 WHERE c.scope_id = e.scope_id AND c.code ILIKE ",
+            )
+            .bind(format!("%{escaped}%"))
+            .push(" ESCAPE '\\')");
         }
     }
 }
