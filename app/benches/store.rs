@@ -20,6 +20,7 @@ const ITERATIONS: usize = 40;
 
 struct Args {
     ingest_only: bool,
+    schema_only: bool,
     runs: u64,
     dbs: Vec<&'static str>,
     fresh: bool,
@@ -28,6 +29,7 @@ struct Args {
 fn args() -> Args {
     let mut a = Args {
         ingest_only: false,
+        schema_only: false,
         runs: 1_000_000,
         dbs: vec!["sqlite", "postgres"],
         fresh: false,
@@ -45,7 +47,12 @@ fn args() -> Args {
             }
             "--fresh" => a.fresh = true,
             "--ingest-only" => a.ingest_only = true,
-            _ => {} // cargo bench passes --bench
+            "--schema-only" => a.schema_only = true,
+            "--bench" => {} // cargo bench passes it
+            other => {
+                eprintln!("store bench: unknown argument '{other}'; expected --runs N, --db sqlite|postgres|both, --fresh, --ingest-only, --schema-only");
+                std::process::exit(2);
+            }
         }
     }
     a
@@ -104,6 +111,10 @@ async fn bench(db: &str, args: &Args) -> Result<(), Box<dyn std::error::Error>> 
         }
     };
     let store = Store::connect(&url).await?;
+    if args.schema_only {
+        store.close().await;
+        return Ok(());
+    }
     let spec = SyntheticSpec {
         scope: LOCAL_SCOPE.into(),
         runs: args.runs,
