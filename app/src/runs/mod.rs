@@ -30,7 +30,7 @@ pub fn RunsPage() -> impl IntoView {
                 </button>
                 <span class="refresh-count">{move || format!("refreshed {}×", refreshes.get())}</span>
             </header>
-            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || {
                     page.get()
                         .map(|result| match result {
@@ -38,7 +38,7 @@ pub fn RunsPage() -> impl IntoView {
                             Err(err) => view! { <p class="error">{err.to_string()}</p> }.into_any(),
                         })
                 }}
-            </Suspense>
+            </Transition>
         </main>
     }
 }

@@ -77,6 +77,22 @@ pub async fn resolve(db: &Db, scope: &str, filters: &Filters) -> Result<Resolved
                 CodePlan::Scan
             }
         }
+        Some(needle) if db.dialect() == Dialect::Postgres => {
+            let mut sql = db.sql();
+            sql.push("SELECT count(*) FROM (SELECT 1 FROM execution_code_search WHERE scope_id = ")
+                .bind(scope)
+                .push(" AND code ILIKE ")
+                .bind(ilike_pattern(needle))
+                .push(" ESCAPE '\\' LIMIT ")
+                .bind(DRIVE_FROM_INDEX_BELOW)
+                .push(") matches");
+            let (n,): (i64,) = db.fetch_optional(sql).await?.unwrap_or((0,));
+            if n < DRIVE_FROM_INDEX_BELOW {
+                CodePlan::DriveFromIndex
+            } else {
+                CodePlan::Scan
+            }
+        }
         _ => CodePlan::Scan,
     };
     Ok(Resolved { tools, code })
@@ -85,16 +101,30 @@ pub async fn resolve(db: &Db, scope: &str, filters: &Filters) -> Result<Resolved
 /// ` FROM execution e`, or the trigram matches joined to their runs.
 pub fn push_runs_from(sql: &mut Sql, filters: &Filters, resolved: &Resolved) {
     match (&filters.code, resolved.code) {
-        (Some(needle), CodePlan::DriveFromIndex) => {
+        (Some(needle), CodePlan::DriveFromIndex) if sql.dialect == Dialect::Sqlite => {
             // CROSS JOIN fixes the join order in SQLite: matches first.
             sql.push(" FROM (SELECT rowid AS rid FROM execution_code WHERE execution_code MATCH ")
                 .bind(fts_phrase(needle))
                 .push(") m CROSS JOIN execution e ON e.rowid = m.rid");
         }
+        (Some(needle), CodePlan::DriveFromIndex) => {
+            sql.push(" FROM (SELECT scope_id, execution_id FROM execution_code_search WHERE code ILIKE ")
+                .bind(ilike_pattern(needle))
+                .push(" ESCAPE '\\') m JOIN execution e ON e.scope_id = m.scope_id AND e.id = m.execution_id");
+        }
         _ => {
             sql.push(" FROM execution e");
         }
     }
+}
+
+/// `%needle%` with ILIKE's wildcards escaped, so they match literally.
+fn ilike_pattern(needle: &str) -> String {
+    let escaped = needle
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
 }
 
 /// A quoted FTS5 phrase: with the trigram tokenizer, an exact substring.
@@ -233,15 +263,11 @@ fn push_code_filter(sql: &mut Sql, needle: &str) {
                 .push(")) > 0");
         }
         Dialect::Postgres => {
-            let escaped = needle
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_");
             sql.push(
                 " AND e.id IN (SELECT c.execution_id FROM execution_code_search c \
                  WHERE c.scope_id = e.scope_id AND c.code ILIKE ",
             )
-            .bind(format!("%{escaped}%"))
+            .bind(ilike_pattern(needle))
             .push(" ESCAPE '\\')");
         }
     }
