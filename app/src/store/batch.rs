@@ -482,9 +482,44 @@ impl<'a> Plan<'a> {
         if pairs.is_empty() {
             return Ok(());
         }
-        let pairs: Vec<_> = pairs.into_iter().collect();
+        // Runs created in this batch: their created_at and status are known
+        // here. Runs from earlier batches: read them by joining.
+        let (known, earlier): (Vec<_>, Vec<_>) = pairs
+            .into_iter()
+            .partition(|(s, e, _)| self.execution_at.contains_key(&(*s, *e)));
         let mut added: Vec<NewToolPath> = Vec::new();
-        for chunk in chunks(&pairs) {
+        let known: Vec<(&str, &str, &str, i64, &str)> = known
+            .into_iter()
+            .filter_map(|(s, e, path)| {
+                let (run, patch) = &self.executions[*self.execution_at.get(&(s, e))?];
+                let status = patch.status.unwrap_or(run.status).as_str();
+                Some((s, e, path, run.created_at, status))
+            })
+            .collect();
+        for chunk in chunks(&known) {
+            let mut sql = db.sql();
+            sql.push(
+                "INSERT INTO execution_tool_path (scope_id, execution_id, tool_path, created_at, status) VALUES ",
+            );
+            push_values(&mut sql, chunk, &|(s, e, p, at, st): &(
+                &str,
+                &str,
+                &str,
+                i64,
+                &str,
+            )| {
+                vec![
+                    (*s).into(),
+                    (*e).into(),
+                    (*p).into(),
+                    (*at).into(),
+                    (*st).into(),
+                ]
+            });
+            sql.push(" ON CONFLICT DO NOTHING RETURNING scope_id, tool_path, created_at, status");
+            added.extend(tx.fetch_all::<NewToolPath>(sql).await?);
+        }
+        for chunk in chunks(&earlier) {
             let mut sql = db.sql();
             sql.push("WITH v(scope_id, execution_id, tool_path) AS (VALUES ");
             push_values(&mut sql, chunk, &|(s, e, p): &(&str, &str, &str)| {
