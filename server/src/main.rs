@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 use leptos::prelude::LeptosOptions;
 use tracing_subscriber::EnvFilter;
 
-use app::store::Store;
+use app::store::{now_ms, Store};
 use server::{router, AppState};
 
 #[derive(Parser)]
@@ -154,13 +154,6 @@ async fn retention(store: Store, days: u32) {
             Err(err) => tracing::warn!(error = %err, "retention sweep could not list scopes"),
         }
     }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 /// Hides a password in a database URL before logging it.

@@ -5,9 +5,9 @@ use futures_util::stream::BoxStream;
 use futures_util::StreamExt;
 
 use super::filter_sql::resolve;
-use super::list::sort_value;
+use super::list::cursor_after;
 use super::{Store, StoreError};
-use crate::model::{Cursor, Execution, ListQuery};
+use crate::model::{Execution, ListQuery};
 
 const EXPORT_PAGE: u32 = 1_000;
 
@@ -30,11 +30,7 @@ impl Store {
                 let mut last = None;
                 for row in rows.into_iter().take(EXPORT_PAGE as usize) {
                     let execution = Execution::try_from(row)?;
-                    last = Some(Cursor {
-                        sort: query.sort,
-                        key: sort_value(query.sort.key, &execution),
-                        id: execution.id.clone(),
-                    });
+                    last = Some(cursor_after(query.sort, &execution));
                     yield execution;
                 }
                 match (more, last) {

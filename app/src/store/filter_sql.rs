@@ -62,14 +62,8 @@ impl Resolved {
 
 pub async fn resolve(db: &Db, scope: &str, filters: &Filters) -> Result<Resolved, StoreError> {
     let tools = resolve_tools(db, scope, filters).await?;
-    let code = match &filters.code {
-        Some(needle) if db.dialect() == Dialect::Sqlite && needle.chars().count() >= 3 => {
-            let mut sql = db.sql();
-            sql.push("SELECT count(*) FROM (SELECT rowid FROM execution_code WHERE execution_code MATCH ")
-                .bind(fts_phrase(needle))
-                .push(" LIMIT ")
-                .bind(DRIVE_FROM_INDEX_BELOW)
-                .push(")");
+    let code = match code_match_count_sql(db, scope, filters) {
+        Some(sql) => {
             let (n,): (i64,) = db.fetch_optional(sql).await?.unwrap_or((0,));
             if n < DRIVE_FROM_INDEX_BELOW {
                 CodePlan::DriveFromIndex
@@ -77,25 +71,34 @@ pub async fn resolve(db: &Db, scope: &str, filters: &Filters) -> Result<Resolved
                 CodePlan::Scan
             }
         }
-        Some(needle) if db.dialect() == Dialect::Postgres => {
-            let mut sql = db.sql();
+        None => CodePlan::Scan,
+    };
+    Ok(Resolved { tools, code })
+}
+
+/// Counts the code filter's matches in the trigram index, up to the
+/// threshold; `None` when there is no code filter the index can answer.
+fn code_match_count_sql(db: &Db, scope: &str, filters: &Filters) -> Option<Sql> {
+    let needle = filters.code.as_deref()?;
+    let mut sql = db.sql();
+    match db.dialect() {
+        Dialect::Sqlite if needle.chars().count() >= 3 => {
+            sql.push("SELECT count(*) FROM (SELECT rowid FROM execution_code WHERE execution_code MATCH ")
+                .bind(fts_phrase(needle));
+        }
+        Dialect::Sqlite => return None,
+        Dialect::Postgres => {
             sql.push("SELECT count(*) FROM (SELECT 1 FROM execution_code_search WHERE scope_id = ")
                 .bind(scope)
                 .push(" AND code ILIKE ")
                 .bind(ilike_pattern(needle))
-                .push(" ESCAPE '\\' LIMIT ")
-                .bind(DRIVE_FROM_INDEX_BELOW)
-                .push(") matches");
-            let (n,): (i64,) = db.fetch_optional(sql).await?.unwrap_or((0,));
-            if n < DRIVE_FROM_INDEX_BELOW {
-                CodePlan::DriveFromIndex
-            } else {
-                CodePlan::Scan
-            }
+                .push(" ESCAPE '\\'");
         }
-        _ => CodePlan::Scan,
-    };
-    Ok(Resolved { tools, code })
+    }
+    sql.push(" LIMIT ")
+        .bind(DRIVE_FROM_INDEX_BELOW)
+        .push(") matches");
+    Some(sql)
 }
 
 /// ` FROM execution e`, or the trigram matches joined to their runs.

@@ -22,10 +22,19 @@ pub fn sort_expr(key: SortKey) -> &'static str {
     }
 }
 
-pub fn sort_value(key: SortKey, e: &Execution) -> i64 {
+fn sort_value(key: SortKey, e: &Execution) -> i64 {
     match key {
         SortKey::CreatedAt => e.created_at,
         SortKey::DurationMs => e.duration_ms.unwrap_or(-1),
+    }
+}
+
+/// The cursor of the page that follows `last` in `sort`.
+pub fn cursor_after(sort: Sort, last: &Execution) -> Cursor {
+    Cursor {
+        sort,
+        key: sort_value(sort.key, last),
+        id: last.id.clone(),
     }
 }
 
@@ -74,14 +83,9 @@ impl Store {
         let mut executions: Vec<Execution> = convert_all(rows)?;
         let next_cursor = if executions.len() > limit {
             executions.truncate(limit);
-            executions.last().map(|last| {
-                Cursor {
-                    sort: query.sort,
-                    key: sort_value(query.sort.key, last),
-                    id: last.id.clone(),
-                }
-                .encode()
-            })
+            executions
+                .last()
+                .map(|last| cursor_after(query.sort, last).encode())
         } else {
             None
         };

@@ -161,7 +161,8 @@ impl Store {
     }
 }
 
-pub(crate) fn now_ms() -> i64 {
+/// Wall-clock time in epoch milliseconds, the unit of every stored time.
+pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
