@@ -6,4 +6,6 @@ pub mod runs;
 pub mod shell;
 
 #[cfg(feature = "ssr")]
+pub mod engine;
+#[cfg(feature = "ssr")]
 pub mod store;

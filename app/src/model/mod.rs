@@ -9,6 +9,7 @@ mod chart;
 mod cursor;
 mod execution;
 mod query;
+mod run;
 mod status;
 mod time;
 mod tool_pattern;
@@ -18,6 +19,10 @@ pub use chart::{BucketWidth, ChartWindow};
 pub use cursor::{Cursor, CursorError};
 pub use execution::{Execution, Interaction, InteractionStatus, ToolCall, ToolCallStatus};
 pub use query::{BadParam, Filters, ListQuery, Sort, SortDir, SortKey, TriggerFilter};
+pub use run::{
+    ElicitationRequest, PendingInteraction, ResumeAction, ResumeRequest, RunRequest, RunResponse,
+    RunStatus, Trigger, TriggerKind, MAX_TIMEOUT_MS, MAX_TRIGGER_META_BYTES,
+};
 pub use status::{ExecutionStatus, StatusCounts};
 pub use time::format_utc;
 pub use tool_pattern::ToolPathPattern;

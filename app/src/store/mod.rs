@@ -10,6 +10,7 @@ mod filter_sql;
 mod list;
 mod meta;
 mod read;
+mod recover;
 mod rows;
 mod sweep;
 pub mod synthetic;
@@ -102,9 +103,9 @@ impl Store {
         &self.inner.db
     }
 
-    /// Waits for queued writes, then closes the pool.
+    /// Waits for queued writes, stops the writer, then closes the pool.
     pub async fn close(&self) {
-        self.inner.writer.flush().await;
+        self.inner.writer.shut_down().await;
         self.inner.db.close().await;
     }
 

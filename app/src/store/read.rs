@@ -1,8 +1,11 @@
 //! Single-run reads: one run with its pending interaction, and its tool calls.
 
-use super::rows::{convert_all, ExecutionRow, ToolCallRow, EXECUTION_COLUMNS, TOOL_CALL_COLUMNS};
+use super::rows::{
+    convert_all, ExecutionRow, InteractionRow, ToolCallRow, EXECUTION_COLUMNS, INTERACTION_COLUMNS,
+    TOOL_CALL_COLUMNS,
+};
 use super::{Store, StoreError};
-use crate::model::{Execution, ExecutionEnvelope, ToolCall};
+use crate::model::{Execution, ExecutionEnvelope, Interaction, ToolCall};
 
 impl Store {
     /// The run with this id in this scope; another scope's id is `None`.
@@ -58,5 +61,23 @@ impl Store {
             .push(" ORDER BY started_at ASC, id ASC");
         let rows: Vec<ToolCallRow> = self.db().fetch_all(sql).await?;
         Ok(Some(convert_all(rows)?))
+    }
+
+    /// Every interaction of a run, oldest first (answered ones too).
+    pub async fn interactions(
+        &self,
+        scope: &str,
+        execution_id: &str,
+    ) -> Result<Vec<Interaction>, StoreError> {
+        let mut sql = self.db().sql();
+        sql.push("SELECT ")
+            .push(INTERACTION_COLUMNS)
+            .push(" FROM execution_interaction WHERE scope_id = ")
+            .bind(scope)
+            .push(" AND execution_id = ")
+            .bind(execution_id)
+            .push(" ORDER BY created_at ASC, id ASC");
+        let rows: Vec<InteractionRow> = self.db().fetch_all(sql).await?;
+        convert_all(rows)
     }
 }

@@ -24,6 +24,8 @@ type Reply = oneshot::Sender<Result<(), StoreError>>;
 enum Msg {
     Write(WriteOp, Reply),
     Flush(oneshot::Sender<()>),
+    /// Write what is queued, give the connection back and stop.
+    ShutDown(oneshot::Sender<()>),
 }
 
 /// A write that has been queued; await [`PendingWrite::committed`] to learn
@@ -60,6 +62,15 @@ impl WriterHandle {
             let _ = done.await;
         }
     }
+
+    /// Writes what is queued and stops the writer, releasing its connection
+    /// (a pool does not finish closing while the writer holds one).
+    pub async fn shut_down(&self) {
+        let (reply, done) = oneshot::channel();
+        if self.tx.send(Msg::ShutDown(reply)).await.is_ok() {
+            let _ = done.await;
+        }
+    }
 }
 
 pub fn spawn(db: Db) -> WriterHandle {
@@ -72,12 +83,17 @@ async fn run(db: Db, mut rx: mpsc::Receiver<Msg>) {
     let mut conn: Option<WriterConn> = None;
     let mut batch: Vec<(WriteOp, Reply)> = Vec::new();
     let mut flushes: Vec<oneshot::Sender<()>> = Vec::new();
+    let mut stop: Option<oneshot::Sender<()>> = None;
     while let Some(first) = rx.recv().await {
         let mut next = Some(first);
         while let Some(msg) = next.take() {
             match msg {
                 Msg::Write(op, reply) => batch.push((op, reply)),
                 Msg::Flush(done) => flushes.push(done),
+                Msg::ShutDown(done) => {
+                    stop = Some(done);
+                    break;
+                }
             }
             if batch.len() < MAX_BATCH {
                 next = rx.try_recv().ok();
@@ -88,6 +104,11 @@ async fn run(db: Db, mut rx: mpsc::Receiver<Msg>) {
         }
         for done in flushes.drain(..) {
             let _ = done.send(());
+        }
+        if let Some(done) = stop.take() {
+            drop(conn.take());
+            let _ = done.send(());
+            return;
         }
     }
 }

@@ -20,6 +20,8 @@ pub fn pg_admin_url() -> String {
 
 pub struct TestDb {
     pub store: Store,
+    /// Where the store lives, for tests that reach the database directly.
+    pub url: String,
     cleanup: Cleanup,
 }
 
@@ -47,6 +49,7 @@ impl TestDb {
         let store = Store::connect(&url).await.expect("sqlite store");
         Self {
             store,
+            url,
             cleanup: Cleanup::Dir(dir),
         }
     }
@@ -68,11 +71,11 @@ impl TestDb {
             .map(|(b, _)| b)
             .unwrap_or(&admin)
             .to_owned();
-        let store = Store::connect(&format!("{base}/{name}"))
-            .await
-            .expect("postgres store");
+        let url = format!("{base}/{name}");
+        let store = Store::connect(&url).await.expect("postgres store");
         Self {
             store,
+            url,
             cleanup: Cleanup::Pg(name),
         }
     }
@@ -115,6 +118,33 @@ macro_rules! on_both_databases {
                 async fn $name() {
                     let db = $crate::support::TestDb::postgres().await;
                     super::$name(&db.store).await;
+                    db.finish().await;
+                }
+            )*
+        }
+    };
+}
+
+/// Like `on_both_databases!`, for bodies that need the database itself too.
+#[macro_export]
+macro_rules! on_both_databases_with_url {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite_with_url {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let db = $crate::support::TestDb::sqlite().await;
+                    super::$name(&db).await;
+                    db.finish().await;
+                }
+            )*
+        }
+        mod postgres_with_url {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let db = $crate::support::TestDb::postgres().await;
+                    super::$name(&db).await;
                     db.finish().await;
                 }
             )*

@@ -1,0 +1,300 @@
+//! The engine: runs JavaScript in a sandbox, lets it call tools, records
+//! everything, pauses runs for people and resumes them (product.md section 3).
+//!
+//! Runs execute on a small pool of sandbox threads ([`pool`]); the engine's
+//! API is called from the server's async tasks and waits for a run to
+//! settle: finished, or paused on an interaction.
+
+mod config;
+mod interrupt;
+mod pool;
+mod recorder;
+mod run;
+mod sandbox;
+pub mod tools;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+
+pub use config::{EngineConfig, Limits, MIB};
+pub use sandbox::SandboxError;
+pub use tools::{ElicitationAnswer, Registry};
+
+use crate::model::{ElicitationRequest, ResumeAction, RunResponse, Trigger, TriggerKind};
+use crate::store::{now_ms, Store, StoreError};
+use interrupt::{Interrupt, StopReason};
+use run::{RunControl, RunJob, Until};
+
+/// Error text of runs a previous process left unfinished.
+pub const INTERRUPTED_BY_RESTART: &str = "interrupted: server restarted";
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("the engine is at capacity ({running} running, {queued} queued); retry later")]
+    Busy { running: usize, queued: usize },
+    #[error("no execution with id '{0}'")]
+    NotFound(String),
+    #[error("execution '{id}' is {status}, not waiting for an interaction")]
+    NotWaiting { id: String, status: String },
+    #[error("execution '{id}' is {status}; only running or waiting runs can be cancelled")]
+    NotActive { id: String, status: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the sandbox pool has stopped")]
+    PoolGone,
+}
+
+/// A host that answers elicitations itself while the run waits (an MCP
+/// client with elicitation support).
+pub trait InlineElicitor: Send + Sync {
+    fn elicit(
+        &self,
+        execution_id: &str,
+        request: ElicitationRequest,
+    ) -> Pin<Box<dyn Future<Output = ElicitationAnswer> + Send>>;
+}
+
+/// How a run's interactions are answered.
+#[derive(Clone, Default)]
+pub enum ElicitationMode {
+    /// The run pauses; the caller gets `waiting_for_interaction` and answers
+    /// later with [`Engine::resume`].
+    #[default]
+    Pause,
+    /// The host answers while the run waits.
+    Inline(Arc<dyn InlineElicitor>),
+}
+
+/// A submission.
+pub struct ExecuteRequest {
+    pub scope: String,
+    pub code: String,
+    pub trigger: Trigger,
+    /// Overrides the configured wall time for this run.
+    pub timeout: Option<Duration>,
+    pub elicitation: ElicitationMode,
+}
+
+/// Cheap to clone; every clone drives the same pool.
+#[derive(Clone)]
+pub struct Engine {
+    shared: Arc<Shared>,
+}
+
+pub struct Shared {
+    store: Store,
+    registry: Arc<Registry>,
+    config: EngineConfig,
+    pool: pool::Pool,
+    live: Mutex<HashMap<String, Arc<RunControl>>>,
+    slots: Arc<Semaphore>,
+    queued: AtomicUsize,
+    storage_failures: Arc<AtomicU64>,
+}
+
+impl Shared {
+    fn forget(&self, id: &str) {
+        self.live
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
+    }
+
+    fn live(&self, scope: &str, id: &str) -> Option<Arc<RunControl>> {
+        self.live
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .filter(|c| c.scope == scope)
+            .cloned()
+    }
+}
+
+impl Engine {
+    pub fn start(
+        store: Store,
+        registry: Arc<Registry>,
+        config: EngineConfig,
+    ) -> std::io::Result<Self> {
+        let pool = pool::Pool::start(config.workers)?;
+        Ok(Self {
+            shared: Arc::new(Shared {
+                store,
+                registry,
+                slots: Arc::new(Semaphore::new(config.max_running.max(1))),
+                config,
+                pool,
+                live: Mutex::new(HashMap::new()),
+                queued: AtomicUsize::new(0),
+                storage_failures: Arc::new(AtomicU64::new(0)),
+            }),
+        })
+    }
+
+    pub fn registry(&self) -> &Arc<Registry> {
+        &self.shared.registry
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.shared.config
+    }
+
+    /// Writes that failed since start (each logged when it happened).
+    pub fn storage_failures(&self) -> u64 {
+        self.shared.storage_failures.load(Ordering::Relaxed)
+    }
+
+    /// Fails runs a previous process left unfinished (call once at start).
+    pub async fn recover(&self) -> Result<u64, StoreError> {
+        self.shared
+            .store
+            .fail_unfinished(INTERRUPTED_BY_RESTART, now_ms())
+            .await
+    }
+
+    /// Runs code until it finishes or pauses.
+    pub async fn execute(&self, request: ExecuteRequest) -> Result<RunResponse, EngineError> {
+        let shared = &self.shared;
+        let permit = match shared.slots.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                let queued = shared.queued.fetch_add(1, Ordering::AcqRel);
+                if queued >= shared.config.max_queued {
+                    shared.queued.fetch_sub(1, Ordering::AcqRel);
+                    return Err(EngineError::Busy {
+                        running: shared.config.max_running,
+                        queued,
+                    });
+                }
+                let permit = shared.slots.clone().acquire_owned().await;
+                shared.queued.fetch_sub(1, Ordering::AcqRel);
+                permit.map_err(|_| EngineError::PoolGone)?
+            }
+        };
+        let mut limits = shared.config.limits.clone();
+        if let Some(timeout) = request.timeout {
+            limits.wall_time = timeout;
+        }
+        let id = uuid::Uuid::now_v7().to_string();
+        let control = Arc::new(RunControl::new(
+            id.clone(),
+            request.scope,
+            Arc::new(Interrupt::new(limits.wall_time)),
+        ));
+        let watch = control.watch();
+        shared
+            .live
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id.clone(), control.clone());
+        let job = RunJob {
+            shared: shared.clone(),
+            control,
+            code: request.code,
+            trigger: request.trigger,
+            limits,
+            mode: request.elicitation,
+            permit,
+        };
+        if !shared
+            .pool
+            .dispatch(Box::new(move || Box::pin(run::drive(job))))
+        {
+            shared.forget(&id);
+            return Err(EngineError::PoolGone);
+        }
+        Ok(run::settled(watch, Until::PausedOrDone(None), &id).await)
+    }
+
+    /// Answers a paused run's interaction and waits until it finishes or
+    /// pauses again.
+    pub async fn resume(
+        &self,
+        scope: &str,
+        id: &str,
+        action: ResumeAction,
+        content: Option<serde_json::Value>,
+    ) -> Result<RunResponse, EngineError> {
+        let answer = self
+            .shared
+            .live(scope, id)
+            .and_then(|control| Some((control.take_answer()?, control)));
+        let Some(((interaction_id, reply), control)) = answer else {
+            return Err(self.not_waiting(scope, id).await);
+        };
+        let watch = control.watch();
+        if reply.send(ElicitationAnswer { action, content }).is_err() {
+            return Err(self.not_waiting(scope, id).await);
+        }
+        Ok(run::settled(watch, Until::PausedOrDone(Some(&interaction_id)), id).await)
+    }
+
+    async fn not_waiting(&self, scope: &str, id: &str) -> EngineError {
+        match self.shared.store.get(scope, id).await {
+            Ok(Some(found)) => EngineError::NotWaiting {
+                id: id.to_owned(),
+                status: found.execution.status.to_string(),
+            },
+            Ok(None) => EngineError::NotFound(id.to_owned()),
+            Err(e) => EngineError::Store(e),
+        }
+    }
+
+    /// Stops a running or paused run; it ends `cancelled`.
+    pub async fn cancel(&self, scope: &str, id: &str) -> Result<RunResponse, EngineError> {
+        let Some(control) = self.shared.live(scope, id) else {
+            return Err(match self.shared.store.get(scope, id).await? {
+                Some(found) => EngineError::NotActive {
+                    id: id.to_owned(),
+                    status: if found.execution.status.is_terminal() {
+                        found.execution.status.to_string()
+                    } else {
+                        format!("{} in another process", found.execution.status)
+                    },
+                },
+                None => EngineError::NotFound(id.to_owned()),
+            });
+        };
+        let watch = control.watch();
+        control.interrupt.stop(StopReason::Cancelled);
+        Ok(run::settled(watch, Until::Done, id).await)
+    }
+
+    /// Runs the code of an earlier run again as a new run whose trigger
+    /// meta names the original (`{"rerunOf": id}`).
+    pub async fn rerun(
+        &self,
+        scope: &str,
+        id: &str,
+        trigger: Option<Trigger>,
+    ) -> Result<RunResponse, EngineError> {
+        let Some(original) = self.shared.store.get(scope, id).await? else {
+            return Err(EngineError::NotFound(id.to_owned()));
+        };
+        let mut trigger =
+            trigger.unwrap_or_else(|| Trigger::new(TriggerKind::known(TriggerKind::UI)));
+        trigger
+            .meta
+            .get_or_insert_with(Default::default)
+            .insert("rerunOf".into(), serde_json::Value::String(id.to_owned()));
+        self.execute(ExecuteRequest {
+            scope: scope.to_owned(),
+            code: original.execution.code,
+            trigger,
+            timeout: None,
+            elicitation: ElicitationMode::Pause,
+        })
+        .await
+    }
+
+    /// Whether this process is executing the run (status as the store says).
+    pub fn is_live(&self, scope: &str, id: &str) -> bool {
+        self.shared.live(scope, id).is_some()
+    }
+}
