@@ -7,6 +7,11 @@ use clap::{Parser, Subcommand};
 use leptos::prelude::LeptosOptions;
 use tracing_subscriber::EnvFilter;
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::engine::tools::demo::DemoSource;
+use app::engine::{Engine, EngineConfig, Limits, Registry, MIB};
 use app::store::{now_ms, Store};
 use server::{router, AppState};
 
@@ -37,6 +42,8 @@ enum Command {
         /// Delete runs older than this many days (checked hourly); 0 keeps everything.
         #[arg(long, default_value_t = 0, env = "EXECUTOR_RETENTION_DAYS")]
         retention_days: u32,
+        #[command(flatten)]
+        engine: EngineArgs,
     },
     /// Fill a database with synthetic runs, to try the page or measure it.
     Seed {
@@ -49,6 +56,52 @@ enum Command {
         #[arg(long, default_value = "sqlite://executor.db", env = "DATABASE_URL")]
         database_url: String,
     },
+}
+
+/// How runs execute.
+#[derive(clap::Args)]
+struct EngineArgs {
+    /// Default wall-time limit of a run, in milliseconds.
+    #[arg(long, default_value_t = 5_000, env = "EXECUTOR_RUN_TIMEOUT_MS")]
+    run_timeout_ms: u64,
+    /// Memory limit of a run, in MiB.
+    #[arg(long, default_value_t = 64, env = "EXECUTOR_RUN_MEMORY_MIB")]
+    run_memory_mib: usize,
+    /// Sandbox threads (default: one per core, at least two).
+    #[arg(long, env = "EXECUTOR_WORKERS")]
+    workers: Option<usize>,
+    /// A run paused for a person is cancelled after this many seconds.
+    #[arg(long, default_value_t = 3_600, env = "EXECUTOR_PAUSE_TTL_SECS")]
+    pause_ttl_secs: u64,
+    /// Register the `demo` fixture tools (for tests and demos only).
+    #[arg(long, hide = true, env = "EXECUTOR_DEMO_TOOLS")]
+    demo_tools: bool,
+}
+
+impl EngineArgs {
+    fn config(&self) -> EngineConfig {
+        let defaults = EngineConfig::default();
+        EngineConfig {
+            limits: Limits {
+                wall_time: Duration::from_millis(self.run_timeout_ms.max(1)),
+                memory_bytes: self.run_memory_mib.max(1) * MIB,
+                ..Limits::default()
+            },
+            workers: self.workers.unwrap_or(defaults.workers).max(1),
+            pause_ttl: Duration::from_secs(self.pause_ttl_secs.max(1)),
+            ..defaults
+        }
+    }
+
+    fn registry(&self) -> Arc<Registry> {
+        let registry = Registry::new();
+        if self.demo_tools {
+            if let Err(e) = registry.register(Arc::new(DemoSource)) {
+                tracing::warn!(error = %e, "could not register the demo tools");
+            }
+        }
+        registry
+    }
 }
 
 #[tokio::main]
@@ -65,7 +118,8 @@ async fn main() -> ExitCode {
             database_url,
             site_root,
             retention_days,
-        } => match serve(addr, &database_url, &site_root, retention_days).await {
+            engine,
+        } => match serve(addr, &database_url, &site_root, retention_days, &engine).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => {
                 tracing::error!(error = %err, "server stopped");
@@ -109,8 +163,15 @@ async fn serve(
     database_url: &str,
     site_root: &str,
     retention_days: u32,
+    engine_args: &EngineArgs,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let store = Store::connect(database_url).await?;
+    let engine = Engine::start(store.clone(), engine_args.registry(), engine_args.config())?;
+    match engine.recover().await {
+        Ok(0) => {}
+        Ok(n) => tracing::warn!(runs = n, "failed runs a previous process left unfinished"),
+        Err(e) => tracing::error!(error = %e, "could not finish runs left by a previous process"),
+    }
     let leptos_options = LeptosOptions::builder()
         .output_name(app::shell::BUNDLE)
         .site_root(site_root)
@@ -122,6 +183,7 @@ async fn serve(
     }
     let app = router(AppState {
         store: store.clone(),
+        engine,
         leptos_options,
     });
     let listener = tokio::net::TcpListener::bind(addr).await?;

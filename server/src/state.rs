@@ -3,10 +3,12 @@
 use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
 
+use app::engine::Engine;
 use app::store::Store;
 
 #[derive(Clone, FromRef)]
 pub struct AppState {
     pub store: Store,
+    pub engine: Engine,
     pub leptos_options: LeptosOptions,
 }

@@ -2,51 +2,17 @@
 
 #![allow(clippy::unwrap_used, reason = "a test should fail loudly")]
 
+mod common;
 #[path = "../../app/tests/support/mod.rs"]
 mod support;
 
-use std::net::SocketAddr;
-
-use leptos::prelude::LeptosOptions;
 use serde_json::Value;
 
 use app::store::Store;
-use server::{router, AppState};
+use common::{get, serve};
 use support::run;
 
 const T0: i64 = 1_767_225_600_000;
-
-/// Serves the full router for one store on an ephemeral port.
-async fn serve(store: &Store) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr: SocketAddr = listener.local_addr().expect("addr");
-    let options = LeptosOptions::builder()
-        .output_name(app::shell::BUNDLE)
-        .site_root("target/site")
-        .site_pkg_dir("pkg")
-        .site_addr(addr)
-        .build();
-    let app = router(AppState {
-        store: store.clone(),
-        leptos_options: options,
-    });
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    format!("http://{addr}")
-}
-
-async fn get(url: &str) -> (u16, Value) {
-    let response = reqwest::get(url).await.expect("request");
-    let status = response.status().as_u16();
-    let text = response.text().await.expect("body");
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
 
 on_both_databases!(
     list_answers_pages_with_meta_and_cursor,

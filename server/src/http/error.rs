@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
+use app::engine::EngineError;
 use app::model::BadParam;
 use app::store::StoreError;
 
@@ -19,6 +20,8 @@ pub enum ApiError {
     RouteNotFound(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
 }
 
 impl ApiError {
@@ -27,7 +30,21 @@ impl ApiError {
             ApiError::BadParam(_) => (StatusCode::BAD_REQUEST, "invalid_parameter"),
             ApiError::ExecutionNotFound(_) => (StatusCode::NOT_FOUND, "execution_not_found"),
             ApiError::RouteNotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-            ApiError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
+            ApiError::Store(_) | ApiError::Engine(EngineError::Store(_)) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal_error")
+            }
+            ApiError::Engine(EngineError::NotFound(_)) => {
+                (StatusCode::NOT_FOUND, "execution_not_found")
+            }
+            ApiError::Engine(EngineError::NotWaiting { .. }) => {
+                (StatusCode::CONFLICT, "execution_not_waiting")
+            }
+            ApiError::Engine(EngineError::NotActive { .. }) => {
+                (StatusCode::CONFLICT, "execution_not_active")
+            }
+            ApiError::Engine(EngineError::Busy { .. } | EngineError::PoolGone) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "engine_busy")
+            }
         }
     }
 }

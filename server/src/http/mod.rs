@@ -5,22 +5,27 @@ mod error;
 mod executions;
 mod export;
 pub mod openapi;
+mod runs;
 mod scope;
 
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 
 pub use error::ApiError;
+pub use runs::{TRIGGER_HEADER, TRIGGER_META_HEADER};
 pub use scope::Scope;
 
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/executions", get(executions::list))
+        .route("/executions", get(executions::list).post(runs::run))
         .route("/executions/export", get(export::export))
         .route("/executions/{id}", get(executions::get_one))
         .route("/executions/{id}/tool-calls", get(executions::tool_calls))
+        .route("/executions/{id}/resume", post(runs::resume))
+        .route("/executions/{id}/cancel", post(runs::cancel))
+        .route("/executions/{id}/rerun", post(runs::rerun))
         .route("/openapi.json", get(openapi::document))
 }
 

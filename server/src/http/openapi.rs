@@ -5,8 +5,9 @@ use axum::Json;
 use utoipa::OpenApi;
 
 use app::model::{
-    Chart, ChartBucket, Execution, ExecutionEnvelope, Interaction, InteractionCounts, ListMeta,
-    ListPage, ToolCall, ToolCallList, ToolFacet, TriggerCount,
+    Chart, ChartBucket, ElicitationRequest, Execution, ExecutionEnvelope, Interaction,
+    InteractionCounts, ListMeta, ListPage, PendingInteraction, ResumeAction, ResumeRequest,
+    RunRequest, RunResponse, RunStatus, ToolCall, ToolCallList, ToolFacet, TriggerCount,
 };
 
 #[derive(OpenApi)]
@@ -20,6 +21,10 @@ use app::model::{
         super::executions::get_one,
         super::executions::tool_calls,
         super::export::export,
+        super::runs::run,
+        super::runs::resume,
+        super::runs::cancel,
+        super::runs::rerun,
     ),
     components(schemas(
         Execution,
@@ -33,7 +38,14 @@ use app::model::{
         InteractionCounts,
         Chart,
         ChartBucket,
-        ToolCallList
+        ToolCallList,
+        RunRequest,
+        RunResponse,
+        RunStatus,
+        ResumeRequest,
+        ResumeAction,
+        PendingInteraction,
+        ElicitationRequest
     ))
 )]
 pub struct ApiDoc;

@@ -1,0 +1,156 @@
+//! `POST /executions` (run code), `/executions/:id/resume`, `/cancel` and
+//! `/rerun` (product.md section 4).
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::Json;
+use serde::de::DeserializeOwned;
+
+use app::engine::{ElicitationMode, Engine, ExecuteRequest};
+use app::model::{BadParam, ResumeRequest, RunRequest, RunResponse, Trigger, TriggerKind};
+
+use super::{ApiError, Scope};
+
+pub const TRIGGER_HEADER: &str = "x-executor-trigger";
+pub const TRIGGER_META_HEADER: &str = "x-executor-trigger-meta";
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, BadParam> {
+    headers
+        .get(name)
+        .map(|v| {
+            v.to_str()
+                .map_err(|_| BadParam::new(name, "must be visible ASCII"))
+        })
+        .transpose()
+}
+
+fn trigger(headers: &HeaderMap, default_kind: &'static str) -> Result<Trigger, BadParam> {
+    Trigger::from_headers(
+        header(headers, TRIGGER_HEADER)?,
+        header(headers, TRIGGER_META_HEADER)?,
+        default_kind,
+    )
+}
+
+/// Parses a JSON body; the error names the field serde complained about.
+fn body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, BadParam> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        let text = e.to_string();
+        let field = ["missing field `", "unknown field `"]
+            .iter()
+            .find_map(|p| text.split_once(p))
+            .and_then(|(_, rest)| rest.split_once('`'))
+            .map(|(name, _)| name.to_owned());
+        let message = if bytes.is_empty() {
+            "the request needs a JSON body".to_owned()
+        } else {
+            format!("invalid JSON body: {text}")
+        };
+        BadParam::new(field.as_deref().unwrap_or("body"), message)
+    })
+}
+
+#[utoipa::path(
+    post,
+    path = "/executions",
+    request_body = RunRequest,
+    params(
+        ("x-executor-trigger" = Option<String>, Header, description = "Who runs the code: 1-64 of [a-z0-9_.-], default http"),
+        ("x-executor-trigger-meta" = Option<String>, Header, description = "A JSON object of details about the trigger"),
+    ),
+    responses(
+        (status = 200, description = "The run finished or paused for a person", body = RunResponse),
+        (status = 400, description = "Bad body or header; the message names it"),
+        (status = 503, description = "Too many runs at once; retry later"),
+    )
+)]
+#[tracing::instrument(skip_all)]
+pub async fn run(
+    State(engine): State<Engine>,
+    Scope(scope): Scope,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Json<RunResponse>, ApiError> {
+    let trigger = trigger(&headers, TriggerKind::HTTP)?;
+    let request: RunRequest = body(&bytes)?;
+    request.validate()?;
+    let response = engine
+        .execute(ExecuteRequest {
+            scope,
+            code: request.code,
+            trigger,
+            timeout: request.timeout_ms.map(std::time::Duration::from_millis),
+            elicitation: ElicitationMode::Pause,
+        })
+        .await?;
+    Ok(Json(response))
+}
+
+#[utoipa::path(
+    post,
+    path = "/executions/{id}/resume",
+    request_body = ResumeRequest,
+    params(("id" = String, Path, description = "Execution id")),
+    responses(
+        (status = 200, description = "The run finished or paused again", body = RunResponse),
+        (status = 404, description = "No such execution in this scope"),
+        (status = 409, description = "The run is not waiting for an interaction"),
+    )
+)]
+#[tracing::instrument(skip(engine, bytes))]
+pub async fn resume(
+    State(engine): State<Engine>,
+    Scope(scope): Scope,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Result<Json<RunResponse>, ApiError> {
+    let request: ResumeRequest = body(&bytes)?;
+    Ok(Json(
+        engine
+            .resume(&scope, &id, request.action, request.content)
+            .await?,
+    ))
+}
+
+#[utoipa::path(
+    post,
+    path = "/executions/{id}/cancel",
+    params(("id" = String, Path, description = "Execution id")),
+    responses(
+        (status = 200, description = "The run ended cancelled", body = RunResponse),
+        (status = 404, description = "No such execution in this scope"),
+        (status = 409, description = "The run has already ended"),
+    )
+)]
+#[tracing::instrument(skip(engine))]
+pub async fn cancel(
+    State(engine): State<Engine>,
+    Scope(scope): Scope,
+    Path(id): Path<String>,
+) -> Result<Json<RunResponse>, ApiError> {
+    Ok(Json(engine.cancel(&scope, &id).await?))
+}
+
+#[utoipa::path(
+    post,
+    path = "/executions/{id}/rerun",
+    params(
+        ("id" = String, Path, description = "Execution whose code to run again"),
+        ("x-executor-trigger" = Option<String>, Header, description = "Trigger of the new run, default ui"),
+    ),
+    responses(
+        (status = 200, description = "The new run finished or paused", body = RunResponse),
+        (status = 404, description = "No such execution in this scope"),
+    )
+)]
+#[tracing::instrument(skip(engine, headers))]
+pub async fn rerun(
+    State(engine): State<Engine>,
+    Scope(scope): Scope,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<RunResponse>, ApiError> {
+    let trigger = trigger(&headers, TriggerKind::UI)?;
+    Ok(Json(engine.rerun(&scope, &id, Some(trigger)).await?))
+}
