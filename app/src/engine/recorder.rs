@@ -1,60 +1,120 @@
 //! Writes a run's rows without ever failing the run: every storage error is
 //! logged and counted, never returned (product.md section 3).
+//!
+//! Writes are buffered on the run's worker and handed to the store's writer
+//! together: at a checkpoint (a pause, the end) or at the latest
+//! [`FLUSH_AFTER`] after the first buffered write, so a long run and its
+//! open tool calls show up while it runs, and a short one costs one batch.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::store::{PendingWrite, Store, WriteOp};
 
-/// How long a run waits for its writes at a checkpoint before moving on.
+/// Longest a write waits on the worker before it goes to the store.
+const FLUSH_AFTER: Duration = Duration::from_millis(50);
+/// How long a checkpoint waits for the store before moving on.
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(10);
 
-pub struct Recorder {
+#[derive(Clone)]
+pub struct Recorder(Rc<Inner>);
+
+struct Inner {
     store: Option<Store>,
     failures: Arc<AtomicU64>,
-    /// Queued writes not yet known to be stored.
+    buffer: RefCell<Vec<WriteOp>>,
+    flush_scheduled: Cell<bool>,
+    /// Held while handing writes over, so two flushes never interleave.
+    flushing: tokio::sync::Mutex<()>,
+    /// Handed to the writer, outcome not yet known.
     pending: RefCell<Vec<PendingWrite>>,
 }
 
 impl Recorder {
     /// `store: None` records nothing (the recording-overhead benchmark).
     pub fn new(store: Option<Store>, failures: Arc<AtomicU64>) -> Self {
-        Self {
+        Self(Rc::new(Inner {
             store,
             failures,
+            buffer: RefCell::new(Vec::new()),
+            flush_scheduled: Cell::new(false),
+            flushing: tokio::sync::Mutex::new(()),
             pending: RefCell::new(Vec::new()),
-        }
+        }))
     }
 
-    fn failed(&self, error: &dyn std::fmt::Display) {
-        self.failures.fetch_add(1, Ordering::Relaxed);
+    fn failed(failures: &AtomicU64, error: &dyn std::fmt::Display) {
+        failures.fetch_add(1, Ordering::Relaxed);
         tracing::warn!(%error, "could not record part of a run; the run goes on");
     }
 
-    /// Queues a write; its outcome is collected at the next [`Self::settle`].
-    pub async fn queue(&self, op: WriteOp) {
-        let Some(store) = &self.store else { return };
-        match store.enqueue(op).await {
-            Ok(pending) => self.pending.borrow_mut().push(pending),
-            Err(e) => self.failed(&e),
+    /// Buffers a write; it reaches the store within [`FLUSH_AFTER`].
+    pub fn queue(&self, op: WriteOp) {
+        if self.0.store.is_none() {
+            return;
+        }
+        self.0.buffer.borrow_mut().push(op);
+        if !self.0.flush_scheduled.replace(true) {
+            let me = self.clone();
+            tokio::task::spawn_local(async move {
+                tokio::time::sleep(FLUSH_AFTER).await;
+                me.flush().await;
+            });
         }
     }
 
-    /// Waits until everything queued so far is stored (or failed), so that
-    /// readers see the run as the caller is told it is.
+    /// Hands every buffered write to the store's writer, in order.
+    pub async fn flush(&self) {
+        let _one_at_a_time = self.0.flushing.lock().await;
+        self.0.flush_scheduled.set(false);
+        let ops = std::mem::take(&mut *self.0.buffer.borrow_mut());
+        let Some(store) = &self.0.store else { return };
+        if ops.is_empty() {
+            return;
+        }
+        match store.enqueue_all(ops).await {
+            Ok(pending) => self.0.pending.borrow_mut().push(pending),
+            Err(e) => Self::failed(&self.0.failures, &e),
+        }
+    }
+
+    /// Sends what is buffered and collects the outcomes in the background.
+    /// The run's caller need not wait for the database: the store's point
+    /// reads wait for queued writes, so a caller who reads the run back
+    /// finds it as it was told.
+    pub async fn detach(&self) {
+        self.flush().await;
+        let pending = std::mem::take(&mut *self.0.pending.borrow_mut());
+        let failures = self.0.failures.clone();
+        tokio::task::spawn_local(async move {
+            for write in pending {
+                if let Err(e) = write.committed().await {
+                    Self::failed(&failures, &e);
+                }
+            }
+        });
+    }
+
+    /// Sends what is buffered and waits until it is stored (or failed).
     pub async fn settle(&self) {
-        let pending = std::mem::take(&mut *self.pending.borrow_mut());
+        self.flush().await;
+        let pending = std::mem::take(&mut *self.0.pending.borrow_mut());
+        let failures = &self.0.failures;
         let all = async {
             for write in pending {
                 if let Err(e) = write.committed().await {
-                    self.failed(&e);
+                    Self::failed(failures, &e);
                 }
             }
         };
         if tokio::time::timeout(SETTLE_TIMEOUT, all).await.is_err() {
-            self.failed(&"the store did not confirm the run's writes in time");
+            Self::failed(
+                failures,
+                &"the store did not confirm the run's writes in time",
+            );
         }
     }
 }

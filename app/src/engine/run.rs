@@ -166,19 +166,18 @@ pub async fn drive(job: RunJob) {
         pending_interaction: RefCell::new(None),
         permit: RefCell::new(Some(permit)),
     });
-    state
-        .recorder
-        .queue(WriteOp::CreateExecution(NewExecution {
-            id: state.control.id.clone(),
-            scope_id: state.control.scope.clone(),
-            status: ExecutionStatus::Running,
-            code: code.clone(),
-            trigger_kind: Some(trigger.kind.as_str().to_owned()),
-            trigger_meta_json: trigger.meta_json(),
-            created_at: started_at,
-            started_at: Some(started_at),
-        }))
-        .await;
+    state.recorder.queue(WriteOp::CreateExecution(NewExecution {
+        id: state.control.id.clone(),
+        scope_id: state.control.scope.clone(),
+        status: ExecutionStatus::Running,
+        code: code.clone(),
+        trigger_kind: Some(trigger.kind.as_str().to_owned()),
+        trigger_meta_json: trigger.meta_json(),
+        created_at: started_at,
+        started_at: Some(started_at),
+    }));
+    // The row exists before any code runs, even code that never yields.
+    state.recorder.flush().await;
     let outcome = match state.control.interrupt.reason() {
         // Cancelled while it waited for a slot.
         Some(StopReason::Cancelled) => Err(SandboxError::Cancelled),
@@ -235,34 +234,30 @@ impl RunState {
             id: call_id.clone(),
             started,
         });
-        self.recorder
-            .queue(WriteOp::RecordToolCall(NewToolCall {
-                id: call_id.clone(),
-                execution_id: self.id().to_owned(),
-                scope_id: self.scope().to_owned(),
-                tool_path: path.clone(),
-                args_json: args.clone(),
-                started_at: now_ms(),
-            }))
-            .await;
+        self.recorder.queue(WriteOp::RecordToolCall(NewToolCall {
+            id: call_id.clone(),
+            execution_id: self.id().to_owned(),
+            scope_id: self.scope().to_owned(),
+            tool_path: path.clone(),
+            args_json: args.clone(),
+            started_at: now_ms(),
+        }));
         let outcome = self.perform(&path, args).await;
         self.open_calls.borrow_mut().retain(|c| c.id != call_id);
         let (status, result_json, error_text) = match &outcome {
             Ok(value) => (ToolCallStatus::Completed, Some(value.to_string()), None),
             Err(e) => (ToolCallStatus::Failed, None, Some(e.message.clone())),
         };
-        self.recorder
-            .queue(WriteOp::FinishToolCall(ToolCallFinish {
-                id: call_id,
-                execution_id: self.id().to_owned(),
-                scope_id: self.scope().to_owned(),
-                status,
-                result_json,
-                error_text,
-                completed_at: now_ms(),
-                duration_ms: started.elapsed().as_millis() as i64,
-            }))
-            .await;
+        self.recorder.queue(WriteOp::FinishToolCall(ToolCallFinish {
+            id: call_id,
+            execution_id: self.id().to_owned(),
+            scope_id: self.scope().to_owned(),
+            status,
+            result_json,
+            error_text,
+            completed_at: now_ms(),
+            duration_ms: started.elapsed().as_millis() as i64,
+        }));
         match outcome {
             Ok(value) => Ok(value.to_string()),
             Err(e) => Err(e.message),
@@ -328,15 +323,13 @@ impl RunState {
                 purpose: Some(request.message().to_owned()),
                 payload_json: payload,
                 created_at: now_ms(),
-            }))
-            .await;
-        self.set_status(ExecutionStatus::WaitingForInteraction)
-            .await;
+            }));
+        self.set_status(ExecutionStatus::WaitingForInteraction);
         *self.pending_interaction.borrow_mut() = Some(interaction_id.clone());
         self.control.interrupt.pause();
         drop(self.permit.borrow_mut().take());
 
-        // Whoever answers must find the run shown as waiting.
+        // Whoever answers must find the run shown as waiting, also in lists.
         self.recorder.settle().await;
         let ttl = self.shared.config.pause_ttl;
         let answer = match &self.mode {
@@ -388,32 +381,28 @@ impl RunState {
                         .to_string(),
                 ),
                 updated_at: now_ms(),
-            }))
-            .await;
+            }));
         *self.pending_interaction.borrow_mut() = None;
-        self.set_status(ExecutionStatus::Running).await;
+        self.set_status(ExecutionStatus::Running);
         self.control.publish(Phase::Running);
         self.control.interrupt.resume();
         answer
     }
 
-    async fn set_status(&self, status: ExecutionStatus) {
+    fn set_status(&self, status: ExecutionStatus) {
         self.update(ExecutionPatch {
             status: Some(status),
             had_elicitation: (status == ExecutionStatus::WaitingForInteraction).then_some(true),
             ..ExecutionPatch::default()
-        })
-        .await;
+        });
     }
 
-    async fn update(&self, patch: ExecutionPatch) {
-        self.recorder
-            .queue(WriteOp::UpdateExecution {
-                scope_id: self.scope().to_owned(),
-                id: self.id().to_owned(),
-                patch,
-            })
-            .await;
+    fn update(&self, patch: ExecutionPatch) {
+        self.recorder.queue(WriteOp::UpdateExecution {
+            scope_id: self.scope().to_owned(),
+            id: self.id().to_owned(),
+            patch,
+        });
     }
 
     /// Writes the run's end: closes what is still open, then the terminal row.
@@ -425,18 +414,16 @@ impl RunState {
                 Err(e) => format!("interrupted: {e}"),
                 Ok(_) => "interrupted: the run ended before the call returned".to_owned(),
             };
-            self.recorder
-                .queue(WriteOp::FinishToolCall(ToolCallFinish {
-                    id: call.id,
-                    execution_id: self.id().to_owned(),
-                    scope_id: self.scope().to_owned(),
-                    status: ToolCallStatus::Failed,
-                    result_json: None,
-                    error_text: Some(why),
-                    completed_at: now,
-                    duration_ms: call.started.elapsed().as_millis() as i64,
-                }))
-                .await;
+            self.recorder.queue(WriteOp::FinishToolCall(ToolCallFinish {
+                id: call.id,
+                execution_id: self.id().to_owned(),
+                scope_id: self.scope().to_owned(),
+                status: ToolCallStatus::Failed,
+                result_json: None,
+                error_text: Some(why),
+                completed_at: now,
+                duration_ms: call.started.elapsed().as_millis() as i64,
+            }));
         }
         let pending = self.pending_interaction.borrow_mut().take();
         if let Some(interaction_id) = pending {
@@ -448,8 +435,7 @@ impl RunState {
                     status: InteractionStatus::Cancelled,
                     response_json: None,
                     updated_at: now,
-                }))
-                .await;
+                }));
         }
         let (status, run_status) = match &outcome {
             Ok(_) => (ExecutionStatus::Completed, RunStatus::Completed),
@@ -470,9 +456,8 @@ impl RunState {
             duration_ms: Some((now - self.started_at).max(0)),
             tool_call_count: Some(self.tool_calls.get()),
             ..ExecutionPatch::default()
-        })
-        .await;
-        self.recorder.settle().await;
+        });
+        self.recorder.detach().await;
         self.shared.forget(self.id());
         self.control.publish(Phase::Settled(RunResponse {
             status: run_status,

@@ -117,6 +117,17 @@ impl Store {
         self.inner.writer.enqueue(op).await
     }
 
+    /// Queues writes stored in one transaction, all or none (a run's
+    /// buffered writes).
+    pub async fn enqueue_all(&self, ops: Vec<WriteOp>) -> Result<PendingWrite, StoreError> {
+        self.inner.writer.enqueue_all(ops).await
+    }
+
+    /// Waits until every write queued so far is stored.
+    pub async fn flush(&self) {
+        self.inner.writer.flush().await;
+    }
+
     /// Queues a write and waits until it is stored.
     pub async fn write(&self, op: WriteOp) -> Result<(), StoreError> {
         self.enqueue(op).await?.committed().await

@@ -8,12 +8,20 @@ use super::{Store, StoreError};
 use crate::model::{Execution, ExecutionEnvelope, Interaction, ToolCall};
 
 impl Store {
+    /// Point reads wait for writes queued before them: a caller that was
+    /// told a run finished finds it finished (the engine does not wait for
+    /// the database before answering).
+    async fn read_own_writes(&self) {
+        self.inner.writer.flush().await;
+    }
+
     /// The run with this id in this scope; another scope's id is `None`.
     pub async fn get(
         &self,
         scope: &str,
         id: &str,
     ) -> Result<Option<ExecutionEnvelope>, StoreError> {
+        self.read_own_writes().await;
         let mut sql = self.db().sql();
         sql.push("SELECT ")
             .push(EXECUTION_COLUMNS)
@@ -37,6 +45,7 @@ impl Store {
         scope: &str,
         execution_id: &str,
     ) -> Result<Option<Vec<ToolCall>>, StoreError> {
+        self.read_own_writes().await;
         let mut exists = self.db().sql();
         exists
             .push("SELECT id FROM execution WHERE scope_id = ")
@@ -69,6 +78,7 @@ impl Store {
         scope: &str,
         execution_id: &str,
     ) -> Result<Vec<Interaction>, StoreError> {
+        self.read_own_writes().await;
         let mut sql = self.db().sql();
         sql.push("SELECT ")
             .push(INTERACTION_COLUMNS)

@@ -22,7 +22,8 @@ const QUEUE: usize = 32_768;
 type Reply = oneshot::Sender<Result<(), StoreError>>;
 
 enum Msg {
-    Write(WriteOp, Reply),
+    /// Writes that succeed or fail together (one run's, say).
+    Write(Vec<WriteOp>, Reply),
     Flush(oneshot::Sender<()>),
     /// Write what is queued, give the connection back and stop.
     ShutDown(oneshot::Sender<()>),
@@ -47,9 +48,14 @@ pub struct WriterHandle {
 impl WriterHandle {
     /// Queues a write, waiting only while the queue is full.
     pub async fn enqueue(&self, op: WriteOp) -> Result<PendingWrite, StoreError> {
+        self.enqueue_all(vec![op]).await
+    }
+
+    /// Queues writes that are stored in one transaction, all or none.
+    pub async fn enqueue_all(&self, ops: Vec<WriteOp>) -> Result<PendingWrite, StoreError> {
         let (reply, done) = oneshot::channel();
         self.tx
-            .send(Msg::Write(op, reply))
+            .send(Msg::Write(ops, reply))
             .await
             .map_err(|_| StoreError::WriterGone)?;
         Ok(PendingWrite(done))
@@ -81,26 +87,31 @@ pub fn spawn(db: Db) -> WriterHandle {
 
 async fn run(db: Db, mut rx: mpsc::Receiver<Msg>) {
     let mut conn: Option<WriterConn> = None;
-    let mut batch: Vec<(WriteOp, Reply)> = Vec::new();
+    let mut batch: Vec<(Vec<WriteOp>, Reply)> = Vec::new();
+    let mut batch_ops = 0;
     let mut flushes: Vec<oneshot::Sender<()>> = Vec::new();
     let mut stop: Option<oneshot::Sender<()>> = None;
     while let Some(first) = rx.recv().await {
         let mut next = Some(first);
         while let Some(msg) = next.take() {
             match msg {
-                Msg::Write(op, reply) => batch.push((op, reply)),
+                Msg::Write(ops, reply) => {
+                    batch_ops += ops.len();
+                    batch.push((ops, reply));
+                }
                 Msg::Flush(done) => flushes.push(done),
                 Msg::ShutDown(done) => {
                     stop = Some(done);
                     break;
                 }
             }
-            if batch.len() < MAX_BATCH {
+            if batch_ops < MAX_BATCH {
                 next = rx.try_recv().ok();
             }
         }
         if !batch.is_empty() {
             apply_batch(&db, &mut conn, std::mem::take(&mut batch)).await;
+            batch_ops = 0;
         }
         for done in flushes.drain(..) {
             let _ = done.send(());
@@ -113,8 +124,8 @@ async fn run(db: Db, mut rx: mpsc::Receiver<Msg>) {
     }
 }
 
-async fn apply_batch(db: &Db, conn: &mut Option<WriterConn>, batch: Vec<(WriteOp, Reply)>) {
-    let ops: Vec<&WriteOp> = batch.iter().map(|(op, _)| op).collect();
+async fn apply_batch(db: &Db, conn: &mut Option<WriterConn>, batch: Vec<(Vec<WriteOp>, Reply)>) {
+    let ops: Vec<&WriteOp> = batch.iter().flat_map(|(ops, _)| ops).collect();
     match write_all(db, conn, &ops).await {
         Ok(()) => {
             for (_, reply) in batch {
@@ -127,11 +138,12 @@ async fn apply_batch(db: &Db, conn: &mut Option<WriterConn>, batch: Vec<(WriteOp
             }
         }
         Err(err) => {
-            // One bad operation must not fail its neighbours: retry each alone,
-            // in order, so every caller gets its own answer.
-            tracing::debug!(error = %err, size = batch.len(), "batch failed; retrying one by one");
-            for (op, reply) in batch {
-                let result = write_all(db, conn, &[&op]).await;
+            // One bad write must not fail its neighbours: retry each group
+            // alone, in order, so every caller gets its own answer.
+            tracing::debug!(error = %err, size = batch.len(), "batch failed; retrying group by group");
+            for (ops, reply) in batch {
+                let ops: Vec<&WriteOp> = ops.iter().collect();
+                let result = write_all(db, conn, &ops).await;
                 let _ = reply.send(result);
             }
         }
