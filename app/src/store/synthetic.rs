@@ -64,76 +64,69 @@ pub async fn record_run(store: &Store, spec: &SyntheticSpec, i: u64) -> Result<(
         code.push_str(&format!("\n// {RARE_MARKER}"));
     }
     let id = uuid::Uuid::now_v7().to_string();
-    // Everything but the final write is only queued: the engine records runs
-    // the same way, and the final write's commit proves the rest stored.
-    let _ = store
-        .enqueue(WriteOp::CreateExecution(NewExecution {
-            id: id.clone(),
-            scope_id: spec.scope.clone(),
-            status: ExecutionStatus::Running,
-            code,
-            trigger_kind: trigger.map(str::to_owned),
-            trigger_meta_json: None,
-            created_at,
-            started_at: Some(created_at),
-        }))
-        .await?;
+    // A run's writes go to the store as one group, the way the engine
+    // hands over a short run's buffered writes.
+    let mut ops = Vec::with_capacity(2 + 2 * calls as usize);
+    ops.push(WriteOp::CreateExecution(NewExecution {
+        id: id.clone(),
+        scope_id: spec.scope.clone(),
+        status: ExecutionStatus::Running,
+        code,
+        trigger_kind: trigger.map(str::to_owned),
+        trigger_meta_json: None,
+        created_at,
+        started_at: Some(created_at),
+    }));
     let mut t = created_at;
     for c in 0..calls {
         let call_id = uuid::Uuid::now_v7().to_string();
         let duration = (mix(r ^ c) % 400) as i64;
-        let _ = store
-            .enqueue(WriteOp::RecordToolCall(NewToolCall {
-                id: call_id.clone(),
-                execution_id: id.clone(),
-                scope_id: spec.scope.clone(),
-                tool_path: tool_path(spec, mix(r.wrapping_add(c))),
-                args_json: Some(format!("{{\"page\":{c}}}")),
-                started_at: t,
-            }))
-            .await?;
+        ops.push(WriteOp::RecordToolCall(NewToolCall {
+            id: call_id.clone(),
+            execution_id: id.clone(),
+            scope_id: spec.scope.clone(),
+            tool_path: tool_path(spec, mix(r.wrapping_add(c))),
+            args_json: Some(format!("{{\"page\":{c}}}")),
+            started_at: t,
+        }));
         let failed = mix(r ^ (c << 3)).is_multiple_of(10);
-        let _ = store
-            .enqueue(WriteOp::FinishToolCall(ToolCallFinish {
-                id: call_id,
-                execution_id: id.clone(),
-                scope_id: spec.scope.clone(),
-                status: if failed {
-                    ToolCallStatus::Failed
-                } else {
-                    ToolCallStatus::Completed
-                },
-                result_json: (!failed).then(|| "{\"items\":[]}".to_owned()),
-                error_text: failed.then(|| "upstream returned 502".to_owned()),
-                completed_at: t + duration,
-                duration_ms: duration,
-            }))
-            .await?;
+        ops.push(WriteOp::FinishToolCall(ToolCallFinish {
+            id: call_id,
+            execution_id: id.clone(),
+            scope_id: spec.scope.clone(),
+            status: if failed {
+                ToolCallStatus::Failed
+            } else {
+                ToolCallStatus::Completed
+            },
+            result_json: (!failed).then(|| "{\"items\":[]}".to_owned()),
+            error_text: failed.then(|| "upstream returned 502".to_owned()),
+            completed_at: t + duration,
+            duration_ms: duration,
+        }));
         t += duration + 1;
     }
     let terminal = status.is_terminal();
     let duration = t - created_at + (r % 50) as i64;
-    store
-        .update_execution(
-            &spec.scope,
-            &id,
-            ExecutionPatch {
-                status: Some(status),
-                result_json: (status == ExecutionStatus::Completed)
-                    .then(|| "{\"count\":3}".to_owned()),
-                error_text: (status == ExecutionStatus::Failed)
-                    .then(|| "TypeError: x is undefined".to_owned()),
-                logs_json: Some("[\"[log] fetched\",\"[warn] slow page\"]".to_owned()),
-                completed_at: terminal.then_some(created_at + duration),
-                duration_ms: terminal.then_some(duration),
-                tool_call_count: Some(calls as i64),
-                had_elicitation: (status == ExecutionStatus::WaitingForInteraction
-                    || (r >> 50).is_multiple_of(20))
-                .then_some(true),
-                ..Default::default()
-            },
-        )
-        .await
+    ops.push(WriteOp::UpdateExecution {
+        scope_id: spec.scope.clone(),
+        id,
+        patch: ExecutionPatch {
+            status: Some(status),
+            result_json: (status == ExecutionStatus::Completed).then(|| "{\"count\":3}".to_owned()),
+            error_text: (status == ExecutionStatus::Failed)
+                .then(|| "TypeError: x is undefined".to_owned()),
+            logs_json: Some("[\"[log] fetched\",\"[warn] slow page\"]".to_owned()),
+            completed_at: terminal.then_some(created_at + duration),
+            duration_ms: terminal.then_some(duration),
+            tool_call_count: Some(calls as i64),
+            had_elicitation: (status == ExecutionStatus::WaitingForInteraction
+                || (r >> 50).is_multiple_of(20))
+            .then_some(true),
+            ..Default::default()
+        },
+    });
+    store.enqueue_all(ops).await?.committed().await
 }
 
 /// Records runs `0..spec.runs` with `concurrency` writers in flight.
