@@ -75,6 +75,7 @@ on_both_databases!(
     built_in_tools_work_and_are_recorded,
     console_and_timers_work,
     a_hundred_runs_at_once_keep_separate_records,
+    a_slow_tool_call_does_not_block_other_runs,
     rerun_repeats_the_code_with_a_new_trigger,
 );
 
@@ -677,6 +678,35 @@ async fn a_hundred_runs_at_once_keep_separate_records(store: &Store) {
         assert!(ids.insert(out.execution_id));
     }
     assert_eq!(ids.len(), 100);
+}
+
+async fn a_slow_tool_call_does_not_block_other_runs(store: &Store) {
+    // One worker thread, so the quick runs share it with the slow one.
+    let engine = engine_with(
+        store,
+        EngineConfig {
+            workers: 1,
+            ..EngineConfig::default()
+        },
+    );
+    let slow = tokio::spawn({
+        let engine = engine.clone();
+        async move {
+            let mut req = request("await tools.demo.sleep({ ms: 3000 }); return 'slow';");
+            req.timeout = Some(Duration::from_secs(10));
+            engine.execute(req).await.unwrap()
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    for n in 0..10 {
+        let out = run(&engine, &format!("return await tools.demo.echo({n});")).await;
+        assert_eq!(out.result, Some(json!(n)));
+    }
+    assert!(
+        !slow.is_finished(),
+        "the quick runs waited for the slow one"
+    );
+    assert_eq!(slow.await.unwrap().result, Some(json!("slow")));
 }
 
 async fn rerun_repeats_the_code_with_a_new_trigger(store: &Store) {
