@@ -8,11 +8,13 @@ pub const LOCAL_SCOPE: &str = "local";
 mod chart;
 mod cursor;
 mod execution;
+pub mod filter_command;
 mod query;
 mod run;
 mod status;
 mod time;
 mod tool_pattern;
+mod view_state;
 mod wire;
 
 pub use chart::{BucketWidth, ChartWindow};
@@ -24,8 +26,9 @@ pub use run::{
     RunStatus, Trigger, TriggerKind, MAX_TIMEOUT_MS, MAX_TRIGGER_META_BYTES,
 };
 pub use status::{ExecutionStatus, StatusCounts};
-pub use time::format_utc;
+pub use time::{format_iso_short, format_utc, parse_utc};
 pub use tool_pattern::ToolPathPattern;
+pub use view_state::{trigger_str, Range, RunsView};
 pub use wire::{
     Chart, ChartBucket, ExecutionEnvelope, InteractionCounts, ListMeta, ListPage, ToolCallList,
     ToolFacet, TriggerCount,
