@@ -8,8 +8,20 @@ use leptos_router::{path, SsrMode};
 
 use crate::runs::RunsPage;
 
-/// Name of the WASM/JS/CSS bundle under `/pkg`.
+/// Name of the WASM/JS/CSS bundle under `/pkg` when the build did not
+/// record a content-hashed one (see [`bundle_name`]).
 pub const BUNDLE: &str = "runs";
+
+/// The bundle's current name: `runs.<content hash>` as the site build wrote
+/// it to `pkg/bundle.txt`, else [`BUNDLE`].
+#[cfg(feature = "ssr")]
+pub fn bundle_name(site_root: &str, pkg_dir: &str) -> String {
+    std::fs::read_to_string(format!("{site_root}/{pkg_dir}/bundle.txt"))
+        .ok()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '.'))
+        .unwrap_or_else(|| BUNDLE.to_owned())
+}
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -18,7 +30,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
-                <link rel="stylesheet" href=format!("/pkg/{BUNDLE}.css")/>
+                <link rel="stylesheet" href=format!("/{}/{}.css", options.site_pkg_dir, options.output_name)/>
+                <link rel="icon" href="data:,"/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>

@@ -1,6 +1,7 @@
-// Starts the real `executor` server on a fresh SQLite database filled by
-// `executor seed`, and launches Debian's Chromium (never a downloaded one).
-import { spawn, execFileSync } from 'node:child_process';
+// Starts the real `executor` server (with the `demo` fixture tools) on a
+// fresh SQLite database filled through the engine, and launches Debian's
+// Chromium (never a downloaded one).
+import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -27,20 +28,53 @@ function freePort() {
 export async function startServer({ runs = 120 } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'runs-e2e-'));
   const databaseUrl = `sqlite://${join(dir, 'executor.db')}`;
-  execFileSync(executor, ['seed', '--runs', String(runs), '--database-url', databaseUrl], { stdio: 'inherit' });
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const child = spawn(executor, ['serve', '--addr', `127.0.0.1:${port}`, '--database-url', databaseUrl,
-    '--site-root', join(repo, 'target', 'site')], { stdio: ['ignore', 'inherit', 'inherit'] });
-  for (let i = 0; i < 100; i++) {
+    '--site-root', join(repo, 'target', 'site'), '--demo-tools'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  let up = false;
+  for (let i = 0; i < 100 && !up; i++) {
     try {
-      const r = await fetch(`${base}/executions?limit=1`);
-      if (r.ok) return { base, stop: () => child.kill('SIGINT') };
+      up = (await fetch(`${base}/executions?limit=1`)).ok;
     } catch { /* not up yet */ }
-    await new Promise((ok) => setTimeout(ok, 100));
+    if (!up) await new Promise((ok) => setTimeout(ok, 100));
   }
-  child.kill('SIGKILL');
-  throw new Error('server did not start');
+  if (!up) {
+    child.kill('SIGKILL');
+    throw new Error('server did not start');
+  }
+  await seed(base, runs);
+  return { base, stop: () => child.kill('SIGINT') };
+}
+
+/** Runs code through the engine; answers the POST's JSON. */
+export async function run(base, code, trigger) {
+  const headers = { 'content-type': 'application/json' };
+  if (trigger) headers['x-executor-trigger'] = trigger;
+  const r = await fetch(`${base}/executions`, { method: 'POST', headers, body: JSON.stringify({ code }) });
+  if (!r.ok) throw new Error(`POST /executions: ${r.status} ${await r.text()}`);
+  return r.json();
+}
+
+/** A varied history: successes, failures, several tool calls, three
+ * triggers, durations from 0 to ~60 ms, and one run waiting for approval. */
+async function seed(base, runs) {
+  const triggers = [undefined, 'cli', 'mcp'];
+  for (let start = 0; start < runs; start += 8) {
+    const batch = [];
+    for (let i = start; i < Math.min(runs, start + 8); i++) {
+      const code = [
+        `console.log("run ${i}");`,
+        `await tools.demo.echo({ i: ${i} });`,
+        i % 3 === 0 ? `await tools.demo.sleep({ ms: ${(i % 7) * 10} });` : '',
+        i % 4 === 0 ? `console.warn("slow path");` : '',
+        i % 5 === 0 ? `throw new Error("boom ${i}");` : `return { i: ${i} };`,
+      ].join('\n');
+      batch.push(run(base, code, triggers[i % 3]));
+    }
+    await Promise.all(batch);
+  }
+  await run(base, 'const r = await tools.demo.write({ ok: true });\nreturn r;', 'cli');
 }
 
 export async function launch() {

@@ -1,8 +1,9 @@
-// The /runs page renders on the server and hydrates in real Chromium.
+// The /runs page in real Chromium against the real server, its history made
+// through the engine (120 runs + 1 waiting for approval; see harness.mjs).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { startServer, launch, screenshots } from './harness.mjs';
+import { startServer, launch, screenshots, run } from './harness.mjs';
 
 let server;
 let browser;
@@ -17,39 +18,229 @@ after(async () => {
   server?.stop();
 });
 
-test('the list renders on the server with JavaScript disabled', async () => {
+/** A hydrated page at `path`, failing the test on any page error. */
+async function open(path, options = {}) {
+  const page = await browser.newPage(options);
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${server.base}${path}`);
+  await page.locator('main[data-hydrated="true"]').waitFor({ timeout: 15000 });
+  page.errors = errors;
+  return page;
+}
+
+const search = (page) => new URL(page.url()).searchParams;
+
+test('a shared link renders its filtered rows on the server, JavaScript off', async () => {
   const context = await browser.newContext({ javaScriptEnabled: false });
   const page = await context.newPage();
-  await page.goto(`${server.base}/runs`);
-  assert.equal(await page.locator('tr.run').count(), 50, 'first page of 50 rows without any script');
-  assert.match(await page.locator('.counts').innerText(), /50 loaded · 120 matching · 120 total/);
+  await page.goto(`${server.base}/runs?status=failed&tool=demo.*`);
+  const statuses = await page.locator('tr.run').evaluateAll((rows) => rows.map((r) => r.dataset.status));
+  assert.equal(statuses.length, 24);
+  assert.ok(statuses.every((s) => s === 'failed'));
+  assert.match(await page.locator('.counts').innerText(), /24 loaded · 24 matching · 121 total/);
   assert.equal(await page.locator('main[data-hydrated]').count(), 0, 'nothing hydrated');
+  // The open drawer renders too.
+  const id = await page.locator('tr.run').first().getAttribute('data-id');
+  await page.goto(`${server.base}/runs?status=failed&executionId=${id}`);
+  assert.equal(await page.locator('.drawer .run-id').innerText(), id);
+  assert.match(await page.locator('.drawer .error-text').first().innerText(), /Error: boom/);
   await context.close();
 });
 
-test('the page hydrates and its button then works', async () => {
-  const page = await browser.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(`${server.base}/runs`);
-  await page.locator('main[data-hydrated="true"]').waitFor({ timeout: 15000 });
-  await page.getByRole('button', { name: 'Refresh' }).click();
-  await page.getByText('refreshed 1×').waitFor();
-  // The list is refetched; it keeps its rows while it does (a transition).
-  await page.locator('tr.run').nth(49).waitFor();
+test('the bundle is served precompressed under hashed names, cached for a year', async () => {
+  const html = await (await fetch(`${server.base}/runs`)).text();
+  const js = html.match(/href="(\/pkg\/runs\.[0-9a-f]{12}\.js)"/)[1];
+  const wasm = html.match(/href="(\/pkg\/runs\.[0-9a-f]{12}_bg\.wasm)"/)[1];
+  for (const path of [js, wasm]) {
+    for (const encoding of ['br', 'gzip']) {
+      const r = await fetch(server.base + path, { headers: { 'accept-encoding': encoding } });
+      assert.equal(r.status, 200);
+      assert.equal(r.headers.get('content-encoding'), encoding, `${path} as ${encoding}`);
+      assert.equal(r.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+    }
+  }
+});
+
+test('clicking a facet filters the list and the URL; Reset clears both', async () => {
+  const page = await open('/runs');
   assert.equal(await page.locator('tr.run').count(), 50);
-  assert.deepEqual(errors, []);
+  await page.locator('.facet', { hasText: 'failed' }).locator('a.toggle').click();
+  await page.waitForURL(/status=failed/);
+  await page.waitForFunction(() => [...document.querySelectorAll('tr.run')].every((r) => r.dataset.status === 'failed'));
+  assert.equal(await page.locator('tr.run').count(), 24);
+  // Disjunctive: the other statuses keep their counts.
+  assert.match(await page.locator('.facet', { hasText: 'completed' }).innerText(), /96/);
+  await page.locator('.rail .reset').click();
+  await page.waitForURL((url) => !url.search.includes('status'));
+  await page.waitForFunction(() => document.querySelectorAll('tr.run').length === 50);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('the filter command applies, reports bad tokens inline, and Esc closes it', async () => {
+  const page = await open('/runs');
+  await page.keyboard.press('/');
+  const input = page.locator('#filter-command');
+  await input.waitFor();
+  await input.fill('status:nope');
+  assert.match(await page.locator('.token-error').innerText(), /status:nope.*unknown value 'nope'/);
+  await input.press('Enter');
+  assert.equal(await input.isVisible(), true, 'a bad command is not applied');
+  await input.fill('status:failed tool:demo.*');
+  assert.equal(await page.locator('.token-error').count(), 0);
+  await input.press('Enter');
+  await page.waitForURL(/status=failed/);
+  assert.equal(search(page).get('tool'), 'demo.*');
+  await page.waitForFunction(() => document.querySelectorAll('tr.run').length === 24);
+  await page.keyboard.press('/');
+  await input.waitFor();
+  assert.match(await input.inputValue(), /status:failed tool:demo\.\*/);
+  await input.press('Escape');
+  await input.waitFor({ state: 'detached' });
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('dragging on the chart sets from/to and narrows the list', async () => {
+  const page = await open('/runs?range=1h');
+  const before = await page.locator('tr.run').count();
+  assert.ok(before > 0);
+  const box = await page.locator('.timeline svg').boundingBox();
+  // The runs are all in the last minutes; select the first third of the hour.
+  await page.mouse.move(box.x + 5, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width / 3, box.y + box.height / 2, { steps: 5 });
+  await page.mouse.up();
+  await page.waitForURL(/from=\d+.*to=\d+/);
+  const from = Number(search(page).get('from'));
+  const to = Number(search(page).get('to'));
+  assert.ok(from < to);
+  await page.waitForSelector('tr.empty');
+  assert.equal(await page.locator('tr.run').count(), 0);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('scrolling loads the next page; duration sorts both ways', async () => {
+  const page = await open('/runs');
+  assert.equal(await page.locator('tr.run').count(), 50);
+  await page.mouse.wheel(0, 100000);
+  await page.waitForFunction(() => document.querySelectorAll('tr.run').length === 100);
+  const ids = await page.locator('tr.run').evaluateAll((rows) => rows.map((r) => r.dataset.id));
+  assert.equal(new Set(ids).size, 100, 'no row twice');
+
+  // Waits until the shown durations are sorted the given way (the old
+  // rows stay on screen while the new page loads).
+  const sortedBy = (dir) => page.waitForFunction((dir) => {
+    const ms = [...document.querySelectorAll('tr.run td.col-duration')].map((c) => {
+      const t = c.innerText.trim();
+      if (!t) return null;
+      if (t.endsWith('ms')) return Number(t.slice(0, -2));
+      return Number(t.slice(0, -1)) * (t.endsWith('m') ? 60000 : 1000);
+    }).filter((v) => v !== null);
+    if (ms.length < 40) return false;
+    return ms.every((v, i) => i === 0 || (dir === 'desc' ? ms[i - 1] >= v : ms[i - 1] <= v))
+      && (dir === 'desc' ? ms[0] >= 60 : ms[0] <= 5);
+  }, dir, { timeout: 10000 });
+  await page.locator('th.sort-duration_ms a').click();
+  await page.waitForURL(/sort=durationMs%2Cdesc|sort=durationMs,desc/);
+  await sortedBy('desc');
+  await page.locator('th.sort-duration_ms a').click();
+  await page.waitForURL(/asc/);
+  await sortedBy('asc');
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('the drawer shows the waterfall; answering the pending interaction completes the run', async () => {
+  const page = await open('/runs?tool=demo.sleep');
+  const row = page.locator('tr.run').first();
+  const tools = Number(await row.locator('td.col-tools').innerText());
+  await row.click();
+  await page.waitForURL(/executionId=/);
+  await page.locator('.drawer .waterfall').waitFor();
+  assert.equal(await page.locator('.drawer .waterfall li').count(), tools);
+  assert.match(await page.locator('.drawer .waterfall').innerText(), /demo\.echo[\s\S]*demo\.sleep/);
+  await page.keyboard.press('Escape');
+  await page.waitForURL((url) => !url.search.includes('executionId'));
+
+  await page.goto(`${server.base}/runs?status=waiting_for_interaction`);
+  await page.locator('main[data-hydrated="true"]').waitFor();
+  await page.locator('tr.run').first().click();
+  const form = page.locator('.drawer .pending');
+  await form.waitFor();
+  assert.match(await form.innerText(), /Approve demo\.write\?/);
+  await form.getByRole('button', { name: 'Accept' }).click();
+  await page.waitForFunction(() => document.querySelector('.drawer .prop-status')?.innerText === 'completed');
+  assert.match(await page.locator('.drawer .result').innerText(), /"written": true/);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('live mode puts a new run above the divider', async () => {
+  const page = await open('/runs');
+  await page.keyboard.press('j');
+  await page.waitForURL(/live=1/);
+  await page.locator('tr.live-divider').waitFor();
+  const created = await run(server.base, 'return "fresh";', 'mcp');
+  const fresh = page.locator(`tr.run[data-id="${created.executionId}"]`);
+  await fresh.waitFor({ timeout: 10000 });
+  const order = await page.locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.className.includes('live-divider') ? 'divider' : r.dataset.id));
+  assert.ok(order.indexOf(created.executionId) < order.indexOf('divider'), 'above the divider');
+  await page.keyboard.press('j');
+  await page.waitForURL((url) => !url.search.includes('live'));
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('keyboard: ?, Esc, b, /, r, arrows', async () => {
+  const page = await open('/runs');
+  await page.keyboard.press('?');
+  const help = page.getByRole('dialog', { name: 'Keyboard shortcuts' });
+  await help.waitFor();
+  assert.match(await help.innerText(), /Live mode/);
+  await page.keyboard.press('Escape');
+  await help.waitFor({ state: 'detached' });
+  await page.keyboard.press('b');
+  await page.locator('main.rail-closed').waitFor();
+  await page.keyboard.press('b');
+  await page.locator('main.rail-closed').waitFor({ state: 'detached' });
+  await page.keyboard.press('/');
+  await page.locator('#filter-command').waitFor();
+  await page.keyboard.press('Escape');
+  await page.locator('#filter-command').waitFor({ state: 'detached' });
+  await page.keyboard.press('r');
+  await page.locator('tr.run').nth(49).waitFor();
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('ArrowDown');
+  const selected = page.locator('tr.run.selected');
+  await selected.waitFor();
+  const second = await page.locator('tr.run').nth(1).getAttribute('data-id');
+  assert.equal(await selected.getAttribute('data-id'), second);
+  await page.keyboard.press('Enter');
+  await page.waitForURL(new RegExp(`executionId=${second}`));
+  await page.keyboard.press('ArrowDown');
+  const third = await page.locator('tr.run').nth(2).getAttribute('data-id');
+  await page.waitForURL(new RegExp(`executionId=${third}`));
+  await page.keyboard.press('Escape');
+  await page.waitForURL((url) => !url.search.includes('executionId'));
+  assert.deepEqual(page.errors, []);
   await page.close();
 });
 
 test('screenshots at desktop and phone sizes', async () => {
   for (const [name, width, height] of [['desktop', 1280, 800], ['phone', 390, 844]]) {
-    const page = await browser.newPage({ viewport: { width, height } });
-    await page.goto(`${server.base}/runs`);
-    await page.locator('main[data-hydrated="true"]').waitFor({ timeout: 15000 });
+    const page = await open('/runs', { viewport: { width, height } });
     const path = join(screenshots, `runs-${name}-${width}x${height}.png`);
     await page.screenshot({ path, fullPage: false });
     console.log(`screenshot: ${path}`);
+    const id = await page.locator('tr.run').first().getAttribute('data-id');
+    await page.goto(`${server.base}/runs?executionId=${id}`);
+    await page.locator('.drawer .properties').waitFor();
+    const drawer = join(screenshots, `runs-drawer-${name}-${width}x${height}.png`);
+    await page.screenshot({ path: drawer, fullPage: false });
+    console.log(`screenshot: ${drawer}`);
     await page.close();
   }
 });

@@ -173,7 +173,7 @@ async fn serve(
         Err(e) => tracing::error!(error = %e, "could not finish runs left by a previous process"),
     }
     let leptos_options = LeptosOptions::builder()
-        .output_name(app::shell::BUNDLE)
+        .output_name(app::shell::bundle_name(site_root, "pkg"))
         .site_root(site_root)
         .site_pkg_dir("pkg")
         .site_addr(addr)

@@ -10,7 +10,6 @@ use axum::Router;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, handle_server_fns_with_context, LeptosRoutes};
 use tower_http::services::ServeDir;
-use tower_http::set_header::SetResponseHeaderLayer;
 
 use app::shell::{shell, App};
 
@@ -29,9 +28,9 @@ pub fn router(state: AppState) -> Router {
                 .precompressed_br()
                 .precompressed_gzip(),
         )
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("public, max-age=300"),
+        .layer(axum::middleware::map_response_with_state(
+            state.leptos_options.output_name.clone(),
+            cache_headers,
         ));
     Router::new()
         .merge(http::routes())
@@ -40,8 +39,8 @@ pub fn router(state: AppState) -> Router {
             &state,
             routes,
             {
-                let store = state.store.clone();
-                move || provide_context(store.clone())
+                let state = state.clone();
+                move || provide_backend(&state)
             },
             {
                 let options = state.leptos_options.clone();
@@ -54,6 +53,36 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn server_fns(State(state): State<AppState>, request: Request<Body>) -> impl IntoResponse {
-    let store = state.store.clone();
-    handle_server_fns_with_context(move || provide_context(store.clone()), request).await
+    handle_server_fns_with_context(move || provide_backend(&state), request).await
+}
+
+/// What the page's server functions reach: the same store and engine as
+/// the JSON routes.
+fn provide_backend(state: &AppState) {
+    provide_context(state.store.clone());
+    provide_context(state.engine.clone());
+}
+
+/// The bundle's files carry a content hash in their names, so they never
+/// change: cache them for a year. Anything else under /pkg is revalidated.
+async fn cache_headers(
+    State(bundle): State<std::sync::Arc<str>>,
+    request_path: axum::extract::OriginalUri,
+    mut response: axum::response::Response,
+) -> axum::response::Response {
+    let hashed = bundle.contains('.')
+        && request_path
+            .path()
+            .rsplit('/')
+            .next()
+            .is_some_and(|file| file.starts_with(&*bundle));
+    let value = if hashed {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
+    response
 }

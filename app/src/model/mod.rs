@@ -20,7 +20,9 @@ mod wire;
 pub use chart::{BucketWidth, ChartWindow};
 pub use cursor::{Cursor, CursorError};
 pub use execution::{Execution, Interaction, InteractionStatus, ToolCall, ToolCallStatus};
-pub use query::{BadParam, Filters, ListQuery, Sort, SortDir, SortKey, TriggerFilter};
+pub use query::{
+    BadParam, Filters, ListQuery, Sort, SortDir, SortKey, TriggerFilter, DEFAULT_LIMIT, MAX_LIMIT,
+};
 pub use run::{
     ElicitationRequest, PendingInteraction, ResumeAction, ResumeRequest, RunRequest, RunResponse,
     RunStatus, Trigger, TriggerKind, MAX_TIMEOUT_MS, MAX_TRIGGER_META_BYTES,

@@ -1,19 +1,209 @@
-//! Server functions the page calls. They reach the same store as the JSON
-//! routes through Leptos context.
+//! Server functions the page calls. They reach the same store and engine as
+//! the JSON routes through Leptos context, and take the page's own query
+//! string so the server reads the URL exactly as the browser shows it.
 
 use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
 
-use crate::model::ListPage;
+use crate::model::{ExecutionEnvelope, Interaction, ListPage, RunResponse, ToolCall};
+
+/// The first page of the list for a view, with its facets and chart.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunsData {
+    pub page: ListPage,
+    /// The instant the view's preset range was resolved at; later pages and
+    /// live polls use the same window.
+    pub now_ms: i64,
+    /// URL parameters that were ignored, and why.
+    pub problems: Vec<String>,
+}
+
+/// Everything the drawer shows about one run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunDetail {
+    pub run: ExecutionEnvelope,
+    pub tool_calls: Vec<ToolCall>,
+    pub interactions: Vec<Interaction>,
+}
+
+/// What changed since the last live poll.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LiveUpdate {
+    /// Runs created after the poll's `after`, newest first.
+    pub new: Vec<ExecutionEnvelope>,
+    /// The current state of the unfinished runs the page asked about.
+    pub changed: Vec<ExecutionEnvelope>,
+}
+
+#[cfg(feature = "ssr")]
+mod backend {
+    use leptos::prelude::*;
+
+    use crate::engine::Engine;
+    use crate::model::{RunsView, LOCAL_SCOPE};
+    use crate::store::Store;
+
+    pub fn store() -> Result<Store, ServerFnError> {
+        use_context::<Store>().ok_or_else(|| ServerFnError::new("no store in context"))
+    }
+
+    pub fn engine() -> Result<Engine, ServerFnError> {
+        use_context::<Engine>().ok_or_else(|| ServerFnError::new("no engine in context"))
+    }
+
+    /// The page's scope: the same extractor logic as the JSON routes, which
+    /// is `local` until access control exists.
+    pub fn scope() -> &'static str {
+        LOCAL_SCOPE
+    }
+
+    pub fn view(query: &str) -> (RunsView, Vec<crate::model::BadParam>) {
+        let pairs: Vec<(String, String)> =
+            form_urlencoded::parse(query.trim_start_matches('?').as_bytes())
+                .into_owned()
+                .collect();
+        RunsView::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    }
+
+    pub fn failed(what: &str, e: impl std::fmt::Display) -> ServerFnError {
+        tracing::error!(error = %e, "{what} failed");
+        ServerFnError::new(format!("{what} failed"))
+    }
+}
 
 #[server]
-pub async fn list_runs() -> Result<ListPage, ServerFnError> {
-    use crate::model::{ListQuery, LOCAL_SCOPE};
-    let store = expect_context::<crate::store::Store>();
-    store
-        .list(LOCAL_SCOPE, &ListQuery::default())
+pub async fn load_runs(query: String) -> Result<RunsData, ServerFnError> {
+    let (view, problems) = backend::view(&query);
+    let now_ms = crate::store::now_ms();
+    let page = backend::store()?
+        .list(backend::scope(), &view.list_query(now_ms))
         .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "listing runs for the page failed");
-            ServerFnError::new("could not load runs")
-        })
+        .map_err(|e| backend::failed("listing runs", e))?;
+    Ok(RunsData {
+        page,
+        now_ms,
+        problems: problems.iter().map(ToString::to_string).collect(),
+    })
+}
+
+#[server]
+pub async fn more_runs(
+    query: String,
+    now_ms: i64,
+    cursor: String,
+) -> Result<ListPage, ServerFnError> {
+    let (view, _) = backend::view(&query);
+    let mut list = view.list_query(now_ms);
+    list.cursor = Some(
+        crate::model::Cursor::decode(&cursor, list.sort)
+            .map_err(|e| ServerFnError::new(format!("bad cursor: {e}")))?,
+    );
+    backend::store()?
+        .list_without_meta(backend::scope(), &list)
+        .await
+        .map_err(|e| backend::failed("loading more runs", e))
+}
+
+#[server]
+pub async fn load_run(id: String) -> Result<Option<RunDetail>, ServerFnError> {
+    let store = backend::store()?;
+    let scope = backend::scope();
+    let Some(run) = store
+        .get(scope, &id)
+        .await
+        .map_err(|e| backend::failed("loading a run", e))?
+    else {
+        return Ok(None);
+    };
+    let tool_calls = store
+        .tool_calls(scope, &id)
+        .await
+        .map_err(|e| backend::failed("loading tool calls", e))?
+        .unwrap_or_default();
+    let interactions = store
+        .interactions(scope, &id)
+        .await
+        .map_err(|e| backend::failed("loading interactions", e))?;
+    Ok(Some(RunDetail {
+        run,
+        tool_calls,
+        interactions,
+    }))
+}
+
+/// New runs of the view created after `after`, and the current state of
+/// the unfinished runs `watch` names (comma-separated ids: a form-encoded
+/// empty list would not arrive at all).
+#[server]
+pub async fn poll_runs(
+    query: String,
+    after: i64,
+    watch: String,
+) -> Result<LiveUpdate, ServerFnError> {
+    let (view, _) = backend::view(&query);
+    let store = backend::store()?;
+    let scope = backend::scope();
+    let mut list = view.list_query(crate::store::now_ms());
+    list.filters.after = Some(after);
+    list.limit = crate::model::MAX_LIMIT;
+    // Live mode follows the newest runs whatever the page's sort.
+    list.sort = crate::model::Sort::default();
+    let new = store
+        .list_without_meta(scope, &list)
+        .await
+        .map_err(|e| backend::failed("polling runs", e))?
+        .executions;
+    let mut changed = Vec::new();
+    for id in watch.split(',').filter(|id| !id.is_empty()).take(100) {
+        if let Some(run) = store
+            .get(scope, id)
+            .await
+            .map_err(|e| backend::failed("polling a run", e))?
+        {
+            changed.push(run);
+        }
+    }
+    Ok(LiveUpdate { new, changed })
+}
+
+#[server]
+pub async fn answer_run(
+    id: String,
+    action: String,
+    content: Option<String>,
+) -> Result<RunResponse, ServerFnError> {
+    use crate::model::ResumeAction;
+    let action = match action.as_str() {
+        "accept" => ResumeAction::Accept,
+        "decline" => ResumeAction::Decline,
+        "cancel" => ResumeAction::Cancel,
+        other => return Err(ServerFnError::new(format!("unknown action '{other}'"))),
+    };
+    let content = match content.filter(|c| !c.trim().is_empty()) {
+        None => None,
+        Some(text) => Some(
+            serde_json::from_str(&text)
+                .map_err(|e| ServerFnError::new(format!("the answer is not JSON: {e}")))?,
+        ),
+    };
+    backend::engine()?
+        .resume(backend::scope(), &id, action, content)
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))
+}
+
+#[server]
+pub async fn cancel_run(id: String) -> Result<RunResponse, ServerFnError> {
+    backend::engine()?
+        .cancel(backend::scope(), &id)
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))
+}
+
+#[server]
+pub async fn rerun_run(id: String) -> Result<RunResponse, ServerFnError> {
+    backend::engine()?
+        .rerun(backend::scope(), &id, None)
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))
 }

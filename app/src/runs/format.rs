@@ -1,0 +1,103 @@
+//! How values read on the page.
+
+use crate::model::{format_utc, ExecutionStatus};
+
+/// "waiting" for `waiting_for_interaction`, the status name otherwise.
+pub fn status_label(status: ExecutionStatus) -> &'static str {
+    match status {
+        ExecutionStatus::WaitingForInteraction => "waiting",
+        other => other.as_str(),
+    }
+}
+
+/// `850ms`, `4.2s`, `3.1m`.
+pub fn duration(ms: i64) -> String {
+    if ms < 1_000 {
+        format!("{ms}ms")
+    } else if ms < 60_000 {
+        format!("{:.1}s", ms as f64 / 1_000.0)
+    } else {
+        format!("{:.1}m", ms as f64 / 60_000.0)
+    }
+}
+
+/// `HH:MM:SS` of a day, or the date too when the span calls for it.
+pub fn clock(ms: i64) -> String {
+    format_utc(ms)[11..].to_owned()
+}
+
+pub fn date_time(ms: i64) -> String {
+    format!("{} UTC", format_utc(ms))
+}
+
+/// Axis label for a bucket start, by bucket width.
+pub fn axis_label(ms: i64, bucket_ms: i64) -> String {
+    let full = format_utc(ms);
+    if bucket_ms < 60_000 {
+        full[11..].to_owned()
+    } else if bucket_ms < 86_400_000 {
+        full[11..16].to_owned()
+    } else {
+        full[5..10].to_owned()
+    }
+}
+
+/// Errors and warnings among a run's log lines.
+pub fn log_counts(logs_json: Option<&str>) -> (usize, usize) {
+    let lines: Vec<String> = logs_json
+        .and_then(|j| serde_json::from_str(j).ok())
+        .unwrap_or_default();
+    let errors = lines.iter().filter(|l| l.starts_with("[error]")).count();
+    let warnings = lines.iter().filter(|l| l.starts_with("[warn]")).count();
+    (errors, warnings)
+}
+
+/// The first 160 characters of code on one line.
+pub fn code_preview(code: &str) -> String {
+    code.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(160)
+        .collect()
+}
+
+/// Pretty JSON, unwrapping JSON-in-JSON strings a few levels deep.
+pub fn pretty_json(text: &str) -> String {
+    let mut value: serde_json::Value = match serde_json::from_str(text) {
+        Ok(v) => v,
+        Err(_) => return text.to_owned(),
+    };
+    for _ in 0..4 {
+        match &value {
+            serde_json::Value::String(inner) => match serde_json::from_str(inner) {
+                Ok(v @ (serde_json::Value::Object(_) | serde_json::Value::Array(_))) => value = v,
+                _ => break,
+            },
+            _ => break,
+        }
+    }
+    serde_json::to_string_pretty(&value).unwrap_or_else(|_| text.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(duration(850), "850ms");
+        assert_eq!(duration(4_200), "4.2s");
+        assert_eq!(duration(186_000), "3.1m");
+    }
+
+    #[test]
+    fn json_in_json_is_unwrapped() {
+        assert_eq!(pretty_json(r#""{\"a\":1}""#), "{\n  \"a\": 1\n}");
+        assert_eq!(pretty_json("not json"), "not json");
+        assert_eq!(
+            log_counts(Some(r#"["[error] x","[warn] y","[warn] z"]"#)),
+            (1, 2)
+        );
+    }
+}

@@ -1,0 +1,198 @@
+//! The filter rail: each dimension's values with disjunctive counts; a click
+//! toggles a value, "only" keeps just it, Reset clears everything.
+
+use leptos::prelude::*;
+
+use super::format::status_label;
+use super::{PageCtx, ViewLink};
+use crate::model::{ExecutionStatus, ListMeta, Range, RunsView, ToolPathPattern, TriggerFilter};
+
+/// One row of the rail: a toggle link, its count, and "only".
+#[component]
+fn Facet(
+    label: String,
+    count: i64,
+    checked: bool,
+    toggle: RunsView,
+    only: RunsView,
+    #[prop(optional, into)] dot: Option<String>,
+) -> impl IntoView {
+    let only_label = format!(" {label}");
+    view! {
+        <li class="facet" class:checked=checked>
+            <ViewLink href=toggle.href() class="toggle".to_owned()>
+                <span class="box" aria-hidden="true">{if checked { "☑" } else { "☐" }}</span>
+                {dot.map(|d| view! { <span class=format!("dot status-{d}")></span> })}
+                <span class="label">{label}</span>
+                <span class="count">{count}</span>
+                <span class="sr-only">{if checked { " (selected)" } else { "" }}</span>
+            </ViewLink>
+            <ViewLink href=only.href() class="only".to_owned()>
+                "only"
+                <span class="sr-only">{only_label}</span>
+            </ViewLink>
+        </li>
+    }
+}
+
+#[component]
+pub fn Rail() -> impl IntoView {
+    let ctx = expect_context::<PageCtx>();
+    let meta = move || ctx.first().and_then(|d| d.page.meta);
+    view! {
+        <nav class="rail" aria-label="Filters" id="rail">
+            <div class="rail-head">
+                <h2>"Execution history"</h2>
+                <Show when=move || ctx.view.get().is_filtered()>
+                    <ViewLink href=Signal::derive(move || ctx.view.get().reset().href()) class="reset".to_owned()>
+                        "Reset"
+                    </ViewLink>
+                </Show>
+            </div>
+            <Transition fallback=|| ()>
+                {move || meta().map(|m| view! { <Sections meta=m view=ctx.view.get()/> })}
+            </Transition>
+        </nav>
+    }
+}
+
+#[component]
+fn Sections(meta: ListMeta, view: RunsView) -> impl IntoView {
+    let f = &view.filters;
+    let statuses = ExecutionStatus::ALL
+        .iter()
+        .map(|&s| {
+            view! {
+                <Facet
+                    label=status_label(s).to_owned()
+                    count=meta.status_counts.get(s)
+                    checked=f.statuses.contains(&s)
+                    toggle=view.toggle_status(s)
+                    only=view.only_status(s)
+                    dot=s.as_str().to_owned()
+                />
+            }
+        })
+        .collect_view();
+    let triggers = meta
+        .trigger_counts
+        .iter()
+        .map(|t| {
+            let filter = match &t.trigger_kind {
+                None => TriggerFilter::Unknown,
+                Some(kind) => TriggerFilter::Kind(kind.clone()),
+            };
+            view! {
+                <Facet
+                    label=t.trigger_kind.clone().unwrap_or_else(|| "unknown".into())
+                    count=t.count
+                    checked=f.triggers.contains(&filter)
+                    toggle=view.toggle_trigger(filter.clone())
+                    only=view.only_trigger(filter)
+                />
+            }
+        })
+        .collect_view();
+    let tools = meta
+        .tool_facets
+        .iter()
+        .filter_map(|t| {
+            let pattern = ToolPathPattern::parse(&t.tool_path).ok()?;
+            Some(view! {
+                <Facet
+                    label=t.tool_path.clone()
+                    count=t.count
+                    checked=f.tools.contains(&pattern)
+                    toggle=view.toggle_tool(pattern.clone())
+                    only=view.only_tool(pattern)
+                />
+            })
+        })
+        .collect_view();
+    let interactions = [(true, "Used elicitation"), (false, "No elicitation")]
+        .into_iter()
+        .map(|(value, label)| {
+            let count = if value {
+                meta.interaction_counts.with_elicitation
+            } else {
+                meta.interaction_counts.without_elicitation
+            };
+            let toggled = view.toggle_elicitation(value);
+            view! {
+                <Facet
+                    label=label.to_owned()
+                    count=count
+                    checked=f.elicitation == Some(value)
+                    toggle=toggled.clone()
+                    only=toggled
+                />
+            }
+        })
+        .collect_view();
+    let window_set = f.from.is_some() || f.to.is_some();
+    let ranges = Range::ALL
+        .into_iter()
+        .map(|r| {
+            let current = !window_set && view.range == r;
+            view! {
+                <li class="range" class:checked=current>
+                    <ViewLink href=view.with_range(r).href() class="toggle".to_owned()>
+                        <span class="box" aria-hidden="true">{if current { "◉" } else { "○" }}</span>
+                        {r.label()}
+                    </ViewLink>
+                </li>
+            }
+        })
+        .collect_view();
+    let has_tools = !meta.tool_facets.is_empty();
+    let code = f.code.clone().unwrap_or_default();
+    let hidden: Vec<(&'static str, String)> = view
+        .to_pairs()
+        .into_iter()
+        .filter(|(k, _)| *k != "code" && *k != "executionId")
+        .collect();
+    view! {
+        <section class="rail-section" aria-labelledby="rail-status"><h3 id="rail-status">"Status"</h3><ul>{statuses}</ul></section>
+        <section class="rail-section" aria-labelledby="rail-trigger"><h3 id="rail-trigger">"Trigger"</h3><ul>{triggers}</ul></section>
+        <section class="rail-section" aria-labelledby="rail-interactions"><h3 id="rail-interactions">"Interactions"</h3><ul>{interactions}</ul></section>
+        {has_tools.then(|| view! {
+            <section class="rail-section" aria-labelledby="rail-tools"><h3 id="rail-tools">"Tools"</h3><ul>{tools}</ul></section>
+        })}
+        <section class="rail-section" aria-labelledby="rail-range">
+            <h3 id="rail-range">"Time range"</h3>
+            <ul>{ranges}</ul>
+            {window_set.then(|| view! { <p class="window">"Custom window from the chart"</p> })}
+        </section>
+        <section class="rail-section" aria-labelledby="rail-code">
+            <h3 id="rail-code">"Code contains"</h3>
+            <CodeFilter code hidden/>
+        </section>
+    }
+}
+
+/// A GET form, so it works without JavaScript; with it, submitting
+/// replaces the URL like every other control.
+#[component]
+fn CodeFilter(code: String, hidden: Vec<(&'static str, String)>) -> impl IntoView {
+    let ctx = expect_context::<PageCtx>();
+    let input = NodeRef::<leptos::html::Input>::new();
+    view! {
+        <form
+            class="code-filter"
+            action="/runs"
+            method="get"
+            on:submit=move |ev| {
+                ev.prevent_default();
+                let value = input.get().map(|i| i.value()).unwrap_or_default();
+                ctx.navigate(&ctx.view.get_untracked().with_code(Some(value)));
+            }
+        >
+            {hidden
+                .into_iter()
+                .map(|(name, value)| view! { <input type="hidden" name=name value=value/> })
+                .collect_view()}
+            <label class="sr-only" for="code-filter">"Code contains"</label>
+            <input id="code-filter" name="code" type="search" value=code node_ref=input placeholder="substring"/>
+        </form>
+    }
+}

@@ -1,0 +1,124 @@
+//! Server-side render of the /runs page (issue 4), printed, never asserted:
+//! p50/p95 of `GET /runs` (50 rows, facets, chart) over loopback on a large
+//! SQLite history whose newest runs are recent, so the default 24-hour view
+//! is full.
+//!
+//! `cargo bench -p server --features app/ssr --bench page -- [--runs N]`
+//! (the history is kept in target/bench/page_N.db; `--fresh` rebuilds it).
+
+#![allow(clippy::unwrap_used, reason = "a benchmark should fail loudly")]
+
+use std::time::{Duration, Instant};
+
+use leptos::prelude::LeptosOptions;
+
+use app::engine::{Engine, EngineConfig, Registry};
+use app::model::{ListQuery, LOCAL_SCOPE};
+use app::store::synthetic::{record_history, SyntheticSpec};
+use app::store::{now_ms, Store};
+use server::{router, AppState};
+
+fn main() {
+    let mut runs: u64 = 1_000_000;
+    let mut fresh = false;
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--runs" => runs = it.next().and_then(|v| v.parse().ok()).unwrap_or(runs),
+            "--fresh" => fresh = true,
+            "--bench" => {}
+            other => {
+                eprintln!("page bench: unknown argument '{other}'; expected --runs N, --fresh");
+                std::process::exit(2);
+            }
+        }
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(bench(runs, fresh));
+}
+
+async fn bench(runs: u64, fresh: bool) {
+    std::fs::create_dir_all("target/bench").unwrap();
+    let path = format!("target/bench/page_{runs}.db");
+    if fresh {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{path}{suffix}"));
+        }
+    }
+    let store = Store::connect(&format!("sqlite://{path}")).await.unwrap();
+    let existing = store
+        .list(LOCAL_SCOPE, &ListQuery::default())
+        .await
+        .unwrap()
+        .meta
+        .map_or(0, |m| m.total_row_count);
+    if existing == 0 {
+        let started = Instant::now();
+        let spec = SyntheticSpec {
+            scope: LOCAL_SCOPE.into(),
+            runs,
+            end_ms: now_ms(),
+            span_ms: 30 * 86_400_000,
+            tool_paths: 200,
+            mean_tool_calls: 5,
+            rare_every: 100_000,
+        };
+        record_history(&store, &spec, 4096).await.unwrap();
+        println!(
+            "history: {runs} runs over 30 days ending now, in {:.0} s",
+            started.elapsed().as_secs_f64()
+        );
+    } else {
+        println!("history: {existing} runs already in {path} (--fresh rebuilds it)");
+    }
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let options = LeptosOptions::builder()
+        .output_name(app::shell::bundle_name("target/site", "pkg"))
+        .site_root("target/site")
+        .site_pkg_dir("pkg")
+        .site_addr(addr)
+        .build();
+    let engine = Engine::start(store.clone(), Registry::new(), EngineConfig::default()).unwrap();
+    let app = router(AppState {
+        store: store.clone(),
+        engine,
+        leptos_options: options,
+    });
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let client = reqwest::Client::new();
+    for (label, path) in [
+        ("/runs (24 h, 50 rows, facets, chart)", "/runs"),
+        ("/runs?status=failed", "/runs?status=failed"),
+        ("/runs?range=7d", "/runs?range=7d"),
+        ("/runs?range=30d", "/runs?range=30d"),
+        ("/runs with the drawer open", "/runs?executionId=none"),
+    ] {
+        let url = format!("http://{addr}{path}");
+        let mut times: Vec<Duration> = Vec::new();
+        let mut rows = 0;
+        for i in 0..45 {
+            let started = Instant::now();
+            let body = client.get(&url).send().await.unwrap().text().await.unwrap();
+            if i >= 5 {
+                times.push(started.elapsed());
+            }
+            rows = body.matches("<tr class=\"run").count();
+        }
+        times.sort();
+        let ms =
+            |p: f64| times[((times.len() - 1) as f64 * p).round() as usize].as_secs_f64() * 1000.0;
+        println!(
+            "SSR {label}: p50 {:.2} ms, p95 {:.2} ms ({rows} rows in the HTML; target p50 <= 20 ms for /runs)",
+            ms(0.5),
+            ms(0.95)
+        );
+    }
+    store.close().await;
+}
