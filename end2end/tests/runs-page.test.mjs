@@ -229,6 +229,23 @@ test('keyboard: ?, Esc, b, /, r, arrows', async () => {
   await page.close();
 });
 
+test('hydration moves nothing on screen (no layout shift)', async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  await page.addInitScript(() => {
+    window.shifts = [];
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) if (!e.hadRecentInput) window.shifts.push(e.value);
+    }).observe({ type: 'layout-shift', buffered: true });
+  });
+  await page.goto(`${server.base}/runs`);
+  await page.locator('main[data-hydrated="true"]').waitFor({ timeout: 15000 });
+  await page.waitForTimeout(300);
+  const cls = await page.evaluate(() => window.shifts.reduce((a, b) => a + b, 0));
+  console.log(`cumulative layout shift through hydration: ${cls}`);
+  assert.ok(cls < 0.001, `layout shifted by ${cls}`);
+  await page.close();
+});
+
 test('screenshots at desktop and phone sizes', async () => {
   for (const [name, width, height] of [['desktop', 1280, 800], ['phone', 390, 844]]) {
     const page = await open('/runs', { viewport: { width, height } });

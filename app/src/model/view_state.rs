@@ -71,6 +71,9 @@ impl Range {
     }
 }
 
+const QUARTER_HOUR_MS: i64 = 15 * 60_000;
+const DAY_MS: i64 = 24 * 60 * 60_000;
+
 /// Everything the page shows, as the URL says it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RunsView {
@@ -204,7 +207,15 @@ impl RunsView {
         let mut filters = self.filters.clone();
         if filters.from.is_none() && filters.to.is_none() {
             if let Some(span) = self.range.span_ms() {
-                filters.from = Some(now_ms - span);
+                let from = now_ms - span;
+                // Day-long and longer windows start on a quarter hour, so
+                // their counts come whole from the roll-ups (the window grows
+                // by less than 15 minutes, 1 % of a day).
+                filters.from = Some(if span >= DAY_MS {
+                    from - from.rem_euclid(QUARTER_HOUR_MS)
+                } else {
+                    from
+                });
             }
         }
         ListQuery {
@@ -431,7 +442,11 @@ mod tests {
     fn explicit_windows_win_over_the_range() {
         let now = 10_000_000_000;
         let view = RunsView::default();
-        assert_eq!(view.list_query(now).filters.from, Some(now - 86_400_000));
+        let from = view.list_query(now).filters.from.unwrap();
+        assert!(from <= now - 86_400_000 && from > now - 86_400_000 - 900_000);
+        assert_eq!(from % 900_000, 0);
+        let hour = view.with_range(Range::H1).list_query(now).filters.from;
+        assert_eq!(hour, Some(now - 3_600_000));
         let zoomed = view.with_window(5, 9);
         let q = zoomed.list_query(now);
         assert_eq!((q.filters.from, q.filters.to), (Some(5), Some(9)));

@@ -60,7 +60,7 @@ pub fn install(ctx: PageCtx) {
                 ctx.navigate(&v.with_live(!v.live));
             }
             "r" => ctx.refresh(),
-            "b" => ctx.rail_open.update(|o| *o = !*o),
+            "b" => ctx.toggle_rail(),
             "ArrowDown" | "ArrowUp" => {
                 ev.prevent_default();
                 let delta = if key == "ArrowDown" { 1 } else { -1 };

@@ -62,7 +62,8 @@ pub struct PageCtx {
     pub changed: RwSignal<HashMap<String, ExecutionEnvelope>>,
     /// Keyboard selection in the list.
     pub selected: RwSignal<Option<usize>>,
-    pub rail_open: RwSignal<bool>,
+    /// `None` until toggled: the rail shows on wide screens, hides on phones.
+    pub rail_open: RwSignal<Option<bool>>,
     pub command_open: RwSignal<bool>,
     pub help_open: RwSignal<bool>,
     pub fields: RwSignal<Fields>,
@@ -94,6 +95,19 @@ impl PageCtx {
             }
         }
         rows
+    }
+
+    /// Shows the rail if it is hidden and hides it if it shows.
+    pub fn toggle_rail(&self) {
+        let wide = window()
+            .inner_width()
+            .ok()
+            .and_then(|w| w.as_f64())
+            .is_some_and(|w| w > 700.0);
+        self.rail_open.update(|open| {
+            let shown = open.unwrap_or(wide);
+            *open = Some(!shown);
+        });
     }
 
     pub fn refresh(&self) {
@@ -164,7 +178,7 @@ pub fn RunsPage() -> impl IntoView {
         live_rows: RwSignal::new(Vec::new()),
         changed: RwSignal::new(HashMap::new()),
         selected: RwSignal::new(None),
-        rail_open: RwSignal::new(true),
+        rail_open: RwSignal::new(None),
         command_open: RwSignal::new(false),
         help_open: RwSignal::new(false),
         fields: RwSignal::new(Fields::default()),
@@ -193,7 +207,8 @@ pub fn RunsPage() -> impl IntoView {
     view! {
         <main
             class="runs"
-            class:rail-closed=move || !ctx.rail_open.get()
+            class:rail-closed=move || ctx.rail_open.get() == Some(false)
+            class:rail-opened=move || ctx.rail_open.get() == Some(true)
             data-hydrated=move || hydrated.get().then_some("true")
         >
             // One boundary around everything that reads the list, so the
@@ -233,6 +248,14 @@ fn TopBar() -> impl IntoView {
     view! {
         <header class="topbar">
             <h1>"Runs"</h1>
+            <button
+                class="toggle-rail"
+                aria-controls="rail"
+                aria-keyshortcuts="b"
+                on:click=move |_| ctx.toggle_rail()
+            >
+                "Filters"
+            </button>
             <button
                 class="open-command"
                 aria-keyshortcuts="/"
