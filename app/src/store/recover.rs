@@ -2,6 +2,7 @@
 //! dead process left `pending`, `running` or `waiting_for_interaction` can
 //! never finish. At start they are failed, with their open tool calls and
 //! pending interactions closed, through the writer so roll-ups stay right.
+//! Three reads find everything, however many runs were left.
 
 use super::write_ops::{ExecutionPatch, InteractionResolution, ToolCallFinish, WriteOp};
 use super::{Store, StoreError};
@@ -12,71 +13,69 @@ impl Store {
     /// Only for a server that is the single writer of its runs (the
     /// embedded SQLite default, or one server per PostgreSQL database).
     pub async fn fail_unfinished(&self, message: &str, now_ms: i64) -> Result<u64, StoreError> {
+        self.flush().await;
         let mut sql = self.db().sql();
         sql.push("SELECT scope_id, id, started_at FROM execution WHERE status IN ('pending', 'running', 'waiting_for_interaction')");
         let runs: Vec<(String, String, Option<i64>)> = self.db().fetch_all(sql).await?;
-        let mut last = None;
-        for (scope, id, started_at) in &runs {
-            let mut calls = self.db().sql();
+        // With no process alive, every open tool call and pending question is stale.
+        let mut calls = self.db().sql();
+        calls.push(
+            "SELECT scope_id, execution_id, id, started_at FROM execution_tool_call WHERE status = 'running'",
+        );
+        let calls: Vec<(String, String, String, i64)> = self.db().fetch_all(calls).await?;
+        let mut pending = self.db().sql();
+        pending.push("SELECT scope_id, id FROM execution_interaction WHERE status = 'pending'");
+        let pending: Vec<(String, String)> = self.db().fetch_all(pending).await?;
+
+        let mut ops = Vec::with_capacity(runs.len() + calls.len() + pending.len());
+        ops.extend(
             calls
-                .push("SELECT id, started_at FROM execution_tool_call WHERE scope_id = ")
-                .bind(scope.as_str())
-                .push(" AND execution_id = ")
-                .bind(id.as_str())
-                .push(" AND status = 'running'");
-            let calls: Vec<(String, i64)> = self.db().fetch_all(calls).await?;
-            for (call_id, call_started) in calls {
-                let _queued = self
-                    .enqueue(WriteOp::FinishToolCall(ToolCallFinish {
-                        id: call_id,
-                        execution_id: id.clone(),
-                        scope_id: scope.clone(),
+                .into_iter()
+                .map(|(scope_id, execution_id, id, started)| {
+                    WriteOp::FinishToolCall(ToolCallFinish {
+                        id,
+                        execution_id,
+                        scope_id,
                         status: ToolCallStatus::Failed,
                         result_json: None,
                         error_text: Some(message.to_owned()),
                         completed_at: now_ms,
-                        duration_ms: (now_ms - call_started).max(0),
-                    }))
-                    .await?;
-            }
-            let mut pending = self.db().sql();
-            pending
-                .push("SELECT id FROM execution_interaction WHERE scope_id = ")
-                .bind(scope.as_str())
-                .push(" AND execution_id = ")
-                .bind(id.as_str())
-                .push(" AND status = 'pending'");
-            let pending: Vec<(String,)> = self.db().fetch_all(pending).await?;
-            for (interaction_id,) in pending {
-                let _queued = self
-                    .enqueue(WriteOp::ResolveInteraction(InteractionResolution {
-                        id: interaction_id,
-                        scope_id: scope.clone(),
-                        status: InteractionStatus::Cancelled,
-                        response_json: None,
-                        updated_at: now_ms,
-                    }))
-                    .await?;
-            }
-            let started = started_at.unwrap_or(now_ms);
-            last = Some(
-                self.enqueue(WriteOp::UpdateExecution {
-                    scope_id: scope.clone(),
-                    id: id.clone(),
+                        duration_ms: (now_ms - started).max(0),
+                    })
+                }),
+        );
+        ops.extend(pending.into_iter().map(|(scope_id, id)| {
+            WriteOp::ResolveInteraction(InteractionResolution {
+                id,
+                scope_id,
+                status: InteractionStatus::Cancelled,
+                response_json: None,
+                updated_at: now_ms,
+            })
+        }));
+        let count = runs.len() as u64;
+        ops.extend(
+            runs.into_iter()
+                .map(|(scope_id, id, started_at)| WriteOp::UpdateExecution {
+                    scope_id,
+                    id,
                     patch: ExecutionPatch {
                         status: Some(ExecutionStatus::Failed),
                         error_text: Some(message.to_owned()),
                         completed_at: Some(now_ms),
-                        duration_ms: Some((now_ms - started).max(0)),
+                        duration_ms: Some((now_ms - started_at.unwrap_or(now_ms)).max(0)),
                         ..ExecutionPatch::default()
                     },
-                })
-                .await?,
-            );
+                }),
+        );
+        // In slices, so a large backlog is many moderate transactions.
+        let mut queued = Vec::new();
+        for chunk in ops.chunks(4_096) {
+            queued.push(self.enqueue_all(chunk.to_vec()).await?);
         }
-        if let Some(last) = last {
-            last.committed().await?;
+        for write in queued {
+            write.committed().await?;
         }
-        Ok(runs.len() as u64)
+        Ok(count)
     }
 }
