@@ -123,6 +123,7 @@ async fn bench(db: &str, args: &Args) -> Result<(), Box<dyn std::error::Error>> 
         tool_paths: 200,
         mean_tool_calls: 5,
         rare_every: 100_000,
+        settled: false,
     };
     let existing = store
         .list(LOCAL_SCOPE, &ListQuery::default())

@@ -5,6 +5,8 @@
 //!
 //! `cargo bench -p server --features app/ssr --bench page -- [--runs N]`
 //! (the history is kept in target/bench/page_N.db; `--fresh` rebuilds it).
+//! Never point `executor serve` at that file: a third of the synthetic runs
+//! are unfinished, and a server fails those at start.
 
 #![allow(clippy::unwrap_used, reason = "a benchmark should fail loudly")]
 
@@ -41,8 +43,10 @@ fn main() {
 }
 
 async fn bench(runs: u64, fresh: bool) {
-    std::fs::create_dir_all("target/bench").unwrap();
-    let path = format!("target/bench/page_{runs}.db");
+    // The workspace's target dir, wherever cargo runs the bench from.
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    std::fs::create_dir_all(format!("{root}/target/bench")).unwrap();
+    let path = format!("{root}/target/bench/page_{runs}.db");
     if fresh {
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{path}{suffix}"));
@@ -65,6 +69,7 @@ async fn bench(runs: u64, fresh: bool) {
             tool_paths: 200,
             mean_tool_calls: 5,
             rare_every: 100_000,
+            settled: false,
         };
         record_history(&store, &spec, 4096).await.unwrap();
         println!(
@@ -78,8 +83,11 @@ async fn bench(runs: u64, fresh: bool) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let options = LeptosOptions::builder()
-        .output_name(app::shell::bundle_name("target/site", "pkg"))
-        .site_root("target/site")
+        .output_name(app::shell::bundle_name(
+            &format!("{root}/target/site"),
+            "pkg",
+        ))
+        .site_root(format!("{root}/target/site"))
         .site_pkg_dir("pkg")
         .site_addr(addr)
         .build();

@@ -151,6 +151,7 @@ async fn seed(runs: u64, days: u32, database_url: &str) -> Result<(), app::store
         tool_paths: 200,
         mean_tool_calls: 5,
         rare_every: 100_000,
+        settled: true,
     };
     record_history(&store, &spec, 256).await?;
     store.close().await;

@@ -21,6 +21,10 @@ pub struct SyntheticSpec {
     pub mean_tool_calls: u64,
     /// Every `rare_every`-th run carries the rare code marker.
     pub rare_every: u64,
+    /// Only finished runs (completed, failed, cancelled). Otherwise a third
+    /// are pending, running or waiting, which measures those filters but is
+    /// history no live server has: one fails them at start.
+    pub settled: bool,
 }
 
 /// Text that appears only in the code of every `rare_every`-th run.
@@ -49,7 +53,15 @@ pub async fn record_run(store: &Store, spec: &SyntheticSpec, i: u64) -> Result<(
     let r = mix(i);
     let step = (spec.span_ms / spec.runs.max(1) as i64).max(1);
     let created_at = spec.end_ms - spec.span_ms + i as i64 * step + (r % step as u64) as i64;
-    let status = ExecutionStatus::ALL[(r % 6) as usize];
+    let status = if spec.settled {
+        [
+            ExecutionStatus::Completed,
+            ExecutionStatus::Failed,
+            ExecutionStatus::Cancelled,
+        ][(r % 3) as usize]
+    } else {
+        ExecutionStatus::ALL[(r % 6) as usize]
+    };
     let trigger = TRIGGERS[((r >> 8) % 4) as usize];
     let calls = (r >> 16) % (2 * spec.mean_tool_calls + 1);
     let mut code = format!(
