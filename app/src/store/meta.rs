@@ -242,7 +242,15 @@ impl Store {
             && filters.code.is_none()
             && filters.min_duration_ms.is_none()
             && filters.max_duration_ms.is_none();
-        let (from, to) = (window.from, window.to);
+        let from = window.from;
+        // An open window ends after the newest run, so nothing lies between
+        // its end and the end of that day: the trailing partial day can come
+        // whole from the daily roll-up instead of hour by hour.
+        let to = if filters.to.is_none() {
+            window.to.div_euclid(DAY) * DAY + DAY
+        } else {
+            window.to
+        };
         let mut counts: HashMap<String, i64> = HashMap::new();
         let mut add = |rows: Vec<ToolRow>| {
             for r in rows {
