@@ -47,6 +47,63 @@ struct SpanRow {
     hi: Option<i64>,
 }
 
+/// Which dimensions a grouping keeps besides the status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum GroupBy {
+    /// Trigger, elicitation and bucket: facets and chart from one grouping.
+    All,
+    /// Trigger and elicitation (bucket -1): the facets.
+    Facets,
+    /// Bucket (no trigger, no elicitation): the chart.
+    Chart,
+}
+
+impl GroupBy {
+    fn group_by(self) -> &'static str {
+        match self {
+            Self::All => " GROUP BY 1, 2, 3, 4",
+            Self::Facets => " GROUP BY 1, 2, 3",
+            Self::Chart => " GROUP BY 1, 4",
+        }
+    }
+}
+
+/// The trigger, elicitation and bucket columns of a grouping; the ones it
+/// drops are constants of the right type.
+fn push_dimensions(
+    sql: &mut Sql,
+    by: GroupBy,
+    trigger: &str,
+    elicitation: &str,
+    time: &str,
+    width: i64,
+) {
+    let (keep_facets, keep_bucket) = match by {
+        GroupBy::All => (true, true),
+        GroupBy::Facets => (true, false),
+        GroupBy::Chart => (false, true),
+    };
+    if keep_facets {
+        sql.push(trigger)
+            .push(" AS trigger_kind, ")
+            .push(elicitation)
+            .push(" AS had_elicitation, ");
+    } else {
+        sql.push("CAST(NULL AS TEXT) AS trigger_kind, (1 = 0) AS had_elicitation, ");
+    }
+    if keep_bucket {
+        sql.push("(")
+            .push(time)
+            .push(" / ")
+            .bind(width)
+            .push(") * ")
+            .bind(width)
+            .push(" AS bucket");
+    } else {
+        sql.push("CAST(-1 AS BIGINT) AS bucket");
+    }
+}
+
 /// Roll-up tables of run counts, by the width of their time slots.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum RunRollup {
@@ -115,12 +172,41 @@ impl Store {
         resolved: &Resolved,
     ) -> Result<ListMeta, StoreError> {
         let window = self.chart_window(scope, filters).await?;
-        let (total, groups, tool_facets) = tokio::try_join!(
+        // Without trigger or elicitation filters the chart needs neither
+        // dimension and the facets need no buckets: two small groupings
+        // instead of their product. Returned rows are what costs over a few
+        // days; over longer windows scanning the roll-ups twice costs more.
+        let split = filters.triggers.is_empty()
+            && filters.elicitation.is_none()
+            && window.to - window.from <= 8 * DAY;
+        let (total, facet_groups, chart_groups, tool_facets) = tokio::try_join!(
             self.total(scope),
-            self.groups(scope, filters, resolved, window),
+            self.groups(
+                scope,
+                filters,
+                resolved,
+                window,
+                if split { GroupBy::Facets } else { GroupBy::All }
+            ),
+            async {
+                if split {
+                    self.groups(scope, filters, resolved, window, GroupBy::Chart)
+                        .await
+                        .map(Some)
+                } else {
+                    Ok(None)
+                }
+            },
             self.tool_facets(scope, filters, resolved, window),
         )?;
-        Ok(fold(filters, window, total, groups, tool_facets))
+        Ok(fold(
+            filters,
+            window,
+            total,
+            facet_groups,
+            chart_groups,
+            tool_facets,
+        ))
     }
 
     /// The requested window, or the scope's data span when it is open.
@@ -166,6 +252,7 @@ impl Store {
         filters: &Filters,
         resolved: &Resolved,
         window: ChartWindow,
+        by: GroupBy,
     ) -> Result<Vec<GroupRow>, StoreError> {
         if resolved.matches_nothing() {
             return Ok(Vec::new());
@@ -188,14 +275,16 @@ impl Store {
         let mut out = Vec::new();
         for (from, to) in split.edges {
             let mut sql = self.db().sql();
-            sql.push(
-                "SELECT e.status AS status, e.trigger_kind AS trigger_kind, \
-                      e.had_elicitation AS had_elicitation, (e.created_at / ",
-            )
-            .bind(width)
-            .push(") * ")
-            .bind(width)
-            .push(" AS bucket, count(*) AS n");
+            sql.push("SELECT e.status AS status, ");
+            push_dimensions(
+                &mut sql,
+                by,
+                "e.trigger_kind",
+                "e.had_elicitation",
+                "e.created_at",
+                width,
+            );
+            sql.push(", count(*) AS n");
             push_runs_from(&mut sql, filters, resolved);
             sql.push(" WHERE e.scope_id = ").bind(scope);
             let mut windowed = filters.clone();
@@ -203,17 +292,21 @@ impl Store {
             windowed.after = None;
             windowed.to = Some(to);
             push_filters(&mut sql, &windowed, resolved, skip);
-            sql.push(" GROUP BY 1, 2, 3, 4");
+            sql.push(by.group_by());
             out.extend(self.db().fetch_all::<GroupRow>(sql).await?);
         }
         if let (Some((s1, s2)), Some(rollup)) = (split.slots, rollup) {
             let mut sql = self.db().sql();
-            sql.push("SELECT status, CASE WHEN trigger_kind = '' THEN NULL ELSE trigger_kind END AS trigger_kind, \
-                      had_elicitation, (slot_start / ")
-                .bind(width)
-                .push(") * ")
-                .bind(width)
-                .push(" AS bucket, CAST(sum(runs) AS BIGINT) AS n FROM ")
+            sql.push("SELECT status, ");
+            push_dimensions(
+                &mut sql,
+                by,
+                "CASE WHEN trigger_kind = '' THEN NULL ELSE trigger_kind END",
+                "had_elicitation",
+                "slot_start",
+                width,
+            );
+            sql.push(", CAST(sum(runs) AS BIGINT) AS n FROM ")
                 .push(rollup.table())
                 .push(" WHERE scope_id = ")
                 .bind(scope)
@@ -221,7 +314,7 @@ impl Store {
                 .bind(s1)
                 .push(" AND slot_start < ")
                 .bind(s2)
-                .push(" GROUP BY 1, 2, 3, 4");
+                .push(by.group_by());
             out.extend(self.db().fetch_all::<GroupRow>(sql).await?);
         }
         Ok(out)
@@ -354,6 +447,7 @@ fn fold(
     window: ChartWindow,
     total: i64,
     groups: Vec<GroupRow>,
+    chart_groups: Option<Vec<GroupRow>>,
     tool_facets: Vec<ToolFacet>,
 ) -> ListMeta {
     let mut status_counts = StatusCounts::default();
@@ -390,6 +484,20 @@ fn fold(
         }
         if status_ok && trigger_ok && elicitation_ok {
             filter_row_count += g.n;
+            if chart_groups.is_none() {
+                if let Some(counts) = buckets.get_mut(&g.bucket) {
+                    counts.add(status, g.n);
+                }
+            }
+        }
+    }
+    // Chart groupings carry no trigger or elicitation: they exist only when
+    // neither is filtered on.
+    for g in chart_groups.into_iter().flatten() {
+        let Ok(status) = g.status.parse::<ExecutionStatus>() else {
+            continue;
+        };
+        if filters.status_ok(status) {
             if let Some(counts) = buckets.get_mut(&g.bucket) {
                 counts.add(status, g.n);
             }
