@@ -174,10 +174,12 @@ impl Store {
         let window = self.chart_window(scope, filters).await?;
         // Without trigger or elicitation filters the chart needs neither
         // dimension and the facets need no buckets: two small groupings
-        // instead of their product. Returned rows are what costs over a few
-        // days; over longer windows scanning the roll-ups twice costs more.
+        // instead of their product. That pays when the roll-ups answer and
+        // returned rows are what costs (a few days); when the runs must be
+        // scanned, or the window is long, scanning twice costs more.
         let split = filters.triggers.is_empty()
             && filters.elicitation.is_none()
+            && !filters.needs_row_filters()
             && window.to - window.from <= 8 * DAY;
         let (total, facet_groups, chart_groups, tool_facets) = tokio::try_join!(
             self.total(scope),
