@@ -170,15 +170,23 @@ pub fn RunList() -> impl IntoView {
                 Some(Err(e)) => Some(view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any()),
                 None => None,
                 Some(Ok(_)) => Some(view! {
-                    <table class="run-list">
+                    // Hidden columns are hidden by class, so rows carry no
+                        // per-cell reactivity (cheaper to render and hydrate).
+                        <table
+                            class="run-list"
+                            class:hide-via=move || !f().via
+                            class:hide-tools=move || !f().tools
+                            class:hide-log=move || !f().logs
+                            class:hide-duration=move || !f().duration
+                        >
                         <thead>
                             <tr>
                                 <th scope="col" class="col-status">"Status"</th>
                                 <SortHeader label="_time" key=SortKey::CreatedAt/>
-                                <Show when=move || f().via><th scope="col">"via"</th></Show>
-                                <Show when=move || f().tools><th scope="col">"tools"</th></Show>
-                                <Show when=move || f().logs><th scope="col">"log"</th></Show>
-                                <Show when=move || f().duration><SortHeader label="duration_ms" key=SortKey::DurationMs/></Show>
+                                <th scope="col" class="col-via">"via"</th>
+                                <th scope="col" class="col-tools">"tools"</th>
+                                <th scope="col" class="col-log">"log"</th>
+                                <SortHeader label="duration_ms" key=SortKey::DurationMs/>
                                 <th scope="col" class="col-code">"code"</th>
                             </tr>
                         </thead>
@@ -242,7 +250,6 @@ fn Row(row: ExecutionEnvelope, index: usize, fresh: bool) -> impl IntoView {
         .href();
     let click_href = href.clone();
     let (errors, warnings) = log_counts(e.logs_json.as_deref());
-    let f = move || ctx.fields.get();
     let slow = e.duration_ms.is_some_and(|d| d > 5_000);
     let via = e.trigger_kind.clone().unwrap_or_else(|| "unknown".into());
     let tool_count = e.tool_call_count;
@@ -276,19 +283,13 @@ fn Row(row: ExecutionEnvelope, index: usize, fresh: bool) -> impl IntoView {
                     <time datetime=created_at.to_string()>{clock(created_at)}</time>
                 </a>
             </td>
-            <Show when=move || f().via>
-                <td class="col-via">{via.clone()}</td>
-            </Show>
-            <Show when=move || f().tools><td class="col-tools">{tool_count}</td></Show>
-            <Show when=move || f().logs>
-                <td class="col-log">
-                    {(errors > 0).then(|| view! { <span class="log-error">{format!("{errors}E")}</span> })}
-                    {(warnings > 0).then(|| view! { <span class="log-warn">{format!(" {warnings}W")}</span> })}
-                </td>
-            </Show>
-            <Show when=move || f().duration>
-                <td class="col-duration" class:slow=slow>{took.clone()}</td>
-            </Show>
+            <td class="col-via">{via}</td>
+            <td class="col-tools">{tool_count}</td>
+            <td class="col-log">
+                {(errors > 0).then(|| view! { <span class="log-error">{format!("{errors}E")}</span> })}
+                {(warnings > 0).then(|| view! { <span class="log-warn">{format!(" {warnings}W")}</span> })}
+            </td>
+            <td class="col-duration" class:slow=slow>{took}</td>
             <td class="col-code code">{preview}</td>
         </tr>
     }
