@@ -10,13 +10,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use leptos::prelude::LeptosOptions;
-
 use app::engine::tools::demo::DemoSource;
 use app::engine::{ElicitationMode, Engine, EngineConfig, ExecuteRequest, Registry};
 use app::model::{RunStatus, Trigger, TriggerKind, LOCAL_SCOPE};
 use app::store::Store;
-use server::{router, AppState};
 
 struct Args {
     db: String,
@@ -134,22 +131,9 @@ async fn recording_overhead(store: &Store) {
 }
 
 async fn serve(store: &Store, engine: Engine) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let options = LeptosOptions::builder()
-        .output_name(app::shell::BUNDLE)
-        .site_root("target/site")
-        .site_pkg_dir("pkg")
-        .site_addr(addr)
-        .build();
-    let app = router(AppState {
-        store: store.clone(),
-        engine,
-        leptos_options: options,
-    });
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let addr = server::serve_loopback(store.clone(), engine, "target/site")
+        .await
+        .unwrap();
     format!("http://{addr}/executions")
 }
 

@@ -12,13 +12,10 @@
 
 use std::time::{Duration, Instant};
 
-use leptos::prelude::LeptosOptions;
-
 use app::engine::{Engine, EngineConfig, Registry};
 use app::model::{ListQuery, LOCAL_SCOPE};
 use app::store::synthetic::{record_history, SyntheticSpec};
 use app::store::{now_ms, Store};
-use server::{router, AppState};
 
 fn main() {
     let mut runs: u64 = 1_000_000;
@@ -80,26 +77,10 @@ async fn bench(runs: u64, fresh: bool) {
         println!("history: {existing} runs already in {path} (--fresh rebuilds it)");
     }
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let options = LeptosOptions::builder()
-        .output_name(app::shell::bundle_name(
-            &format!("{root}/target/site"),
-            "pkg",
-        ))
-        .site_root(format!("{root}/target/site"))
-        .site_pkg_dir("pkg")
-        .site_addr(addr)
-        .build();
     let engine = Engine::start(store.clone(), Registry::new(), EngineConfig::default()).unwrap();
-    let app = router(AppState {
-        store: store.clone(),
-        engine,
-        leptos_options: options,
-    });
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let addr = server::serve_loopback(store.clone(), engine, &format!("{root}/target/site"))
+        .await
+        .unwrap();
     let client = reqwest::Client::new();
     let day_ago = now_ms() - 86_400_000;
     let api = format!("/executions?from={day_ago}");

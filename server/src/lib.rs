@@ -9,3 +9,39 @@ pub mod state;
 
 pub use router::router;
 pub use state::AppState;
+
+use std::net::SocketAddr;
+
+use app::engine::Engine;
+use app::store::Store;
+use leptos::prelude::LeptosOptions;
+
+/// Leptos options for a site root (holding `pkg/`) served at `addr`.
+pub fn leptos_options(site_root: &str, addr: SocketAddr) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name(app::shell::bundle_name(site_root, "pkg"))
+        .site_root(site_root)
+        .site_pkg_dir("pkg")
+        .site_addr(addr)
+        .build()
+}
+
+/// Serves the full router on an ephemeral loopback port in the background
+/// (tests and benchmarks); answers the address.
+pub async fn serve_loopback(
+    store: Store,
+    engine: Engine,
+    site_root: &str,
+) -> std::io::Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let app = router(AppState {
+        store,
+        engine,
+        leptos_options: leptos_options(site_root, addr),
+    });
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok(addr)
+}

@@ -4,7 +4,6 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use leptos::prelude::LeptosOptions;
 use tracing_subscriber::EnvFilter;
 
 use std::sync::Arc;
@@ -173,12 +172,7 @@ async fn serve(
         Ok(n) => tracing::warn!(runs = n, "failed runs a previous process left unfinished"),
         Err(e) => tracing::error!(error = %e, "could not finish runs left by a previous process"),
     }
-    let leptos_options = LeptosOptions::builder()
-        .output_name(app::shell::bundle_name(site_root, "pkg"))
-        .site_root(site_root)
-        .site_pkg_dir("pkg")
-        .site_addr(addr)
-        .build();
+    let leptos_options = server::leptos_options(site_root, addr);
     if retention_days > 0 {
         tokio::spawn(retention(store.clone(), retention_days));
     }

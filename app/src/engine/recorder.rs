@@ -89,13 +89,7 @@ impl Recorder {
         self.flush().await;
         let pending = std::mem::take(&mut *self.0.pending.borrow_mut());
         let failures = self.0.failures.clone();
-        tokio::task::spawn_local(async move {
-            for write in pending {
-                if let Err(e) = write.committed().await {
-                    Self::failed(&failures, &e);
-                }
-            }
-        });
+        tokio::task::spawn_local(async move { Self::collect(pending, &failures).await });
     }
 
     /// Sends what is buffered and waits until it is stored (or failed).
@@ -103,18 +97,21 @@ impl Recorder {
         self.flush().await;
         let pending = std::mem::take(&mut *self.0.pending.borrow_mut());
         let failures = &self.0.failures;
-        let all = async {
-            for write in pending {
-                if let Err(e) = write.committed().await {
-                    Self::failed(failures, &e);
-                }
-            }
-        };
+        let all = Self::collect(pending, failures);
         if tokio::time::timeout(SETTLE_TIMEOUT, all).await.is_err() {
             Self::failed(
                 failures,
                 &"the store did not confirm the run's writes in time",
             );
+        }
+    }
+
+    /// Waits for each handed-over write, counting the ones that failed.
+    async fn collect(pending: Vec<PendingWrite>, failures: &AtomicU64) {
+        for write in pending {
+            if let Err(e) = write.committed().await {
+                Self::failed(failures, &e);
+            }
         }
     }
 }

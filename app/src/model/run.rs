@@ -20,17 +20,7 @@ impl TriggerKind {
     pub const UI: &'static str = "ui";
 
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let ok = (1..=64).contains(&raw.len())
-            && raw
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.-".contains(&b));
-        if ok {
-            Ok(Self(raw.to_owned()))
-        } else {
-            Err(format!(
-                "'{raw}' is not a trigger kind; use 1-64 characters of a-z, 0-9, '_', '.', '-'"
-            ))
-        }
+        super::TriggerFilter::validate_kind(raw).map(|()| Self(raw.to_owned()))
     }
 
     /// For kinds the program itself names; they are known to be valid.

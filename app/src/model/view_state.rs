@@ -136,6 +136,15 @@ impl RunsView {
         (view, problems)
     }
 
+    /// Reads a page URL's query string (with or without its `?`).
+    pub fn from_query(query: &str) -> (Self, Vec<BadParam>) {
+        let pairs: Vec<(String, String)> =
+            form_urlencoded::parse(query.trim_start_matches('?').as_bytes())
+                .into_owned()
+                .collect();
+        Self::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    }
+
     /// Query-string pairs in a fixed order, defaults left out.
     pub fn to_pairs(&self) -> Vec<(&'static str, String)> {
         let f = &self.filters;
@@ -381,9 +390,7 @@ mod tests {
     use crate::model::{SortDir, SortKey};
 
     fn parse(q: &str) -> (RunsView, Vec<BadParam>) {
-        let pairs: Vec<(String, String)> =
-            form_urlencoded::parse(q.as_bytes()).into_owned().collect();
-        RunsView::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        RunsView::from_query(q)
     }
 
     #[test]

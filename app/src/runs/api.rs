@@ -40,7 +40,7 @@ mod backend {
     use leptos::prelude::*;
 
     use crate::engine::Engine;
-    use crate::model::{RunsView, LOCAL_SCOPE};
+    use crate::model::LOCAL_SCOPE;
     use crate::store::Store;
 
     pub fn store() -> Result<Store, ServerFnError> {
@@ -57,14 +57,6 @@ mod backend {
         LOCAL_SCOPE
     }
 
-    pub fn view(query: &str) -> (RunsView, Vec<crate::model::BadParam>) {
-        let pairs: Vec<(String, String)> =
-            form_urlencoded::parse(query.trim_start_matches('?').as_bytes())
-                .into_owned()
-                .collect();
-        RunsView::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-    }
-
     pub fn failed(what: &str, e: impl std::fmt::Display) -> ServerFnError {
         tracing::error!(error = %e, "{what} failed");
         ServerFnError::new(format!("{what} failed"))
@@ -73,7 +65,7 @@ mod backend {
 
 #[server]
 pub async fn load_runs(query: String) -> Result<RunsData, ServerFnError> {
-    let (view, problems) = backend::view(&query);
+    let (view, problems) = crate::model::RunsView::from_query(&query);
     let now_ms = crate::store::now_ms();
     let page = backend::store()?
         .list(backend::scope(), &view.list_query(now_ms))
@@ -92,7 +84,7 @@ pub async fn more_runs(
     now_ms: i64,
     cursor: String,
 ) -> Result<ListPage, ServerFnError> {
-    let (view, _) = backend::view(&query);
+    let (view, _) = crate::model::RunsView::from_query(&query);
     let mut list = view.list_query(now_ms);
     list.cursor = Some(
         crate::model::Cursor::decode(&cursor, list.sort)
@@ -140,7 +132,7 @@ pub async fn poll_runs(
     after: i64,
     watch: String,
 ) -> Result<LiveUpdate, ServerFnError> {
-    let (view, _) = backend::view(&query);
+    let (view, _) = crate::model::RunsView::from_query(&query);
     let store = backend::store()?;
     let scope = backend::scope();
     let mut list = view.list_query(crate::store::now_ms());
@@ -153,16 +145,15 @@ pub async fn poll_runs(
         .await
         .map_err(|e| backend::failed("polling runs", e))?
         .executions;
-    let mut changed = Vec::new();
-    for id in watch.split(',').filter(|id| !id.is_empty()).take(100) {
-        if let Some(run) = store
-            .get(scope, id)
-            .await
-            .map_err(|e| backend::failed("polling a run", e))?
-        {
-            changed.push(run);
-        }
-    }
+    let watch: Vec<&str> = watch
+        .split(',')
+        .filter(|id| !id.is_empty())
+        .take(100)
+        .collect();
+    let changed = store
+        .get_many(scope, &watch)
+        .await
+        .map_err(|e| backend::failed("polling runs", e))?;
     Ok(LiveUpdate { new, changed })
 }
 

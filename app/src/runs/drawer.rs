@@ -101,11 +101,7 @@ fn Detail(detail: RunDetail) -> impl IntoView {
     } = detail;
     let e = run.execution;
     let pending = run.pending_interaction;
-    let logs: Vec<String> = e
-        .logs_json
-        .as_deref()
-        .and_then(|j| serde_json::from_str(j).ok())
-        .unwrap_or_default();
+    let logs = super::format::log_lines(e.logs_json.as_deref());
     view! {
         <Header id=e.id.clone() json/>
         <div class="drawer-body">

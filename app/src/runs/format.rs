@@ -42,11 +42,16 @@ pub fn axis_label(ms: i64, bucket_ms: i64) -> String {
     }
 }
 
+/// A run's log lines from its `logs_json`.
+pub fn log_lines(logs_json: Option<&str>) -> Vec<String> {
+    logs_json
+        .and_then(|j| serde_json::from_str(j).ok())
+        .unwrap_or_default()
+}
+
 /// Errors and warnings among a run's log lines.
 pub fn log_counts(logs_json: Option<&str>) -> (usize, usize) {
-    let lines: Vec<String> = logs_json
-        .and_then(|j| serde_json::from_str(j).ok())
-        .unwrap_or_default();
+    let lines = log_lines(logs_json);
     let errors = lines.iter().filter(|l| l.starts_with("[error]")).count();
     let warnings = lines.iter().filter(|l| l.starts_with("[warn]")).count();
     (errors, warnings)

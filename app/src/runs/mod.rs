@@ -132,18 +132,10 @@ pub(crate) fn list_href(view: &RunsView) -> String {
     view.with_execution(None).with_live(false).href()
 }
 
-fn parse_view(search: &str) -> RunsView {
-    let pairs: Vec<(String, String)> =
-        form_urlencoded::parse(search.trim_start_matches('?').as_bytes())
-            .into_owned()
-            .collect();
-    RunsView::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))).0
-}
-
 #[component]
 pub fn RunsPage() -> impl IntoView {
     let location = use_location();
-    let view = Memo::new(move |_| parse_view(&location.search.get()));
+    let view = Memo::new(move |_| RunsView::from_query(&location.search.get()).0);
     // The list depends on everything but the open run.
     let list_href = Memo::new(move |_| list_href(&view.get()));
     let data = Resource::new(move || list_href.get(), |href| load_runs(query_of(&href)));

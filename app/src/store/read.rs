@@ -1,4 +1,4 @@
-//! Single-run reads: one run with its pending interaction, and its tool calls.
+//! Reads by id: runs with their pending interaction, tool calls, interactions.
 
 use super::rows::{
     convert_all, ExecutionRow, InteractionRow, ToolCallRow, EXECUTION_COLUMNS, INTERACTION_COLUMNS,
@@ -12,7 +12,7 @@ impl Store {
     /// told a run finished finds it finished (the engine does not wait for
     /// the database before answering).
     async fn read_own_writes(&self) {
-        self.inner.writer.flush().await;
+        self.flush().await;
     }
 
     /// The run with this id in this scope; another scope's id is `None`.
@@ -21,22 +21,30 @@ impl Store {
         scope: &str,
         id: &str,
     ) -> Result<Option<ExecutionEnvelope>, StoreError> {
+        Ok(self.get_many(scope, &[id]).await?.pop())
+    }
+
+    /// The runs with these ids in this scope, in no particular order; ids
+    /// of other scopes or of no run are left out. One read, however many.
+    pub async fn get_many(
+        &self,
+        scope: &str,
+        ids: &[&str],
+    ) -> Result<Vec<ExecutionEnvelope>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
         self.read_own_writes().await;
         let mut sql = self.db().sql();
         sql.push("SELECT ")
             .push(EXECUTION_COLUMNS)
             .push(" FROM execution e WHERE e.scope_id = ")
             .bind(scope)
-            .push(" AND e.id = ")
-            .bind(id);
-        let Some(row) = self.db().fetch_optional::<ExecutionRow>(sql).await? else {
-            return Ok(None);
-        };
-        let execution = Execution::try_from(row)?;
-        Ok(self
-            .with_pending_interactions(scope, vec![execution])
-            .await?
-            .pop())
+            .push(" AND e.id IN ")
+            .bind_list(ids.iter().copied());
+        let rows: Vec<ExecutionRow> = self.db().fetch_all(sql).await?;
+        let executions: Vec<Execution> = convert_all(rows)?;
+        self.with_pending_interactions(scope, executions).await
     }
 
     /// Tool calls of a run in call order; `None` when the run is not in scope.

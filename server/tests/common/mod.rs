@@ -7,16 +7,13 @@
     reason = "shared by several test crates"
 )]
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
-use leptos::prelude::LeptosOptions;
 use serde_json::Value;
 
 use app::engine::tools::demo::DemoSource;
 use app::engine::{Engine, EngineConfig, Registry};
 use app::store::Store;
-use server::{router, AppState};
 
 /// Serves the full router for one store on an ephemeral port, with the
 /// `demo` fixture tools registered.
@@ -25,27 +22,12 @@ pub async fn serve(store: &Store) -> String {
 }
 
 pub async fn serve_with(store: &Store, config: EngineConfig) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr: SocketAddr = listener.local_addr().expect("addr");
-    let options = LeptosOptions::builder()
-        .output_name(app::shell::BUNDLE)
-        .site_root("target/site")
-        .site_pkg_dir("pkg")
-        .site_addr(addr)
-        .build();
     let registry = Registry::new();
     registry.register(Arc::new(DemoSource)).unwrap();
     let engine = Engine::start(store.clone(), registry, config).unwrap();
-    let app = router(AppState {
-        store: store.clone(),
-        engine,
-        leptos_options: options,
-    });
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let addr = server::serve_loopback(store.clone(), engine, "target/site")
+        .await
+        .expect("serve on loopback");
     format!("http://{addr}")
 }
 
