@@ -487,38 +487,36 @@ impl<'a> Plan<'a> {
         let (known, earlier): (Vec<_>, Vec<_>) = pairs
             .into_iter()
             .partition(|(s, e, _)| self.execution_at.contains_key(&(*s, *e)));
-        let mut added: Vec<NewToolPath> = Vec::new();
-        let known: Vec<(&str, &str, &str, i64, &str)> = known
+        // A new run's pairs are all new: insert them without asking back.
+        let mut added: Vec<NewToolPath> = known
             .into_iter()
             .filter_map(|(s, e, path)| {
                 let (run, patch) = &self.executions[*self.execution_at.get(&(s, e))?];
-                let status = patch.status.unwrap_or(run.status).as_str();
-                Some((s, e, path, run.created_at, status))
+                Some(NewToolPath {
+                    scope_id: s.to_owned(),
+                    execution_id: e.to_owned(),
+                    tool_path: path.to_owned(),
+                    created_at: run.created_at,
+                    status: patch.status.unwrap_or(run.status).as_str().to_owned(),
+                })
             })
             .collect();
-        for chunk in chunks(&known) {
-            let mut sql = db.sql();
-            sql.push(
-                "INSERT INTO execution_tool_path (scope_id, execution_id, tool_path, created_at, status) VALUES ",
-            );
-            push_values(&mut sql, chunk, &|(s, e, p, at, st): &(
-                &str,
-                &str,
-                &str,
-                i64,
-                &str,
-            )| {
+        insert_rows(
+            db,
+            tx,
+            "INSERT INTO execution_tool_path (scope_id, execution_id, tool_path, created_at, status) VALUES ",
+            &added,
+            |p| {
                 vec![
-                    (*s).into(),
-                    (*e).into(),
-                    (*p).into(),
-                    (*at).into(),
-                    (*st).into(),
+                    p.scope_id.clone().into(),
+                    p.execution_id.clone().into(),
+                    p.tool_path.clone().into(),
+                    p.created_at.into(),
+                    p.status.clone().into(),
                 ]
-            });
-            sql.push(" ON CONFLICT DO NOTHING RETURNING scope_id, tool_path, created_at, status");
-            added.extend(tx.fetch_all::<NewToolPath>(sql).await?);
-        }
+            },
+        )
+        .await?;
         for chunk in chunks(&earlier) {
             let mut sql = db.sql();
             sql.push("WITH v(scope_id, execution_id, tool_path) AS (VALUES ");
@@ -529,7 +527,8 @@ impl<'a> Plan<'a> {
                 ") INSERT INTO execution_tool_path (scope_id, execution_id, tool_path, created_at, status) \
                  SELECT v.scope_id, v.execution_id, v.tool_path, e.created_at, e.status FROM v \
                  JOIN execution e ON e.scope_id = v.scope_id AND e.id = v.execution_id \
-                 WHERE true ON CONFLICT DO NOTHING RETURNING scope_id, tool_path, created_at, status",
+                 WHERE true ON CONFLICT DO NOTHING \
+                 RETURNING scope_id, execution_id, tool_path, created_at, status",
             );
             added.extend(tx.fetch_all::<NewToolPath>(sql).await?);
         }
@@ -700,6 +699,7 @@ impl RollupDeltas {
 #[derive(FromRow)]
 struct NewToolPath {
     scope_id: String,
+    execution_id: String,
     tool_path: String,
     created_at: i64,
     status: String,

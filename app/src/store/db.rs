@@ -212,6 +212,14 @@ impl WriterConn {
             Db::Postgres(pool) => WriterConn::Postgres(pool.acquire().await?),
         })
     }
+
+    /// A statement without arguments, outside any transaction.
+    pub async fn fetch_all<T: AnyRow>(&mut self, sql: &str) -> Result<Vec<T>, sqlx::Error> {
+        match self {
+            WriterConn::Sqlite(c) => sqlx::query_as::<_, T>(sql).fetch_all(&mut **c).await,
+            WriterConn::Postgres(c) => sqlx::query_as::<_, T>(sql).fetch_all(&mut **c).await,
+        }
+    }
 }
 
 /// A transaction on either database, for the batching writer.

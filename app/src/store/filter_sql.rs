@@ -101,6 +101,16 @@ fn code_match_count_sql(db: &Db, scope: &str, filters: &Filters) -> Option<Sql> 
     Some(sql)
 }
 
+/// Follows `execution_tool_path [alias]` in queries that read a time window
+/// of it. SQLite, without statistics, would rather walk the whole path index
+/// (`execution_tool_path_path_idx`) to save the GROUP BY a sort.
+pub fn tool_paths_by_time(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Sqlite => " INDEXED BY execution_tool_path_created_idx",
+        Dialect::Postgres => "",
+    }
+}
+
 /// ` FROM execution e`, or the trigram matches joined to their runs.
 pub fn push_runs_from(sql: &mut Sql, filters: &Filters, resolved: &Resolved) {
     match (&filters.code, resolved.code) {

@@ -4,8 +4,9 @@
 
 use std::collections::HashMap;
 
-use super::db::Sql;
-use super::filter_sql::{push_filters, push_runs_from, resolve, Resolved, Skip};
+use super::filter_sql::{
+    push_filters, push_runs_from, resolve, CodePlan, Resolved, Skip, ToolPaths,
+};
 use super::rows::{
     convert_all, ExecutionRow, InteractionRow, EXECUTION_COLUMNS, INTERACTION_COLUMNS,
 };
@@ -104,20 +105,51 @@ impl Store {
             return Ok(Vec::new());
         }
         let Sort { key, dir } = query.sort;
-        let expr = sort_expr(key);
         let (cmp, order) = match dir {
             SortDir::Asc => (">", "ASC"),
             SortDir::Desc => ("<", "DESC"),
         };
         let mut sql = self.db().sql();
         sql.push("SELECT ").push(EXECUTION_COLUMNS);
-        push_runs_from(&mut sql, &query.filters, resolved);
-        sql.push(" WHERE e.scope_id = ").bind(scope);
-        push_filters(&mut sql, &query.filters, resolved, Skip::NONE);
+        // One tool path, newest or oldest first: walk that path's runs in
+        // time order instead of every run probing for the path, so a path
+        // called once in a million runs costs what a common one does.
+        let one_path = match (&resolved.tools, key, resolved.code) {
+            (ToolPaths::OneOf(paths), SortKey::CreatedAt, CodePlan::Scan) if paths.len() == 1 => {
+                paths.first()
+            }
+            _ => None,
+        };
+        let (expr, id) = if let Some(path) = one_path {
+            sql.push(" FROM execution_tool_path tp CROSS JOIN execution e WHERE tp.scope_id = ")
+                .bind(scope)
+                .push(" AND tp.tool_path = ")
+                .bind(path.as_str())
+                .push(" AND e.scope_id = tp.scope_id AND e.id = tp.execution_id");
+            if let Some(lower) = query.filters.lower_bound() {
+                sql.push(" AND tp.created_at >= ").bind(lower);
+            }
+            if let Some(to) = query.filters.to {
+                sql.push(" AND tp.created_at < ").bind(to);
+            }
+            let skip = Skip {
+                tool: true,
+                ..Skip::NONE
+            };
+            push_filters(&mut sql, &query.filters, resolved, skip);
+            ("tp.created_at", "tp.execution_id")
+        } else {
+            push_runs_from(&mut sql, &query.filters, resolved);
+            sql.push(" WHERE e.scope_id = ").bind(scope);
+            push_filters(&mut sql, &query.filters, resolved, Skip::NONE);
+            (sort_expr(key), "e.id")
+        };
         if let Some(cursor) = &query.cursor {
             sql.push(" AND (")
                 .push(expr)
-                .push(", e.id) ")
+                .push(", ")
+                .push(id)
+                .push(") ")
                 .push(cmp)
                 .push(" (")
                 .bind(cursor.key)
@@ -125,7 +157,14 @@ impl Store {
                 .bind(cursor.id.as_str())
                 .push(")");
         }
-        push_order(&mut sql, expr, order);
+        sql.push(" ORDER BY ")
+            .push(expr)
+            .push(" ")
+            .push(order)
+            .push(", ")
+            .push(id)
+            .push(" ")
+            .push(order);
         sql.push(" LIMIT ").bind(i64::from(query.limit) + 1);
         Ok(self.db().fetch_all(sql).await?)
     }
@@ -166,13 +205,4 @@ impl Store {
             })
             .collect())
     }
-}
-
-fn push_order(sql: &mut Sql, expr: &str, order: &str) {
-    sql.push(" ORDER BY ")
-        .push(expr)
-        .push(" ")
-        .push(order)
-        .push(", e.id ")
-        .push(order);
 }

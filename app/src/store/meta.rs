@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use sqlx::FromRow;
 
 use super::db::Sql;
-use super::filter_sql::{push_filters, push_runs_from, Resolved, Skip};
+use super::filter_sql::{push_filters, push_runs_from, tool_paths_by_time, Resolved, Skip};
 use super::{now_ms, Store, StoreError};
 use crate::model::{
     Chart, ChartBucket, ChartWindow, ExecutionStatus, Filters, InteractionCounts, ListMeta,
@@ -384,30 +384,33 @@ impl Store {
             }
             for (a, b) in row_ranges {
                 let mut sql = self.db().sql();
-                sql.push(
-                    "SELECT tool_path, count(*) AS n FROM execution_tool_path WHERE scope_id = ",
-                )
-                .bind(scope)
-                .push(" AND created_at >= ")
-                .bind(a)
-                .push(" AND created_at < ")
-                .bind(b);
+                let hint = tool_paths_by_time(sql.dialect);
+                sql.push("SELECT tool_path, count(*) AS n FROM execution_tool_path")
+                    .push(hint)
+                    .push(" WHERE scope_id = ")
+                    .bind(scope)
+                    .push(" AND created_at >= ")
+                    .bind(a)
+                    .push(" AND created_at < ")
+                    .bind(b);
                 push_status_filter(&mut sql, filters);
                 sql.push(" GROUP BY tool_path");
                 add(self.db().fetch_all(sql).await?);
             }
         } else {
             let mut sql = self.db().sql();
-            sql.push(
-                "SELECT tp.tool_path AS tool_path, count(*) AS n FROM execution_tool_path tp \
-                 JOIN execution e ON e.scope_id = tp.scope_id AND e.id = tp.execution_id \
+            let hint = tool_paths_by_time(sql.dialect);
+            sql.push("SELECT tp.tool_path AS tool_path, count(*) AS n FROM execution_tool_path tp")
+                .push(hint)
+                .push(
+                    " JOIN execution e ON e.scope_id = tp.scope_id AND e.id = tp.execution_id \
                  WHERE tp.scope_id = ",
-            )
-            .bind(scope)
-            .push(" AND tp.created_at >= ")
-            .bind(from)
-            .push(" AND tp.created_at < ")
-            .bind(to);
+                )
+                .bind(scope)
+                .push(" AND tp.created_at >= ")
+                .bind(from)
+                .push(" AND tp.created_at < ")
+                .bind(to);
             push_filters(
                 &mut sql,
                 filters,

@@ -4,6 +4,7 @@
 //! statement takes the scope as a parameter.
 
 mod batch;
+mod checkpoint;
 mod db;
 mod export;
 mod filter_sql;
@@ -72,7 +73,9 @@ impl Store {
                 .foreign_keys(true)
                 .pragma("cache_size", "-65536")
                 .pragma("temp_store", "memory")
-                .pragma("mmap_size", "1073741824");
+                .pragma("mmap_size", "1073741824")
+                // Checkpoints run beside the writer, not in it (checkpoint.rs).
+                .pragma("wal_autocheckpoint", "0");
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
                 .connect_with(options)

@@ -10,6 +10,7 @@
 use tokio::sync::{mpsc, oneshot};
 
 use super::batch::write_all;
+use super::checkpoint::Checkpointer;
 use super::db::{Db, WriterConn};
 use super::write_ops::WriteOp;
 use super::StoreError;
@@ -87,6 +88,7 @@ pub fn spawn(db: Db) -> WriterHandle {
 
 async fn run(db: Db, mut rx: mpsc::Receiver<Msg>) {
     let mut conn: Option<WriterConn> = None;
+    let mut checkpointer = Checkpointer::new(db.clone());
     let mut batch: Vec<(Vec<WriteOp>, Reply)> = Vec::new();
     let mut batch_ops = 0;
     let mut flushes: Vec<oneshot::Sender<()>> = Vec::new();
@@ -112,12 +114,14 @@ async fn run(db: Db, mut rx: mpsc::Receiver<Msg>) {
         if !batch.is_empty() {
             apply_batch(&db, &mut conn, std::mem::take(&mut batch)).await;
             batch_ops = 0;
+            checkpointer.after_commit(&mut conn).await;
         }
         for done in flushes.drain(..) {
             let _ = done.send(());
         }
         if let Some(done) = stop.take() {
             drop(conn.take());
+            checkpointer.settle().await;
             let _ = done.send(());
             return;
         }
