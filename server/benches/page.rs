@@ -20,26 +20,33 @@ use app::store::{now_ms, Store};
 fn main() {
     let mut runs: u64 = 1_000_000;
     let mut fresh = false;
+    let mut only: Option<String> = None;
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--runs" => runs = it.next().and_then(|v| v.parse().ok()).unwrap_or(runs),
             "--fresh" => fresh = true,
+            "--only" => only = it.next(),
             "--bench" => {}
             other => {
-                eprintln!("page bench: unknown argument '{other}'; expected --runs N, --fresh");
+                eprintln!("page bench: unknown argument '{other}'; expected --runs N, --fresh, --only PATH");
                 std::process::exit(2);
             }
         }
     }
+    // RUST_LOG=sqlx::query=debug shows each statement with its time.
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
-    runtime.block_on(bench(runs, fresh));
+    runtime.block_on(bench(runs, fresh, only));
 }
 
-async fn bench(runs: u64, fresh: bool) {
+async fn bench(runs: u64, fresh: bool, only: Option<String>) {
     // The workspace's target dir, wherever cargo runs the bench from.
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
     std::fs::create_dir_all(format!("{root}/target/bench")).unwrap();
@@ -96,10 +103,13 @@ async fn bench(runs: u64, fresh: bool) {
         ("/runs with the drawer open", "/runs?executionId=none"),
         ("/runs?range=15m", "/runs?range=15m"),
     ] {
+        if only.as_deref().is_some_and(|o| o != path) {
+            continue;
+        }
         let url = format!("http://{addr}{path}");
         let mut times: Vec<Duration> = Vec::new();
         let mut rows = 0;
-        for i in 0..45 {
+        for i in 0..205 {
             let started = Instant::now();
             let body = client.get(&url).send().await.unwrap().text().await.unwrap();
             if i >= 5 {

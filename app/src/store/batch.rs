@@ -181,6 +181,9 @@ impl<'a> Plan<'a> {
         )
         .await?;
         let mut deltas = RollupDeltas::default();
+        for (e, _) in &self.executions {
+            *deltas.totals.entry(e.scope_id.clone()).or_default() += 1;
+        }
         for (e, p) in &self.executions {
             deltas.add_run(
                 &e.scope_id,
@@ -588,6 +591,8 @@ type ToolKey = (&'static str, String, i64, String, String);
 struct RollupDeltas {
     runs: BTreeMap<RunKey, i64>,
     tools: BTreeMap<ToolKey, i64>,
+    /// New runs per scope.
+    totals: BTreeMap<String, i64>,
 }
 
 impl RollupDeltas {
@@ -631,6 +636,18 @@ impl RollupDeltas {
     }
 
     async fn apply(self, db: &Db, tx: &mut Tx<'_>) -> Result<(), StoreError> {
+        let totals: Vec<(&String, &i64)> = self.totals.iter().collect();
+        for chunk in chunks(&totals) {
+            let mut sql = db.sql();
+            sql.push("INSERT INTO execution_scope_total (scope_id, runs) VALUES ");
+            push_values(&mut sql, chunk, &|(s, n): &(&String, &i64)| {
+                vec![(*s).clone().into(), (**n).into()]
+            });
+            sql.push(
+                " ON CONFLICT (scope_id) DO UPDATE SET runs = execution_scope_total.runs + excluded.runs",
+            );
+            tx.execute(sql).await?;
+        }
         for table in ["execution_quarter_hourly", "execution_hourly"] {
             let rows: Vec<(&RunKey, &i64)> = self
                 .runs

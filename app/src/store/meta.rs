@@ -240,10 +240,8 @@ impl Store {
 
     async fn total(&self, scope: &str) -> Result<i64, StoreError> {
         let mut sql = self.db().sql();
-        sql.push(
-            "SELECT CAST(coalesce(sum(runs), 0) AS BIGINT) FROM execution_hourly WHERE scope_id = ",
-        )
-        .bind(scope);
+        sql.push("SELECT CAST(runs AS BIGINT) FROM execution_scope_total WHERE scope_id = ")
+            .bind(scope);
         let row: Option<(i64,)> = self.db().fetch_optional(sql).await?;
         Ok(row.map_or(0, |r| r.0))
     }
@@ -266,16 +264,31 @@ impl Store {
             tool: false,
             elicitation: true,
         };
-        let rollup = RunRollup::for_width(width).filter(|_| !filters.needs_row_filters());
-        let split = match rollup {
-            Some(r) => split_slots(window.from, window.to, r.slot_ms()),
-            None => Split {
-                edges: vec![(window.from, window.to)],
-                slots: None,
-            },
+        // Roll-ups from coarse to fine: the chart's buckets must be tiled by
+        // the roll-up's slots, but facets have no buckets, so their whole
+        // hours come from the hourly roll-up (a quarter of the rows) and
+        // only the hours' edges from the quarter-hourly one.
+        let levels: Vec<RunRollup> = match RunRollup::for_width(width) {
+            _ if filters.needs_row_filters() => Vec::new(),
+            None => Vec::new(),
+            Some(RunRollup::QuarterHourly) if by == GroupBy::Facets => {
+                vec![RunRollup::Hourly, RunRollup::QuarterHourly]
+            }
+            Some(rollup) => vec![rollup],
         };
+        let mut edges = vec![(window.from, window.to)];
+        let mut slot_queries = Vec::new();
+        for rollup in levels {
+            let mut finer = Vec::new();
+            for (from, to) in edges {
+                let split = split_slots(from, to, rollup.slot_ms());
+                slot_queries.extend(split.slots.map(|range| (rollup, range)));
+                finer.extend(split.edges);
+            }
+            edges = finer;
+        }
         let mut out = Vec::new();
-        for (from, to) in split.edges {
+        for (from, to) in edges {
             let mut sql = self.db().sql();
             sql.push("SELECT e.status AS status, ");
             push_dimensions(
@@ -297,7 +310,7 @@ impl Store {
             sql.push(by.group_by());
             out.extend(self.db().fetch_all::<GroupRow>(sql).await?);
         }
-        if let (Some((s1, s2)), Some(rollup)) = (split.slots, rollup) {
+        for (rollup, (s1, s2)) in slot_queries {
             let mut sql = self.db().sql();
             sql.push("SELECT status, ");
             push_dimensions(

@@ -71,13 +71,22 @@ impl Store {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(5))
                 .foreign_keys(true)
+                // Let a query's worker thread hand over all its rows without
+                // waiting for the reader: at the default of 50 a facet query
+                // of a few hundred rows switches threads every 50 rows.
+                .row_buffer_size(4096)
                 .pragma("cache_size", "-65536")
                 .pragma("temp_store", "memory")
                 .pragma("mmap_size", "1073741824")
                 // Checkpoints run beside the writer, not in it (checkpoint.rs).
                 .pragma("wal_autocheckpoint", "0");
+            // One connection is the writer's; the rest read. Each reader is
+            // a thread of its own, and a first page runs ~10 queries at once:
+            // on 2 cores, 3 readers answered /runs faster than 7 (less
+            // switching between threads that all want the CPU).
+            let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
             let pool = SqlitePoolOptions::new()
-                .max_connections(8)
+                .max_connections(u32::try_from(2 * cores).unwrap_or(8).clamp(4, 16))
                 .connect_with(options)
                 .await?;
             sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
