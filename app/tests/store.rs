@@ -994,3 +994,39 @@ async fn queued_writes_of_a_run_are_all_stored_once_the_last_commits(store: &Sto
     assert_eq!(meta.status_counts.failed, 2);
     assert_eq!(meta.interaction_counts.with_elicitation, 2);
 }
+
+/// SQLite's automatic checkpoints are off (they ran inside the writer's
+/// commits); the store's own checkpoints must still carry committed runs
+/// from the log into the database file while the store stays open.
+#[tokio::test]
+async fn sqlite_checkpoints_carry_commits_into_the_database_file() {
+    use sqlx::Connection;
+    let db = support::TestDb::sqlite().await;
+    for i in 0..10 {
+        run(T0 + i).record(&db.store).await;
+    }
+    let path = db.url.trim_start_matches("sqlite://").to_owned();
+    let copy = format!("{path}.copy");
+    let mut in_file = 0;
+    for _ in 0..100 {
+        // The database file alone, without its log: only checkpointed
+        // pages are in it. A copy taken mid-checkpoint may be torn; retry.
+        let _ = std::fs::remove_file(format!("{copy}-wal"));
+        std::fs::copy(&path, &copy).unwrap();
+        if let Ok(mut conn) = sqlx::SqliteConnection::connect(&format!("sqlite://{copy}")).await {
+            if let Ok((n,)) = sqlx::query_as::<_, (i64,)>("SELECT count(*) FROM execution")
+                .fetch_one(&mut conn)
+                .await
+            {
+                in_file = n;
+            }
+            conn.close().await.ok();
+        }
+        if in_file == 10 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(in_file, 10, "committed runs reach the database file");
+    db.finish().await;
+}
