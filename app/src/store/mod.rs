@@ -71,10 +71,6 @@ impl Store {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(5))
                 .foreign_keys(true)
-                // Let a query's worker thread hand over all its rows without
-                // waiting for the reader: at the default of 50 a facet query
-                // of a few hundred rows switches threads every 50 rows.
-                .row_buffer_size(4096)
                 .pragma("cache_size", "-65536")
                 .pragma("temp_store", "memory")
                 .pragma("mmap_size", "1073741824")
