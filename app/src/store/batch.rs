@@ -181,10 +181,8 @@ impl<'a> Plan<'a> {
         )
         .await?;
         let mut deltas = RollupDeltas::default();
-        for (e, _) in &self.executions {
-            *deltas.totals.entry(e.scope_id.clone()).or_default() += 1;
-        }
         for (e, p) in &self.executions {
+            *deltas.totals.entry(e.scope_id.clone()).or_default() += 1;
             deltas.add_run(
                 &e.scope_id,
                 e.created_at,

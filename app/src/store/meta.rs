@@ -164,6 +164,27 @@ fn split_slots(from: i64, to: i64, slot: i64) -> Split {
     }
 }
 
+/// A time range `[from, to)` in epoch ms.
+type Range = (i64, i64);
+
+/// Tiles `[from, to)` with whole slots, coarsest level first: each level
+/// takes the whole slots left in the remaining edges. Returns the slot ranges
+/// with their level's tag, and the partial edges no level tiles.
+fn tile<T: Copy>(from: i64, to: i64, levels: &[(T, i64)]) -> (Vec<(T, Range)>, Vec<Range>) {
+    let mut edges = vec![(from, to)];
+    let mut slots = Vec::new();
+    for &(tag, slot) in levels {
+        let mut finer = Vec::new();
+        for (a, b) in edges {
+            let split = split_slots(a, b, slot);
+            slots.extend(split.slots.map(|range| (tag, range)));
+            finer.extend(split.edges);
+        }
+        edges = finer;
+    }
+    (slots, edges)
+}
+
 impl Store {
     pub(super) async fn meta(
         &self,
@@ -276,17 +297,8 @@ impl Store {
             }
             Some(rollup) => vec![rollup],
         };
-        let mut edges = vec![(window.from, window.to)];
-        let mut slot_queries = Vec::new();
-        for rollup in levels {
-            let mut finer = Vec::new();
-            for (from, to) in edges {
-                let split = split_slots(from, to, rollup.slot_ms());
-                slot_queries.extend(split.slots.map(|range| (rollup, range)));
-                finer.extend(split.edges);
-            }
-            edges = finer;
-        }
+        let levels: Vec<(RunRollup, i64)> = levels.into_iter().map(|r| (r, r.slot_ms())).collect();
+        let (slot_queries, edges) = tile(window.from, window.to, &levels);
         let mut out = Vec::new();
         for (from, to) in edges {
             let mut sql = self.db().sql();
@@ -368,19 +380,8 @@ impl Store {
         if rollups_answer {
             // Whole days from the daily roll-up, whole hours left at either
             // end from the hourly one, and the partial hours from the rows.
-            let days = split_slots(from, to, DAY);
-            let mut row_ranges = Vec::new();
-            let mut hour_ranges = Vec::new();
-            for (a, b) in days.edges {
-                let hours = split_slots(a, b, HOUR);
-                row_ranges.extend(hours.edges);
-                hour_ranges.extend(hours.slots);
-            }
-            let slot_queries = days
-                .slots
-                .map(|range| ("tool_daily", range))
-                .into_iter()
-                .chain(hour_ranges.into_iter().map(|range| ("tool_hourly", range)));
+            let (slot_queries, row_ranges) =
+                tile(from, to, &[("tool_daily", DAY), ("tool_hourly", HOUR)]);
             for (table, (a, b)) in slot_queries {
                 let mut sql = self.db().sql();
                 sql.push("SELECT tool_path, CAST(sum(runs) AS BIGINT) AS n FROM ")
