@@ -1,10 +1,8 @@
-//! The HTML shell and the router. Routes render fully on the server
-//! (`SsrMode::Async`) so a shared link shows its rows before any WASM loads.
+//! The HTML document around the page. The server renders it whole, with the
+//! data it loaded for the URL, so a shared link shows its rows before any
+//! WASM loads; the browser then hydrates [`App`] in place.
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Title};
-use leptos_router::components::{Redirect, Route, Router, Routes};
-use leptos_router::{path, SsrMode};
 
 use crate::runs::RunsPage;
 
@@ -23,17 +21,23 @@ pub fn bundle_name(site_root: &str, pkg_dir: &str) -> String {
         .unwrap_or_else(|| BUNDLE.to_owned())
 }
 
+/// The document for `/runs`, with the [`crate::runs::PageState`] the
+/// request's handler provided as context embedded for hydration.
+#[cfg(feature = "ssr")]
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    use crate::runs::{PageState, PAGE_STATE_ID};
+    let state = use_context::<PageState>().map(|s| s.to_script_text());
     view! {
         <!DOCTYPE html>
         <html lang="en">
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <title>"Runs"</title>
                 <link rel="stylesheet" href=format!("/{}/{}.css", options.site_pkg_dir, options.output_name)/>
                 <link rel="icon" href="data:,"/>
+                {state.map(|text| view! { <script id=PAGE_STATE_ID type="application/json" inner_html=text></script> })}
                 <HydrationScripts options/>
-                <MetaTags/>
             </head>
             <body>
                 <App/>
@@ -42,16 +46,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// What the browser hydrates: the one page there is. Without a router the
+/// bundle carries no route matching, which the single page never needed.
 #[component]
 pub fn App() -> impl IntoView {
-    provide_meta_context();
-    view! {
-        <Title text="Runs"/>
-        <Router>
-            <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
-                <Route path=path!("/runs") view=RunsPage ssr=SsrMode::Async/>
-                <Route path=path!("/") view=|| view! { <Redirect path="/runs"/> }/>
-            </Routes>
-        </Router>
-    }
+    view! { <RunsPage/> }
 }

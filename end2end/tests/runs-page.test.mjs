@@ -58,6 +58,11 @@ test('the bundle is served precompressed under hashed names, cached for a year',
       assert.equal(r.status, 200);
       assert.equal(r.headers.get('content-encoding'), encoding, `${path} as ${encoding}`);
       assert.equal(r.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+      if (path === wasm && encoding === 'br') {
+        // The page's download budget (issue 4): 250 KB of brotli WASM.
+        const bytes = Number(r.headers.get('content-length'));
+        assert.ok(bytes > 100_000 && bytes <= 250_000, `WASM is ${bytes} B of brotli`);
+      }
     }
   }
 });

@@ -1,23 +1,30 @@
 //! Assembles the HTTP surface: JSON routes, server functions, the page and
 //! the static bundle.
 
+use std::sync::Arc;
+
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue};
-use axum::response::IntoResponse;
-use axum::routing::post;
+use axum::http::{header, HeaderValue, Uri};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
 use axum::Router;
-use leptos::prelude::provide_context;
-use leptos_axum::{generate_route_list, handle_server_fns_with_context, LeptosRoutes};
+use hydration_context::SsrSharedContext;
+use leptos::prelude::{provide_context, Owner, RenderHtml};
+use leptos_axum::handle_server_fns_with_context;
 use tower_http::services::ServeDir;
 
-use app::shell::{shell, App};
+use app::runs::PageState;
+use app::shell::shell;
 
 use crate::http;
 use crate::state::AppState;
 
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    // Rendering spawns reactive work on Leptos' executor; leptos_axum's
+    // route helpers would set it up, our one handler has to. A second call
+    // (another router in the same process) finds it set, which is fine.
+    let _ = any_spawner::Executor::init_tokio();
     let pkg_dir = format!(
         "{}/{}",
         state.leptos_options.site_root, state.leptos_options.site_pkg_dir
@@ -35,18 +42,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(http::routes())
         .route("/api/{*fn_name}", post(server_fns))
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            {
-                let state = state.clone();
-                move || provide_backend(&state)
-            },
-            {
-                let options = state.leptos_options.clone();
-                move || shell(options.clone())
-            },
-        )
+        .route("/runs", get(runs_page))
+        .route("/", get(|| async { Redirect::temporary("/runs") }))
         .nest("/pkg", pkg)
         .fallback(http::not_found)
         .with_state(state)
@@ -54,6 +51,29 @@ pub fn router(state: AppState) -> Router {
 
 async fn server_fns(State(state): State<AppState>, request: Request<Body>) -> impl IntoResponse {
     handle_server_fns_with_context(move || provide_backend(&state), request).await
+}
+
+/// `/runs`: loads what the URL asks for, then renders the page with it
+/// (the data is also embedded for hydration, see [`PageState`]).
+async fn runs_page(State(state): State<AppState>, uri: Uri) -> Response {
+    let query = uri.query().unwrap_or_default().to_owned();
+    let page = PageState::load(&state.store, &query).await;
+    Html(render_page(&state, page)).into_response()
+}
+
+/// The page has nothing left to wait for once its data is loaded, so it is
+/// rendered in one synchronous pass: no stream, and none of the deeply
+/// nested futures an asynchronous render of a large view makes (they
+/// overflowed a worker's stack in debug builds).
+fn render_page(state: &AppState, page: PageState) -> String {
+    // The shared context tells Leptos it renders on a server (browser-only
+    // effects and listeners stay off).
+    let owner = Owner::new_root(Some(Arc::new(SsrSharedContext::new())));
+    owner.with(|| {
+        provide_backend(state);
+        provide_context(page);
+        shell(state.leptos_options.clone()).to_html()
+    })
 }
 
 /// What the page's server functions reach: the same store and engine as

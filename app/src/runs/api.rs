@@ -36,9 +36,10 @@ pub struct LiveUpdate {
 }
 
 #[cfg(feature = "ssr")]
-mod backend {
+pub(crate) mod backend {
     use leptos::prelude::*;
 
+    use super::{RunDetail, RunsData};
     use crate::engine::Engine;
     use crate::model::LOCAL_SCOPE;
     use crate::store::Store;
@@ -61,21 +62,54 @@ mod backend {
         tracing::error!(error = %e, "{what} failed");
         ServerFnError::new(format!("{what} failed"))
     }
+
+    /// The first page of a view with its facets and chart: what
+    /// [`super::load_runs`] answers and what the page is rendered with.
+    pub async fn runs_data(store: &Store, query: &str) -> Result<RunsData, ServerFnError> {
+        let (view, problems) = crate::model::RunsView::from_query(query);
+        let now_ms = crate::store::now_ms();
+        let page = store
+            .list(scope(), &view.list_query(now_ms))
+            .await
+            .map_err(|e| failed("listing runs", e))?;
+        Ok(RunsData {
+            page,
+            now_ms,
+            problems: problems.iter().map(ToString::to_string).collect(),
+        })
+    }
+
+    /// One run with its tool calls and interactions, `None` if the scope
+    /// has no such run.
+    pub async fn run_detail(store: &Store, id: &str) -> Result<Option<RunDetail>, ServerFnError> {
+        let scope = scope();
+        let Some(run) = store
+            .get(scope, id)
+            .await
+            .map_err(|e| failed("loading a run", e))?
+        else {
+            return Ok(None);
+        };
+        let tool_calls = store
+            .tool_calls(scope, id)
+            .await
+            .map_err(|e| failed("loading tool calls", e))?
+            .unwrap_or_default();
+        let interactions = store
+            .interactions(scope, id)
+            .await
+            .map_err(|e| failed("loading interactions", e))?;
+        Ok(Some(RunDetail {
+            run,
+            tool_calls,
+            interactions,
+        }))
+    }
 }
 
 #[server]
 pub async fn load_runs(query: String) -> Result<RunsData, ServerFnError> {
-    let (view, problems) = crate::model::RunsView::from_query(&query);
-    let now_ms = crate::store::now_ms();
-    let page = backend::store()?
-        .list(backend::scope(), &view.list_query(now_ms))
-        .await
-        .map_err(|e| backend::failed("listing runs", e))?;
-    Ok(RunsData {
-        page,
-        now_ms,
-        problems: problems.iter().map(ToString::to_string).collect(),
-    })
+    backend::runs_data(&backend::store()?, &query).await
 }
 
 #[server]
@@ -98,29 +132,7 @@ pub async fn more_runs(
 
 #[server]
 pub async fn load_run(id: String) -> Result<Option<RunDetail>, ServerFnError> {
-    let store = backend::store()?;
-    let scope = backend::scope();
-    let Some(run) = store
-        .get(scope, &id)
-        .await
-        .map_err(|e| backend::failed("loading a run", e))?
-    else {
-        return Ok(None);
-    };
-    let tool_calls = store
-        .tool_calls(scope, &id)
-        .await
-        .map_err(|e| backend::failed("loading tool calls", e))?
-        .unwrap_or_default();
-    let interactions = store
-        .interactions(scope, &id)
-        .await
-        .map_err(|e| backend::failed("loading interactions", e))?;
-    Ok(Some(RunDetail {
-        run,
-        tool_calls,
-        interactions,
-    }))
+    backend::run_detail(&backend::store()?, &id).await
 }
 
 /// New runs of the view created after `after`, and the current state of

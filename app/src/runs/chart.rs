@@ -45,9 +45,7 @@ pub fn Timeline() -> impl IntoView {
     let ctx = expect_context::<PageCtx>();
     let chart = move || ctx.first().and_then(|d| d.page.meta).map(|m| m.chart);
     view! {
-        <Transition fallback=|| ()>
-            {move || chart().map(|c| view! { <Bars chart=c/> })}
-        </Transition>
+        {move || chart().map(|c| view! { <Bars chart=c/> })}
     }
 }
 

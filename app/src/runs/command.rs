@@ -50,7 +50,7 @@ pub fn Command() -> impl IntoView {
         }
     };
     view! {
-        <Show when=move || ctx.command_open.get()>
+        {move || ctx.command_open.get().then(|| view! {
             <div class="command-backdrop" on:click=move |_| ctx.command_open.set(false)></div>
             <div class="command" role="dialog" aria-label="Filter command">
                 <label class="sr-only" for="filter-command">"Filters"</label>
@@ -112,7 +112,7 @@ pub fn Command() -> impl IntoView {
                 </ul>
                 <p class="hint">"Enter applies · Esc closes · Tab completes"</p>
             </div>
-        </Show>
+        })}
     }
 }
 

@@ -2,6 +2,7 @@
 //! tool-call waterfall, the pending interaction as a form to answer, Rerun,
 //! Cancel, copy JSON, previous/next.
 
+use leptos::either::EitherOf3;
 use leptos::prelude::*;
 
 use super::format::{date_time, duration, pretty_json, status_label};
@@ -30,23 +31,21 @@ pub fn Drawer() -> impl IntoView {
     let ctx = expect_context::<PageCtx>();
     // One reactive boundary: the drawer exists exactly while a run is loaded.
     view! {
-        <Transition fallback=|| ()>
-            {move || {
-                let open = ctx.view.get().execution_id;
-                ctx.detail.get().and_then(|d| {
-                    let body = match (d, open) {
-                        (_, None) => return None,
-                        (Ok(Some(detail)), _) => view! { <Detail detail/> }.into_any(),
-                        (Ok(None), Some(id)) => view! {
-                            <Header id json=String::new()/>
-                            <p class="error">"No such run."</p>
-                        }.into_any(),
-                        (Err(e), _) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
-                    };
-                    Some(view! { <aside class="drawer" role="dialog" aria-label="Run details">{body}</aside> })
-                })
-            }}
-        </Transition>
+        {move || {
+            let open = ctx.view.get().execution_id;
+            ctx.detail.get().and_then(|d| {
+                let body = match (d, open) {
+                    (_, None) => return None,
+                    (Ok(Some(detail)), _) => EitherOf3::A(view! { <Detail detail/> }),
+                    (Ok(None), Some(id)) => EitherOf3::B(view! {
+                        <Header id json=String::new()/>
+                        <p class="error">"No such run."</p>
+                    }),
+                    (Err(e), _) => EitherOf3::C(view! { <p class="error" role="alert">{e.to_string()}</p> }),
+                };
+                Some(view! { <aside class="drawer" role="dialog" aria-label="Run details">{body}</aside> })
+            })
+        }}
     }
 }
 

@@ -99,7 +99,7 @@ pub fn install(ctx: PageCtx) {
 pub fn Help() -> impl IntoView {
     let ctx = expect_context::<PageCtx>();
     view! {
-        <Show when=move || ctx.help_open.get()>
+        {move || ctx.help_open.get().then(|| view! {
             <div class="help" role="dialog" aria-label="Keyboard shortcuts">
                 <h2>"Keyboard shortcuts"</h2>
                 <dl>
@@ -107,6 +107,6 @@ pub fn Help() -> impl IntoView {
                 </dl>
                 <button on:click=move |_| ctx.help_open.set(false)>"Close"</button>
             </div>
-        </Show>
+        })}
     }
 }

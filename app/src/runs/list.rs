@@ -1,6 +1,7 @@
 //! The list: rows newest first (or as sorted), more pages as the reader
 //! scrolls, live rows above a divider, optional columns.
 
+use leptos::either::Either;
 use leptos::prelude::*;
 
 use super::format::{clock, code_preview, duration, log_counts, status_label};
@@ -118,7 +119,8 @@ fn SortHeader(label: &'static str, key: SortKey) -> impl IntoView {
 
 /// Loads the next page, once at a time.
 pub fn load_more(ctx: PageCtx) {
-    if ctx.loading_more.get_untracked() {
+    // While a new list loads, the shown one has no next page worth having.
+    if ctx.loading_more.get_untracked() || ctx.loading.get_untracked() {
         return;
     }
     let Some(first) = ctx.data.get_untracked().and_then(Result::ok) else {
@@ -131,8 +133,15 @@ pub fn load_more(ctx: PageCtx) {
     let Some(cursor) = cursor else { return };
     ctx.loading_more.set(true);
     let query = query_of(&super::list_href(&ctx.view.get_untracked()));
+    let list = ctx.list_load();
     leptos::task::spawn_local(async move {
-        match more_runs(query, first.now_ms, cursor).await {
+        let page = more_runs(query, first.now_ms, cursor).await;
+        if ctx.list_load() != list {
+            // The list was replaced (or refreshed) meanwhile.
+            ctx.loading_more.set(false);
+            return;
+        }
+        match page {
             Ok(page) => {
                 ctx.extra.update(|rows| rows.extend(page.executions));
                 ctx.next_cursor.set(Some(page.next_cursor));
@@ -165,46 +174,45 @@ pub fn RunList() -> impl IntoView {
     };
     let f = move || ctx.fields.get();
     view! {
-        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || match ctx.data.get() {
-                Some(Err(e)) => Some(view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any()),
-                None => None,
-                Some(Ok(_)) => Some(view! {
-                    // Hidden columns are hidden by class, so rows carry no
-                        // per-cell reactivity (cheaper to render and hydrate).
-                        <table
-                            class="run-list"
-                            class:hide-via=move || !f().via
-                            class:hide-tools=move || !f().tools
-                            class:hide-log=move || !f().logs
-                            class:hide-duration=move || !f().duration
-                        >
-                        <thead>
-                            <tr>
-                                <th scope="col" class="col-status">"Status"</th>
-                                <SortHeader label="_time" key=SortKey::CreatedAt/>
-                                <th scope="col" class="col-via">"via"</th>
-                                <th scope="col" class="col-tools">"tools"</th>
-                                <th scope="col" class="col-log">"log"</th>
-                                <SortHeader label="duration_ms" key=SortKey::DurationMs/>
-                                <th scope="col" class="col-code">"code"</th>
-                            </tr>
-                        </thead>
-                        <tbody>
-                            {move || rows_view(ctx)}
-                        </tbody>
-                    </table>
-                    <Show
-                        when=has_more
-                        fallback=|| view! { <p class="end">"End of history"</p> }
-                    >
+        {move || match ctx.data.get() {
+            Some(Err(e)) => Some(Either::Left(view! { <p class="error" role="alert">{e.to_string()}</p> })),
+            None => None,
+            Some(Ok(_)) => Some(Either::Right(view! {
+                // Hidden columns are hidden by class, so rows carry no
+                // per-cell reactivity (cheaper to render and hydrate).
+                <table
+                    class="run-list"
+                    class:hide-via=move || !f().via
+                    class:hide-tools=move || !f().tools
+                    class:hide-log=move || !f().logs
+                    class:hide-duration=move || !f().duration
+                >
+                    <thead>
+                        <tr>
+                            <th scope="col" class="col-status">"Status"</th>
+                            <SortHeader label="_time" key=SortKey::CreatedAt/>
+                            <th scope="col" class="col-via">"via"</th>
+                            <th scope="col" class="col-tools">"tools"</th>
+                            <th scope="col" class="col-log">"log"</th>
+                            <SortHeader label="duration_ms" key=SortKey::DurationMs/>
+                            <th scope="col" class="col-code">"code"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {move || rows_view(ctx)}
+                    </tbody>
+                </table>
+                {move || if has_more() {
+                    Either::Left(view! {
                         <button class="more" on:click=move |_| load_more(ctx) disabled=move || ctx.loading_more.get()>
                             {move || if ctx.loading_more.get() { "Loading…" } else { "Load more" }}
                         </button>
-                    </Show>
-                }.into_any()),
-            }}
-        </Transition>
+                    })
+                } else {
+                    Either::Right(view! { <p class="end">"End of history"</p> })
+                }}
+            })),
+        }}
     }
 }
 
@@ -216,25 +224,24 @@ fn rows_view(ctx: PageCtx) -> impl IntoView {
     let mut out = Vec::new();
     for (i, row) in rows.into_iter().enumerate() {
         if live && i == live_count {
-            out.push(
-                view! {
-                    <tr class="live-divider"><td colspan="7">"● Live · now"</td></tr>
-                }
-                .into_any(),
-            );
+            out.push(Either::Left(note_row("live-divider", "● Live · now")));
         }
-        out.push(view! { <Row row index=i fresh=live && i < live_count/> }.into_any());
+        out.push(Either::Right(
+            view! { <Row row index=i fresh=live && i < live_count/> },
+        ));
     }
     if live && empty {
-        out.insert(
-            0,
-            view! { <tr class="live-divider"><td colspan="7">"● Live · now"</td></tr> }.into_any(),
-        );
+        out.insert(0, Either::Left(note_row("live-divider", "● Live · now")));
     }
     if empty {
-        out.push(view! { <tr class="empty"><td colspan="7">"No runs match."</td></tr> }.into_any());
+        out.push(Either::Left(note_row("empty", "No runs match.")));
     }
     out
+}
+
+/// A full-width row of text: the live divider, "no runs".
+fn note_row(class: &'static str, text: &'static str) -> impl IntoView {
+    view! { <tr class=class><td colspan="7">{text}</td></tr> }
 }
 
 #[component]
@@ -271,7 +278,7 @@ fn Row(row: ExecutionEnvelope, index: usize, fresh: bool) -> impl IntoView {
             on:click=move |ev| {
                 ev.prevent_default();
                 ctx.selected.set(Some(index));
-                ctx.go.run(click_href.clone());
+                ctx.go(click_href.clone());
             }
         >
             <td class="col-status">

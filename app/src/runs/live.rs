@@ -39,8 +39,15 @@ pub fn install(ctx: PageCtx) {
             .join(",");
         let query = query_of(&super::list_href(&ctx.view.get_untracked()));
         polling.set_value(true);
+        let list = ctx.list_load();
         leptos::task::spawn_local(async move {
-            match poll_runs(query, after, watch).await {
+            let update = poll_runs(query, after, watch).await;
+            if ctx.list_load() != list {
+                // The list was replaced meanwhile; its rows are not these.
+                polling.set_value(false);
+                return;
+            }
+            match update {
                 Ok(update) => {
                     if !update.changed.is_empty() {
                         ctx.changed.update(|m| {

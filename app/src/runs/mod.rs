@@ -10,18 +10,18 @@ mod format;
 mod keys;
 mod list;
 mod live;
+mod page_state;
 mod rail;
 
 use std::collections::HashMap;
 
 use leptos::prelude::*;
-use leptos_router::hooks::{use_location, use_navigate};
-use leptos_router::NavigateOptions;
 
 pub use api::{
     answer_run, cancel_run, load_run, load_runs, more_runs, poll_runs, rerun_run, LiveUpdate,
     RunDetail, RunsData,
 };
+pub use page_state::{PageState, ELEMENT_ID as PAGE_STATE_ID};
 
 use crate::model::{ExecutionEnvelope, RunsView};
 
@@ -45,12 +45,20 @@ impl Default for Fields {
     }
 }
 
+/// Data the page loads: `None` until it has arrived, an error's message if
+/// loading failed.
+pub type Loaded<T> = Option<Result<T, String>>;
+
 /// Everything the page's parts share.
 #[derive(Clone, Copy)]
 pub struct PageCtx {
     pub view: Memo<RunsView>,
-    pub data: Resource<Result<RunsData, ServerFnError>>,
-    pub detail: Resource<Result<Option<RunDetail>, ServerFnError>>,
+    /// The first page of the list for `view`.
+    pub data: RwSignal<Loaded<RunsData>>,
+    /// The open run.
+    pub detail: RwSignal<Loaded<Option<RunDetail>>>,
+    /// A newer first page is on its way (the old one stays until then).
+    pub loading: RwSignal<bool>,
     /// Pages after the first, loaded by scrolling.
     pub extra: RwSignal<Vec<ExecutionEnvelope>>,
     /// The cursor after `extra`; `None` means "the first page's".
@@ -67,13 +75,26 @@ pub struct PageCtx {
     pub command_open: RwSignal<bool>,
     pub help_open: RwSignal<bool>,
     pub fields: RwSignal<Fields>,
-    /// Replaces the URL (filters never pile up in history).
-    pub go: Callback<String>,
+    /// The URL's query string, without `?`: the page's state.
+    query: RwSignal<String>,
+    /// Counts list loads; an answer to any but the latest is dropped.
+    list_loads: StoredValue<u64>,
+    detail_loads: StoredValue<u64>,
 }
 
 impl PageCtx {
+    /// Shows `href` (a `/runs?…` link) by replacing the URL, so filters
+    /// never pile up in history; the view follows from the new query.
+    pub fn go(&self, href: String) {
+        #[cfg(feature = "hydrate")]
+        if let Ok(history) = window().history() {
+            let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&href));
+        }
+        self.query.set(query_of(&href));
+    }
+
     pub fn navigate(&self, view: &RunsView) {
-        self.go.run(view.href());
+        self.go(view.href());
     }
 
     /// The first page as loaded, if it has loaded.
@@ -110,14 +131,57 @@ impl PageCtx {
         });
     }
 
+    /// Loads the list and the open run again.
     pub fn refresh(&self) {
-        self.live_rows.set(Vec::new());
-        self.changed.set(HashMap::new());
-        self.extra.set(Vec::new());
-        self.next_cursor.set(None);
-        self.data.refetch();
-        self.detail.refetch();
+        let view = self.view.get_untracked();
+        self.load_list(list_href(&view));
+        self.load_detail(view.execution_id);
     }
+
+    /// The number the current list load has; `load_more` checks it to drop
+    /// pages of a list that was replaced meanwhile.
+    pub fn list_load(&self) -> u64 {
+        self.list_loads.get_value()
+    }
+
+    /// Loads the first page of `href`'s list; what scrolling and live mode
+    /// added to the old list goes when the new one arrives.
+    fn load_list(self, href: String) {
+        let load = bump(self.list_loads);
+        self.loading.set(true);
+        leptos::task::spawn_local(async move {
+            let data = load_runs(query_of(&href)).await;
+            if self.list_loads.get_value() != load {
+                return;
+            }
+            self.extra.set(Vec::new());
+            self.next_cursor.set(None);
+            self.live_rows.set(Vec::new());
+            self.changed.set(HashMap::new());
+            self.selected.set(None);
+            self.data.set(Some(data.map_err(|e| e.to_string())));
+            self.loading.set(false);
+        });
+    }
+
+    fn load_detail(self, id: Option<String>) {
+        let load = bump(self.detail_loads);
+        let Some(id) = id else {
+            self.detail.set(Some(Ok(None)));
+            return;
+        };
+        leptos::task::spawn_local(async move {
+            let detail = load_run(id).await;
+            if self.detail_loads.get_value() == load {
+                self.detail.set(Some(detail.map_err(|e| e.to_string())));
+            }
+        });
+    }
+}
+
+fn bump(counter: StoredValue<u64>) -> u64 {
+    counter.update_value(|n| *n += 1);
+    counter.get_value()
 }
 
 /// The query string of a `/runs…` href.
@@ -132,38 +196,42 @@ pub(crate) fn list_href(view: &RunsView) -> String {
     view.with_execution(None).with_live(false).href()
 }
 
+/// The query string and the data the server rendered the page with. In the
+/// browser the URL is the truth; the embedded data is used only if it was
+/// rendered for that URL.
+fn initial_state() -> (String, Option<PageState>) {
+    #[cfg(feature = "hydrate")]
+    {
+        let query = window().location().search().unwrap_or_default();
+        let query = query.trim_start_matches('?').to_owned();
+        let state = PageState::from_page().filter(|s| s.query == query);
+        (query, state)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let state = use_context::<PageState>();
+        (
+            state.as_ref().map(|s| s.query.clone()).unwrap_or_default(),
+            state,
+        )
+    }
+}
+
 #[component]
 pub fn RunsPage() -> impl IntoView {
-    let location = use_location();
-    let view = Memo::new(move |_| RunsView::from_query(&location.search.get()).0);
-    // The list depends on everything but the open run.
-    let list_href = Memo::new(move |_| list_href(&view.get()));
-    let data = Resource::new(move || list_href.get(), |href| load_runs(query_of(&href)));
-    let open_id = Memo::new(move |_| view.get().execution_id);
-    let detail = Resource::new(
-        move || open_id.get(),
-        |id| async move {
-            match id {
-                Some(id) => load_run(id).await,
-                None => Ok(None),
-            }
-        },
-    );
-    let navigate = use_navigate();
-    let go = Callback::new(move |href: String| {
-        navigate(
-            &href,
-            NavigateOptions {
-                replace: true,
-                scroll: false,
-                ..NavigateOptions::default()
-            },
-        )
-    });
+    let (initial_query, state) = initial_state();
+    let loaded = state.is_some();
+    let (data, detail) = match state {
+        Some(s) => (Some(s.data), Some(s.detail)),
+        None => (None, None),
+    };
+    let query = RwSignal::new(initial_query);
+    let view = Memo::new(move |_| RunsView::from_query(&query.get()).0);
     let ctx = PageCtx {
         view,
-        data,
-        detail,
+        data: RwSignal::new(data),
+        detail: RwSignal::new(detail),
+        loading: RwSignal::new(false),
         extra: RwSignal::new(Vec::new()),
         next_cursor: RwSignal::new(None),
         loading_more: RwSignal::new(false),
@@ -174,20 +242,24 @@ pub fn RunsPage() -> impl IntoView {
         command_open: RwSignal::new(false),
         help_open: RwSignal::new(false),
         fields: RwSignal::new(Fields::default()),
-        go,
+        query,
+        list_loads: StoredValue::new(0),
+        detail_loads: StoredValue::new(0),
     };
     provide_context(ctx);
-    // A new list forgets what scrolling and live mode added to the old one.
+    // Effects run only in the browser: load when the list or the open run
+    // changes (and at once if the server's data was not usable).
+    let list = Memo::new(move |_| list_href(&view.get()));
+    let open_id = Memo::new(move |_| view.get().execution_id);
     Effect::watch(
-        move || list_href.get(),
-        move |_, _, _| {
-            ctx.extra.set(Vec::new());
-            ctx.next_cursor.set(None);
-            ctx.live_rows.set(Vec::new());
-            ctx.changed.set(HashMap::new());
-            ctx.selected.set(None);
-        },
-        false,
+        move || list.get(),
+        move |href, _, _| ctx.load_list(href.clone()),
+        !loaded,
+    );
+    Effect::watch(
+        move || open_id.get(),
+        move |id, _, _| ctx.load_detail(id.clone()),
+        !loaded,
     );
     let hydrated = RwSignal::new(false);
     // Effects run only in the browser, so this marks a hydrated page.
@@ -201,23 +273,20 @@ pub fn RunsPage() -> impl IntoView {
             class="runs"
             class:rail-closed=move || ctx.rail_open.get() == Some(false)
             class:rail-opened=move || ctx.rail_open.get() == Some(true)
+            aria-busy=move || ctx.loading.get().then_some("true")
             data-hydrated=move || hydrated.get().then_some("true")
         >
-            // One boundary around everything that reads the list, so the
-            // server waits for it and hydration finds what it rendered.
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                <TopBar/>
-                <div class="body">
-                    <rail::Rail/>
-                    <section class="main" aria-label="Runs">
-                        <chart::Timeline/>
-                        <list::RunList/>
-                    </section>
-                </div>
-                <drawer::Drawer/>
-                <command::Command/>
-                <keys::Help/>
-            </Transition>
+            <TopBar/>
+            <div class="body">
+                <rail::Rail/>
+                <section class="main" aria-label="Runs">
+                    <chart::Timeline/>
+                    <list::RunList/>
+                </section>
+            </div>
+            <drawer::Drawer/>
+            <command::Command/>
+            <keys::Help/>
         </main>
     }
 }
@@ -279,11 +348,11 @@ fn TopBar() -> impl IntoView {
             </button>
             <list::ViewOptions/>
             <span class="counts">{counts}</span>
-            <Show when=move || !problems().is_empty()>
+            {move || (!problems().is_empty()).then(|| view! {
                 <p class="problems" role="status">
                     "Ignored in the URL: " {move || problems().join("; ")}
                 </p>
-            </Show>
+            })}
         </header>
     }
 }
@@ -291,10 +360,10 @@ fn TopBar() -> impl IntoView {
 /// A link that changes the view: a plain link without JavaScript, a URL
 /// replacement with it.
 #[component]
-pub fn ViewLink(
+pub fn ViewLink<C: IntoView + 'static>(
     #[prop(into)] href: Signal<String>,
     #[prop(optional, into)] class: String,
-    children: Children,
+    children: TypedChildren<C>,
 ) -> impl IntoView {
     let ctx = expect_context::<PageCtx>();
     view! {
@@ -303,10 +372,10 @@ pub fn ViewLink(
             href=move || href.get()
             on:click=move |ev| {
                 ev.prevent_default();
-                ctx.go.run(href.get_untracked());
+                ctx.go(href.get_untracked());
             }
         >
-            {children()}
+            {children.into_inner()()}
         </a>
     }
 }

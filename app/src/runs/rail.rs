@@ -43,15 +43,13 @@ pub fn Rail() -> impl IntoView {
         <nav class="rail" aria-label="Filters" id="rail">
             <div class="rail-head">
                 <h2>"Execution history"</h2>
-                <Show when=move || ctx.view.get().is_filtered()>
+                {move || (ctx.view.get().is_filtered()).then(|| view! {
                     <ViewLink href=Signal::derive(move || ctx.view.get().reset().href()) class="reset".to_owned()>
                         "Reset"
                     </ViewLink>
-                </Show>
+                })}
             </div>
-            <Transition fallback=|| ()>
-                {move || meta().map(|m| view! { <Sections meta=m view=ctx.view.get()/> })}
-            </Transition>
+            {move || meta().map(|m| view! { <Sections meta=m view=ctx.view.get()/> })}
         </nav>
     }
 }
