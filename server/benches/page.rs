@@ -17,6 +17,10 @@ use app::model::{ListQuery, LOCAL_SCOPE};
 use app::store::synthetic::{record_history, SyntheticSpec};
 use app::store::{now_ms, Store};
 
+/// The same allocator as the `executor` binary (see its Cargo.toml note).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let mut runs: u64 = 1_000_000;
     let mut fresh = false;

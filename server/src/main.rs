@@ -14,6 +14,10 @@ use app::engine::{Engine, EngineConfig, Limits, Registry, MIB};
 use app::store::{now_ms, Store};
 use server::{router, AppState};
 
+/// The same allocator as the `executor` binary (see its Cargo.toml note).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "executor",

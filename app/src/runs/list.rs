@@ -1,7 +1,7 @@
 //! The list: rows newest first (or as sorted), more pages as the reader
 //! scrolls, live rows above a divider, optional columns.
 
-use leptos::either::Either;
+use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
 
 use super::format::{clock, code_preview, duration, log_counts, status_label};
@@ -175,9 +175,10 @@ pub fn RunList() -> impl IntoView {
     let f = move || ctx.fields.get();
     view! {
         {move || match ctx.data.get() {
-            Some(Err(e)) => Some(Either::Left(view! { <p class="error" role="alert">{e.to_string()}</p> })),
-            None => None,
-            Some(Ok(_)) => Some(Either::Right(view! {
+            Some(Err(e)) => EitherOf3::A(view! { <p class="error" role="alert">{e.to_string()}</p> }),
+            // Only when the server's data could not be used: it is on its way.
+            None => EitherOf3::B(view! { <p class="loading">"Loading…"</p> }),
+            Some(Ok(_)) => EitherOf3::C(view! {
                 // Hidden columns are hidden by class, so rows carry no
                 // per-cell reactivity (cheaper to render and hydrate).
                 <table
@@ -211,7 +212,7 @@ pub fn RunList() -> impl IntoView {
                 } else {
                     Either::Right(view! { <p class="end">"End of history"</p> })
                 }}
-            })),
+            }),
         }}
     }
 }

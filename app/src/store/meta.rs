@@ -63,19 +63,23 @@ impl GroupBy {
         match self {
             Self::All => " GROUP BY 1, 2, 3, 4",
             Self::Facets => " GROUP BY 1, 2, 3",
-            Self::Chart => " GROUP BY 1, 4",
+            // Bucket first: over a roll-up whose slots are the buckets this
+            // follows the key order, and SQLite groups without sorting.
+            Self::Chart => " GROUP BY 4, 1",
         }
     }
 }
 
 /// The trigger, elicitation and bucket columns of a grouping; the ones it
-/// drops are constants of the right type.
+/// drops are constants of the right type. `time` is bucketed by `width`,
+/// unless its values are already whole buckets (a roll-up slot as wide as a
+/// bucket): then it is the bucket as it is, which keeps its index order.
 fn push_dimensions(
     sql: &mut Sql,
     by: GroupBy,
     trigger: &str,
     elicitation: &str,
-    time: &str,
+    (time, time_step): (&str, i64),
     width: i64,
 ) {
     let (keep_facets, keep_bucket) = match by {
@@ -91,7 +95,9 @@ fn push_dimensions(
     } else {
         sql.push("CAST(NULL AS TEXT) AS trigger_kind, (1 = 0) AS had_elicitation, ");
     }
-    if keep_bucket {
+    if keep_bucket && time_step == width {
+        sql.push(time).push(" AS bucket");
+    } else if keep_bucket {
         sql.push("(")
             .push(time)
             .push(" / ")
@@ -138,51 +144,75 @@ impl RunRollup {
     }
 }
 
-/// The time window split into whole slots (answered by roll-ups) and the
-/// partial slots at either edge (answered by rows).
-struct Split {
-    edges: Vec<(i64, i64)>,
-    slots: Option<(i64, i64)>,
-}
-
-fn split_slots(from: i64, to: i64, slot: i64) -> Split {
-    let s1 = (from + slot - 1).div_euclid(slot) * slot;
-    let s2 = to.div_euclid(slot) * slot;
-    if s1 >= s2 {
-        return Split {
-            edges: vec![(from, to)],
-            slots: None,
-        };
-    }
-    let edges = [(from, s1), (s2, to)]
-        .into_iter()
-        .filter(|(a, b)| a < b)
-        .collect();
-    Split {
-        edges,
-        slots: Some((s1, s2)),
-    }
-}
-
 /// A time range `[from, to)` in epoch ms.
 type Range = (i64, i64);
 
-/// Tiles `[from, to)` with whole slots, coarsest level first: each level
-/// takes the whole slots left in the remaining edges. Returns the slot ranges
-/// with their level's tag, and the partial edges no level tiles.
-fn tile<T: Copy>(from: i64, to: i64, levels: &[(T, i64)]) -> (Vec<(T, Range)>, Vec<Range>) {
-    let mut edges = vec![(from, to)];
+/// Whether a piece's counts are added (`1`) or subtracted (`-1`).
+type Sign = i64;
+
+/// A time range cut into roll-up slots and rows.
+#[derive(Debug, PartialEq)]
+struct Tiling<T> {
+    /// Whole slots: their level's tag, the range, the sign.
+    slots: Vec<(T, Range, Sign)>,
+    /// What no level tiles, answered by rows.
+    rows: Vec<(Range, Sign)>,
+}
+
+/// Tiles `[from, to)` with whole slots, coarsest level first; each level
+/// tiles what the coarser ones left at the edges. A slot that an edge cuts
+/// is taken whole, and its part outside the edge subtracted, when that part
+/// is the shorter one: counts are sums, so the difference counts the same
+/// runs with fewer finer slots (a day-long window starting at 00:30 is one
+/// daily slot minus half an hour, not 23 hourly ones). Never past `to`
+/// itself: past the end of an open window is where new runs land, and a
+/// difference read in two snapshots could miscount them.
+///
+fn tile<T: Copy>(from: i64, to: i64, levels: &[(T, i64)]) -> Tiling<T> {
+    let mut edges = vec![((from, to), 1)];
     let mut slots = Vec::new();
     for &(tag, slot) in levels {
         let mut finer = Vec::new();
-        for (a, b) in edges {
-            let split = split_slots(a, b, slot);
-            slots.extend(split.slots.map(|range| (tag, range)));
-            finer.extend(split.edges);
+        for ((a, b), sign) in edges {
+            // The slot boundaries at or around a and b.
+            let a_floor = a.div_euclid(slot) * slot;
+            let a_ceil = if a == a_floor { a } else { a_floor + slot };
+            let b_floor = b.div_euclid(slot) * slot;
+            let b_ceil = if b == b_floor { b } else { b_floor + slot };
+            let b_may_grow = b != to;
+            // Each cut end: cover it from inside (finer pieces up to the
+            // boundary) or from outside (the whole slot, minus what lies
+            // beyond the end), whichever leaves less to finer levels.
+            let start = if a - a_floor < a_ceil - a {
+                a_floor
+            } else {
+                a_ceil
+            };
+            let end = if b_may_grow && b_ceil - b < b - b_floor {
+                b_ceil
+            } else {
+                b_floor
+            };
+            if start >= end {
+                // No whole slot worth taking.
+                finer.push(((a, b), sign));
+                continue;
+            }
+            slots.push((tag, (start, end), sign));
+            for (piece, piece_sign) in [
+                ((a, start), sign),
+                ((start, a), -sign),
+                ((end, b), sign),
+                ((b, end), -sign),
+            ] {
+                if piece.0 < piece.1 {
+                    finer.push((piece, piece_sign));
+                }
+            }
         }
         edges = finer;
     }
-    (slots, edges)
+    Tiling { slots, rows: edges }
 }
 
 impl Store {
@@ -298,9 +328,12 @@ impl Store {
             Some(rollup) => vec![rollup],
         };
         let levels: Vec<(RunRollup, i64)> = levels.into_iter().map(|r| (r, r.slot_ms())).collect();
-        let (slot_queries, edges) = tile(window.from, window.to, &levels);
+        let Tiling { slots, rows } = tile(window.from, window.to, &levels);
         let mut out = Vec::new();
-        for (from, to) in edges {
+        let mut add = |rows: Vec<GroupRow>, sign: Sign| {
+            out.extend(rows.into_iter().map(|r| GroupRow { n: r.n * sign, ..r }));
+        };
+        for ((from, to), sign) in rows {
             let mut sql = self.db().sql();
             sql.push("SELECT e.status AS status, ");
             push_dimensions(
@@ -308,7 +341,7 @@ impl Store {
                 by,
                 "e.trigger_kind",
                 "e.had_elicitation",
-                "e.created_at",
+                ("e.created_at", 1),
                 width,
             );
             sql.push(", count(*) AS n");
@@ -320,9 +353,9 @@ impl Store {
             windowed.to = Some(to);
             push_filters(&mut sql, &windowed, resolved, skip);
             sql.push(by.group_by());
-            out.extend(self.db().fetch_all::<GroupRow>(sql).await?);
+            add(self.db().fetch_all(sql).await?, sign);
         }
-        for (rollup, (s1, s2)) in slot_queries {
+        for (rollup, (s1, s2), sign) in slots {
             let mut sql = self.db().sql();
             sql.push("SELECT status, ");
             push_dimensions(
@@ -330,7 +363,7 @@ impl Store {
                 by,
                 "CASE WHEN trigger_kind = '' THEN NULL ELSE trigger_kind END",
                 "had_elicitation",
-                "slot_start",
+                ("slot_start", rollup.slot_ms()),
                 width,
             );
             sql.push(", CAST(sum(runs) AS BIGINT) AS n FROM ")
@@ -342,7 +375,7 @@ impl Store {
                 .push(" AND slot_start < ")
                 .bind(s2)
                 .push(by.group_by());
-            out.extend(self.db().fetch_all::<GroupRow>(sql).await?);
+            add(self.db().fetch_all(sql).await?, sign);
         }
         Ok(out)
     }
@@ -372,17 +405,17 @@ impl Store {
             window.to
         };
         let mut counts: HashMap<String, i64> = HashMap::new();
-        let mut add = |rows: Vec<ToolRow>| {
+        let mut add = |rows: Vec<ToolRow>, sign: Sign| {
             for r in rows {
-                *counts.entry(r.tool_path).or_default() += r.n;
+                *counts.entry(r.tool_path).or_default() += r.n * sign;
             }
         };
         if rollups_answer {
             // Whole days from the daily roll-up, whole hours left at either
             // end from the hourly one, and the partial hours from the rows.
-            let (slot_queries, row_ranges) =
+            let Tiling { slots, rows } =
                 tile(from, to, &[("tool_daily", DAY), ("tool_hourly", HOUR)]);
-            for (table, (a, b)) in slot_queries {
+            for (table, (a, b), sign) in slots {
                 let mut sql = self.db().sql();
                 sql.push("SELECT tool_path, CAST(sum(runs) AS BIGINT) AS n FROM ")
                     .push(table)
@@ -394,9 +427,9 @@ impl Store {
                     .bind(b);
                 push_status_filter(&mut sql, filters);
                 sql.push(" GROUP BY tool_path");
-                add(self.db().fetch_all(sql).await?);
+                add(self.db().fetch_all(sql).await?, sign);
             }
-            for (a, b) in row_ranges {
+            for ((a, b), sign) in rows {
                 let mut sql = self.db().sql();
                 let hint = tool_paths_by_time(sql.dialect);
                 sql.push("SELECT tool_path, count(*) AS n FROM execution_tool_path")
@@ -409,7 +442,7 @@ impl Store {
                     .bind(b);
                 push_status_filter(&mut sql, filters);
                 sql.push(" GROUP BY tool_path");
-                add(self.db().fetch_all(sql).await?);
+                add(self.db().fetch_all(sql).await?, sign);
             }
         } else {
             let mut sql = self.db().sql();
@@ -435,7 +468,7 @@ impl Store {
                 },
             );
             sql.push(" GROUP BY tp.tool_path");
-            add(self.db().fetch_all(sql).await?);
+            add(self.db().fetch_all(sql).await?, 1);
         }
         let mut facets: Vec<ToolFacet> = counts
             .into_iter()
@@ -559,20 +592,94 @@ fn fold(
 mod tests {
     use super::*;
 
+    /// How many times the signed pieces count instant `t`.
+    fn coverage<T>(t: i64, tiling: &Tiling<T>) -> i64 {
+        let inside = |(a, b): Range| a <= t && t < b;
+        let slots: i64 = tiling
+            .slots
+            .iter()
+            .filter(|p| inside(p.1))
+            .map(|p| p.2)
+            .sum();
+        let rows: i64 = tiling
+            .rows
+            .iter()
+            .filter(|p| inside(p.0))
+            .map(|p| p.1)
+            .sum();
+        slots + rows
+    }
+
     #[test]
     fn whole_slots_go_to_rollups_and_partial_slots_to_rows() {
-        let s = split_slots(HOUR + 5, 4 * HOUR + 7, HOUR);
-        assert_eq!(s.slots, Some((2 * HOUR, 4 * HOUR)));
+        let pieces = tile(HOUR + 5, 4 * HOUR + 7, &[((), HOUR)]);
+        assert_eq!(pieces.slots, vec![((), (HOUR, 4 * HOUR), 1)]);
         assert_eq!(
-            s.edges,
-            vec![(HOUR + 5, 2 * HOUR), (4 * HOUR, 4 * HOUR + 7)]
+            pieces.rows,
+            vec![((HOUR, HOUR + 5), -1), ((4 * HOUR, 4 * HOUR + 7), 1)]
         );
-        let aligned = split_slots(HOUR, 3 * HOUR, HOUR);
-        assert_eq!(aligned.slots, Some((HOUR, 3 * HOUR)));
-        assert!(aligned.edges.is_empty());
-        let inside = split_slots(HOUR + 1, HOUR + 50, HOUR);
-        assert_eq!(inside.slots, None);
-        assert_eq!(inside.edges, vec![(HOUR + 1, HOUR + 50)]);
+        let late = tile(HOUR + 50 * MINUTE, 4 * HOUR, &[((), HOUR)]);
+        assert_eq!(late.slots, vec![((), (2 * HOUR, 4 * HOUR), 1)]);
+        assert_eq!(late.rows, vec![((HOUR + 50 * MINUTE, 2 * HOUR), 1)]);
+        let aligned = tile(HOUR, 3 * HOUR, &[((), HOUR)]);
+        assert_eq!(aligned.slots, vec![((), (HOUR, 3 * HOUR), 1)]);
+        assert!(aligned.rows.is_empty());
+        let inside = tile(HOUR + 1, HOUR + 50, &[((), HOUR)]);
+        assert!(inside.slots.is_empty());
+        assert_eq!(inside.rows, vec![((HOUR + 1, HOUR + 50), 1)]);
+    }
+
+    #[test]
+    fn a_day_starting_just_after_midnight_is_a_day_minus_the_start() {
+        let from = DAY + 30 * MINUTE;
+        let Tiling { slots, rows } = tile(from, 3 * DAY, &[((), DAY), ((), HOUR)]);
+        assert_eq!(slots, vec![((), (DAY, 3 * DAY), 1)]);
+        assert_eq!(rows, vec![((DAY, from), -1)]);
+        // 00:45: the subtracted 45 minutes are an hour minus 15 minutes.
+        let from = DAY + 45 * MINUTE;
+        let Tiling { slots, rows } = tile(from, 3 * DAY, &[((), DAY), ((), HOUR)]);
+        assert_eq!(
+            slots,
+            vec![((), (DAY, 3 * DAY), 1), ((), (DAY, DAY + HOUR), -1)]
+        );
+        assert_eq!(rows, vec![((from, DAY + HOUR), 1)]);
+    }
+
+    #[test]
+    fn the_end_of_the_window_is_never_grown_past() {
+        let to = 3 * DAY - MINUTE;
+        let Tiling { slots, rows } = tile(DAY, to, &[((), DAY), ((), HOUR)]);
+        assert_eq!(
+            slots,
+            vec![((), (DAY, 2 * DAY), 1), ((), (2 * DAY, 3 * DAY - HOUR), 1)]
+        );
+        assert_eq!(rows, vec![((3 * DAY - HOUR, to), 1)]);
+    }
+
+    proptest::proptest! {
+        /// Whatever the window and levels, the signed pieces count every
+        /// instant inside it once and every instant outside it not at all,
+        /// and every slot piece is whole slots of its level.
+        #[test]
+        fn signed_pieces_cover_the_window_exactly(
+            from in 0i64..10 * DAY,
+            len in 1i64..10 * DAY,
+            probes in proptest::collection::vec(0i64..21 * DAY, 50),
+        ) {
+            let to = from + len;
+            // Each level tagged with its slot width.
+            let levels = [(DAY, DAY), (HOUR, HOUR), (QUARTER_HOUR, QUARTER_HOUR)];
+            let pieces = tile(from, to, &levels);
+            for &(slot, (a, b), _) in &pieces.slots {
+                proptest::prop_assert!(a < b);
+                proptest::prop_assert_eq!(a % slot, 0);
+                proptest::prop_assert_eq!(b % slot, 0);
+            }
+            for t in probes.into_iter().chain([from - 1, from, to - 1, to]) {
+                let want = i64::from(from <= t && t < to);
+                proptest::prop_assert_eq!(coverage(t, &pieces), want, "t = {}", t);
+            }
+        }
     }
 
     #[test]
