@@ -83,6 +83,26 @@ test('clicking a facet filters the list and the URL; Reset clears both', async (
   await page.close();
 });
 
+test('a page rendered for another query hydrates, then follows its own URL', async () => {
+  // A browser should never show a page for another URL; if a cache does,
+  // hydration must still match what is on screen and then load the URL's rows.
+  const html = await (await fetch(`${server.base}/runs`)).text();
+  const page = await browser.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.route(`${server.base}/runs?status=failed`, (route) =>
+    route.fulfill({ status: 200, contentType: 'text/html; charset=utf-8', body: html }));
+  await page.goto(`${server.base}/runs?status=failed`);
+  await page.locator('main[data-hydrated="true"]').waitFor({ timeout: 15000 });
+  await page.waitForFunction(() => {
+    const rows = [...document.querySelectorAll('tr.run')];
+    return rows.length === 24 && rows.every((r) => r.dataset.status === 'failed');
+  });
+  assert.match(await page.locator('.counts').innerText(), /24 loaded · 24 matching/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test('the filter command applies, reports bad tokens inline, and Esc closes it', async () => {
   const page = await open('/runs');
   await page.keyboard.press('/');

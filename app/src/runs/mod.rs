@@ -196,30 +196,35 @@ pub(crate) fn list_href(view: &RunsView) -> String {
     view.with_execution(None).with_live(false).href()
 }
 
-/// The query string and the data the server rendered the page with. In the
-/// browser the URL is the truth; the embedded data is used only if it was
-/// rendered for that URL.
-fn initial_state() -> (String, Option<PageState>) {
+/// The query string the page was rendered for, the data it was rendered
+/// with, and the URL's query string if that is another one. In the browser
+/// the URL is the truth, but hydration must first see what the server
+/// rendered (a browser should never show a page for another query; if one
+/// does, the page then moves to its URL).
+fn initial_state() -> (String, Option<PageState>, Option<String>) {
     #[cfg(feature = "hydrate")]
     {
-        let query = window().location().search().unwrap_or_default();
-        let query = query.trim_start_matches('?').to_owned();
-        let state = PageState::from_page().filter(|s| s.query == query);
-        (query, state)
+        let url = window().location().search().unwrap_or_default();
+        let url = url.trim_start_matches('?').to_owned();
+        match PageState::from_page() {
+            Some(state) => {
+                let moved = (state.query != url).then_some(url);
+                (state.query.clone(), Some(state), moved)
+            }
+            None => (url, None, None),
+        }
     }
     #[cfg(not(feature = "hydrate"))]
     {
         let state = use_context::<PageState>();
-        (
-            state.as_ref().map(|s| s.query.clone()).unwrap_or_default(),
-            state,
-        )
+        let query = state.as_ref().map(|s| s.query.clone()).unwrap_or_default();
+        (query, state, None)
     }
 }
 
 #[component]
 pub fn RunsPage() -> impl IntoView {
-    let (initial_query, state) = initial_state();
+    let (initial_query, state, moved) = initial_state();
     let loaded = state.is_some();
     let (data, detail) = match state {
         Some(s) => (Some(s.data), Some(s.detail)),
@@ -261,6 +266,9 @@ pub fn RunsPage() -> impl IntoView {
         move |id, _, _| ctx.load_detail(id.clone()),
         !loaded,
     );
+    if let Some(url) = moved {
+        Effect::new(move |_| query.set(url.clone()));
+    }
     let hydrated = RwSignal::new(false);
     // Effects run only in the browser, so this marks a hydrated page.
     Effect::new(move |_| hydrated.set(true));
