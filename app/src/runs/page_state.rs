@@ -49,7 +49,8 @@ impl PageState {
         match serde_json::to_string(self) {
             Ok(json) => json.replace('<', "\\u003c"),
             Err(e) => {
-                // The browser then loads the data itself.
+                // Not expected for these types (every map key is a
+                // string); logged rather than failing the page.
                 tracing::error!(error = %e, "serializing the page state failed");
                 String::new()
             }

@@ -167,7 +167,6 @@ struct Tiling<T> {
 /// daily slot minus half an hour, not 23 hourly ones). Never past `to`
 /// itself: past the end of an open window is where new runs land, and a
 /// difference read in two snapshots could miscount them.
-///
 fn tile<T: Copy>(from: i64, to: i64, levels: &[(T, i64)]) -> Tiling<T> {
     let mut edges = vec![((from, to), 1)];
     let mut slots = Vec::new();
