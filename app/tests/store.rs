@@ -824,6 +824,20 @@ async fn sweep_deletes_old_runs_with_their_children(store: &Store) {
     .unwrap();
     assert_eq!(counts.status_counts.completed, 1);
     assert_eq!(counts.interaction_counts.with_elicitation, 0);
+    // Over the deleted run's day too, from the roll-ups without and with
+    // the status.
+    for extra in [vec![], vec![("status", "completed")]] {
+        let (from, to) = (T0.to_string(), (T0 + 20 * DAY).to_string());
+        let mut params = vec![("from", from.as_str()), ("to", to.as_str())];
+        params.extend(extra);
+        let meta = list(store, &params).await.meta.unwrap();
+        let facets: Vec<(&str, i64)> = meta
+            .tool_facets
+            .iter()
+            .map(|f| (f.tool_path.as_str(), f.count))
+            .collect();
+        assert_eq!(facets, vec![("a.b", 1)], "{params:?}");
+    }
 }
 
 async fn export_streams_every_matching_run(store: &Store) {

@@ -93,6 +93,16 @@ async fn bench(runs: u64, fresh: bool, only: Option<String>) {
         .await
         .unwrap();
     let client = reqwest::Client::new();
+    // The drawer opens the newest run, with its tool calls.
+    let newest = store
+        .list_without_meta(LOCAL_SCOPE, &ListQuery::default())
+        .await
+        .unwrap()
+        .executions
+        .first()
+        .map(|r| r.execution.id.clone())
+        .unwrap_or_default();
+    let drawer = format!("/runs?executionId={newest}");
     let day_ago = now_ms() - 86_400_000;
     let api = format!("/executions?from={day_ago}");
     // The roll-ups' worst hour: a 24 h window whose ends both cut their day
@@ -109,7 +119,10 @@ async fn bench(runs: u64, fresh: bool, only: Option<String>) {
         ("/runs?status=failed", "/runs?status=failed"),
         ("/runs?range=7d", "/runs?range=7d"),
         ("/runs?range=30d", "/runs?range=30d"),
-        ("/runs with the drawer open", "/runs?executionId=none"),
+        (
+            "/runs with the drawer open on the newest run",
+            drawer.as_str(),
+        ),
         ("/runs?range=15m", "/runs?range=15m"),
         (
             "/runs, 24 h from noon to noon (worst case for the roll-ups)",

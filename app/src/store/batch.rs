@@ -581,6 +581,8 @@ struct ToolPathState {
 
 type RunKey = (&'static str, String, i64, String, String, bool);
 type ToolKey = (&'static str, String, i64, String, String);
+/// A tool roll-up row whatever the status: table, scope, slot, path.
+type ToolTotalKey = (&'static str, String, i64, String);
 
 /// Changes to the roll-up tables gathered over a batch and written once per
 /// row: PostgreSQL leaves a row version behind at every update, so counting
@@ -589,6 +591,7 @@ type ToolKey = (&'static str, String, i64, String, String);
 struct RollupDeltas {
     runs: BTreeMap<RunKey, i64>,
     tools: BTreeMap<ToolKey, i64>,
+    tool_totals: BTreeMap<ToolTotalKey, i64>,
     /// New runs per scope.
     totals: BTreeMap<String, i64>,
 }
@@ -631,84 +634,119 @@ impl RollupDeltas {
             );
             *self.tools.entry(key).or_default() += delta;
         }
+        for (table, slot) in [("tool_hourly_total", HOUR), ("tool_daily_total", DAY)] {
+            let key = (
+                table,
+                scope.to_owned(),
+                created_at.div_euclid(slot) * slot,
+                path.to_owned(),
+            );
+            *self.tool_totals.entry(key).or_default() += delta;
+        }
     }
 
     async fn apply(self, db: &Db, tx: &mut Tx<'_>) -> Result<(), StoreError> {
-        let totals: Vec<(&String, &i64)> = self.totals.iter().collect();
-        for chunk in chunks(&totals) {
-            let mut sql = db.sql();
-            sql.push("INSERT INTO execution_scope_total (scope_id, runs) VALUES ");
-            push_values(&mut sql, chunk, &|(s, n): &(&String, &i64)| {
-                vec![(*s).clone().into(), (**n).into()]
-            });
-            sql.push(
-                " ON CONFLICT (scope_id) DO UPDATE SET runs = execution_scope_total.runs + excluded.runs",
-            );
-            tx.execute(sql).await?;
-        }
+        add_counts(
+            db,
+            tx,
+            "execution_scope_total",
+            "scope_id",
+            &self.totals,
+            |s| vec![s.clone().into()],
+        )
+        .await?;
         for table in ["execution_quarter_hourly", "execution_hourly"] {
-            let rows: Vec<(&RunKey, &i64)> = self
-                .runs
-                .iter()
-                .filter(|(k, n)| k.0 == table && **n != 0)
-                .collect();
-            for chunk in chunks(&rows) {
-                let mut sql = db.sql();
-                sql.push("INSERT INTO ").push(table).push(
-                    " (scope_id, slot_start, status, trigger_kind, had_elicitation, runs) VALUES ",
-                );
-                push_values(&mut sql, chunk, &|((_, s, slot, st, t, el), n): &(
-                    &RunKey,
-                    &i64,
-                )| {
+            let rows = self.runs.iter().filter(|(k, _)| k.0 == table);
+            add_counts(
+                db,
+                tx,
+                table,
+                "scope_id, slot_start, status, trigger_kind, had_elicitation",
+                rows,
+                |(_, s, slot, st, t, el)| {
                     vec![
                         s.clone().into(),
                         (*slot).into(),
                         st.clone().into(),
                         t.clone().into(),
                         (*el).into(),
-                        (**n).into(),
                     ]
-                });
-                sql.push(" ON CONFLICT (scope_id, slot_start, status, trigger_kind, had_elicitation) DO UPDATE SET runs = ")
-                    .push(table)
-                    .push(".runs + excluded.runs");
-                tx.execute(sql).await?;
-            }
+                },
+            )
+            .await?;
         }
         for table in ["tool_hourly", "tool_daily"] {
-            let rows: Vec<(&ToolKey, &i64)> = self
-                .tools
-                .iter()
-                .filter(|(k, n)| k.0 == table && **n != 0)
-                .collect();
-            for chunk in chunks(&rows) {
-                let mut sql = db.sql();
-                sql.push("INSERT INTO ")
-                    .push(table)
-                    .push(" (scope_id, slot_start, tool_path, status, runs) VALUES ");
-                push_values(&mut sql, chunk, &|((_, s, slot, p, st), n): &(
-                    &ToolKey,
-                    &i64,
-                )| {
+            let rows = self.tools.iter().filter(|(k, _)| k.0 == table);
+            add_counts(
+                db,
+                tx,
+                table,
+                "scope_id, slot_start, tool_path, status",
+                rows,
+                |(_, s, slot, p, st)| {
                     vec![
                         s.clone().into(),
                         (*slot).into(),
                         p.clone().into(),
                         st.clone().into(),
-                        (**n).into(),
                     ]
-                });
-                sql.push(
-                    " ON CONFLICT (scope_id, slot_start, tool_path, status) DO UPDATE SET runs = ",
-                )
-                .push(table)
-                .push(".runs + excluded.runs");
-                tx.execute(sql).await?;
-            }
+                },
+            )
+            .await?;
+        }
+        // A status change moves a run between statuses, not in or out of
+        // the totals: its deltas cancel and nothing is written.
+        for table in ["tool_hourly_total", "tool_daily_total"] {
+            let rows = self.tool_totals.iter().filter(|(k, _)| k.0 == table);
+            add_counts(
+                db,
+                tx,
+                table,
+                "scope_id, slot_start, tool_path",
+                rows,
+                |(_, s, slot, p)| vec![s.clone().into(), (*slot).into(), p.clone().into()],
+            )
+            .await?;
         }
         Ok(())
     }
+}
+
+/// Adds the non-zero counts to a roll-up table keyed by `key_columns`
+/// (whose count column is `runs`), as multi-row upserts of fixed sizes.
+async fn add_counts<'a, K: 'a>(
+    db: &Db,
+    tx: &mut Tx<'_>,
+    table: &str,
+    key_columns: &str,
+    counts: impl IntoIterator<Item = (&'a K, &'a i64)>,
+    key_args: impl Fn(&K) -> Vec<Arg>,
+) -> Result<(), StoreError> {
+    let rows: Vec<(&K, i64)> = counts
+        .into_iter()
+        .filter(|(_, n)| **n != 0)
+        .map(|(k, n)| (k, *n))
+        .collect();
+    for chunk in chunks(&rows) {
+        let mut sql = db.sql();
+        sql.push("INSERT INTO ")
+            .push(table)
+            .push(" (")
+            .push(key_columns)
+            .push(", runs) VALUES ");
+        push_values(&mut sql, chunk, &|(k, n): &(&K, i64)| {
+            let mut args = key_args(k);
+            args.push((*n).into());
+            args
+        });
+        sql.push(" ON CONFLICT (")
+            .push(key_columns)
+            .push(") DO UPDATE SET runs = ")
+            .push(table)
+            .push(".runs + excluded.runs");
+        tx.execute(sql).await?;
+    }
+    Ok(())
 }
 
 #[derive(FromRow)]

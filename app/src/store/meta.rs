@@ -412,8 +412,14 @@ impl Store {
         if rollups_answer {
             // Whole days from the daily roll-up, whole hours left at either
             // end from the hourly one, and the partial hours from the rows.
-            let Tiling { slots, rows } =
-                tile(from, to, &[("tool_daily", DAY), ("tool_hourly", HOUR)]);
+            // Without a status filter, the roll-ups that sum the statuses
+            // (a sixth of the rows).
+            let levels = if filters.statuses.is_empty() {
+                [("tool_daily_total", DAY), ("tool_hourly_total", HOUR)]
+            } else {
+                [("tool_daily", DAY), ("tool_hourly", HOUR)]
+            };
+            let Tiling { slots, rows } = tile(from, to, &levels);
             for (table, (a, b), sign) in slots {
                 let mut sql = self.db().sql();
                 sql.push("SELECT tool_path, CAST(sum(runs) AS BIGINT) AS n FROM ")

@@ -33,6 +33,8 @@ impl Store {
             "execution_hourly",
             "tool_hourly",
             "tool_daily",
+            "tool_hourly_total",
+            "tool_daily_total",
         ] {
             let mut sql = self.db().sql();
             sql.push("DELETE FROM ")
