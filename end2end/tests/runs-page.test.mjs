@@ -236,6 +236,8 @@ test('keyboard: ?, Esc, b, /, r, arrows', async () => {
   await page.keyboard.press('Escape');
   await page.locator('#filter-command').waitFor({ state: 'detached' });
   await page.keyboard.press('r');
+  // Refreshing keeps the old rows until the new ones arrive.
+  await page.locator('main:not([aria-busy])').waitFor();
   await page.locator('tr.run').nth(49).waitFor();
   await page.keyboard.press('ArrowDown');
   await page.keyboard.press('ArrowDown');

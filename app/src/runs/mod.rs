@@ -131,10 +131,10 @@ impl PageCtx {
         });
     }
 
-    /// Loads the list and the open run again.
+    /// Loads the list and the open run again; the keyboard selection stays.
     pub fn refresh(&self) {
         let view = self.view.get_untracked();
-        self.load_list(list_href(&view));
+        self.load_list(list_href(&view), Reload::Same);
         self.load_detail(view.execution_id);
     }
 
@@ -146,7 +146,7 @@ impl PageCtx {
 
     /// Loads the first page of `href`'s list; what scrolling and live mode
     /// added to the old list goes when the new one arrives.
-    fn load_list(self, href: String) {
+    fn load_list(self, href: String, reload: Reload) {
         let load = bump(self.list_loads);
         self.loading.set(true);
         leptos::task::spawn_local(async move {
@@ -158,7 +158,9 @@ impl PageCtx {
             self.next_cursor.set(None);
             self.live_rows.set(Vec::new());
             self.changed.set(HashMap::new());
-            self.selected.set(None);
+            if reload == Reload::Other {
+                self.selected.set(None);
+            }
             self.data.set(Some(data.map_err(|e| e.to_string())));
             self.loading.set(false);
         });
@@ -177,6 +179,15 @@ impl PageCtx {
             }
         });
     }
+}
+
+/// Which list a load brings.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reload {
+    /// Another list (the filters changed): the selection goes.
+    Other,
+    /// The same list again (Refresh).
+    Same,
 }
 
 fn bump(counter: StoredValue<u64>) -> u64 {
@@ -258,7 +269,7 @@ pub fn RunsPage() -> impl IntoView {
     let open_id = Memo::new(move |_| view.get().execution_id);
     Effect::watch(
         move || list.get(),
-        move |href, _, _| ctx.load_list(href.clone()),
+        move |href, _, _| ctx.load_list(href.clone(), Reload::Other),
         !loaded,
     );
     Effect::watch(
