@@ -43,18 +43,17 @@ struct Shared {
 type Outcome = (i64, i64, i64);
 
 impl Checkpointer {
-    pub fn new(db: Db) -> Self {
-        Self {
-            db,
+    /// The checkpointer for `db`; none for PostgreSQL, which checkpoints
+    /// on its own.
+    pub fn for_db(db: &Db) -> Option<Self> {
+        (db.dialect() == Dialect::Sqlite).then(|| Self {
+            db: db.clone(),
             shared: Arc::default(),
-        }
+        })
     }
 
     /// Called after each commit.
     pub async fn after_commit(&mut self, conn: &mut Option<WriterConn>) {
-        if self.db.dialect() != Dialect::Sqlite {
-            return;
-        }
         if self.shared.log_frames.load(Ordering::Acquire) > RESTART_FRAMES {
             if let Some(conn) = conn.as_mut() {
                 match conn.fetch_all::<Outcome>(PRAGMA).await {

@@ -329,8 +329,8 @@ impl Store {
         let levels: Vec<(RunRollup, i64)> = levels.into_iter().map(|r| (r, r.slot_ms())).collect();
         let Tiling { slots, rows } = tile(window.from, window.to, &levels);
         let mut out = Vec::new();
-        let mut add = |rows: Vec<GroupRow>, sign: Sign| {
-            out.extend(rows.into_iter().map(|r| GroupRow { n: r.n * sign, ..r }));
+        let mut add = |found: Vec<GroupRow>, sign: Sign| {
+            out.extend(found.into_iter().map(|r| GroupRow { n: r.n * sign, ..r }));
         };
         for ((from, to), sign) in rows {
             let mut sql = self.db().sql();
@@ -404,8 +404,8 @@ impl Store {
             window.to
         };
         let mut counts: HashMap<String, i64> = HashMap::new();
-        let mut add = |rows: Vec<ToolRow>, sign: Sign| {
-            for r in rows {
+        let mut add = |found: Vec<ToolRow>, sign: Sign| {
+            for r in found {
                 *counts.entry(r.tool_path).or_default() += r.n * sign;
             }
         };

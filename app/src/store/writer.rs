@@ -88,7 +88,7 @@ pub fn spawn(db: Db) -> WriterHandle {
 
 async fn run(db: Db, mut rx: mpsc::Receiver<Msg>) {
     let mut conn: Option<WriterConn> = None;
-    let mut checkpointer = Checkpointer::new(db.clone());
+    let mut checkpointer = Checkpointer::for_db(&db);
     let mut batch: Vec<(Vec<WriteOp>, Reply)> = Vec::new();
     let mut batch_ops = 0;
     let mut flushes: Vec<oneshot::Sender<()>> = Vec::new();
@@ -114,14 +114,18 @@ async fn run(db: Db, mut rx: mpsc::Receiver<Msg>) {
         if !batch.is_empty() {
             apply_batch(&db, &mut conn, std::mem::take(&mut batch)).await;
             batch_ops = 0;
-            checkpointer.after_commit(&mut conn).await;
+            if let Some(checkpointer) = checkpointer.as_mut() {
+                checkpointer.after_commit(&mut conn).await;
+            }
         }
         for done in flushes.drain(..) {
             let _ = done.send(());
         }
         if let Some(done) = stop.take() {
             drop(conn.take());
-            checkpointer.settle().await;
+            if let Some(checkpointer) = &checkpointer {
+                checkpointer.settle().await;
+            }
             let _ = done.send(());
             return;
         }
