@@ -21,6 +21,7 @@ on_both_databases!(
     one_run_and_its_tool_calls_are_served,
     export_streams_ndjson_and_csv_with_filters,
     openapi_document_describes_the_routes,
+    instants_past_the_calendar_answer_400_and_any_window_120_buckets,
 );
 
 async fn list_answers_pages_with_meta_and_cursor(store: &Store) {
@@ -77,6 +78,11 @@ async fn bad_parameters_answer_400_naming_the_parameter(store: &Store) {
         ("cursor=%%%", "cursor"),
         ("cursor=bm90LWpzb24", "cursor"),
         ("stauts=failed", "stauts"),
+        ("from=0&to=900000000000000000", "to"),
+        ("from=0&to=9223372036854775807", "to"),
+        ("from=253402300800000", "from"),
+        ("after=99999999999999999999", "after"),
+        ("minDurationMs=9223372036854775807", "minDurationMs"),
     ];
     for (query, param) in cases {
         let (status, body) = get(&format!("{base}/executions?{query}")).await;
@@ -232,4 +238,37 @@ async fn openapi_document_describes_the_routes(store: &Store) {
         );
     }
     assert!(doc["components"]["schemas"].get("Execution").is_some());
+}
+
+/// The requests that once aborted or overflowed the server answer 400, and
+/// the widest window there is still has at most 120 chart buckets.
+async fn instants_past_the_calendar_answer_400_and_any_window_120_buckets(store: &Store) {
+    run(T0).record(store).await;
+    let base = serve(store).await;
+    let (status, body) = get(&format!("{base}/executions?from=0&to=9000000000000000")).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["parameter"], "to");
+    for window in [
+        "from=0&to=253402300799999",
+        "from=0&to=1",
+        "from=253402300799998&to=253402300799999",
+        "after=253402300799999",
+        "from=0",
+        "to=253402300799999",
+    ] {
+        let (status, body) = get(&format!("{base}/executions?{window}")).await;
+        assert_eq!(status, 200, "{window}: {body}");
+        let buckets = body["meta"]["chart"]["buckets"].as_array().unwrap().len();
+        assert!((1..=120).contains(&buckets), "{window}: {buckets} buckets");
+    }
+    let page = reqwest::get(format!("{base}/runs?from=0&to=253402300799999"))
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let page = reqwest::get(format!("{base}/runs?from=0&to=9223372036854775807"))
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200, "a page renders whatever link it gets");
+    let (status, _) = get(&format!("{base}/executions")).await;
+    assert_eq!(status, 200, "the server lives on");
 }

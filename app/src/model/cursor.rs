@@ -54,6 +54,10 @@ impl Cursor {
         if json.i.is_empty() || json.i.len() > 64 {
             return Err(CursorError::Garbled);
         }
+        // An instant or a duration (−1: none yet); both are bounded.
+        if !(-1..=super::MAX_EPOCH_MS).contains(&json.k) {
+            return Err(CursorError::Garbled);
+        }
         if cursor_sort != sort {
             return Err(CursorError::OtherSort {
                 cursor: cursor_sort.to_string(),
@@ -84,9 +88,16 @@ mod tests {
 
     proptest! {
         #[test]
-        fn any_cursor_round_trips(sort in sorts(), key in any::<i64>(), id in "[0-9a-f-]{1,64}") {
+        fn any_cursor_round_trips(sort in sorts(), key in -1..=crate::model::MAX_EPOCH_MS, id in "[0-9a-f-]{1,64}") {
             let cursor = Cursor { sort, key, id };
             prop_assert_eq!(Cursor::decode(&cursor.encode(), sort), Ok(cursor));
+        }
+
+        #[test]
+        fn keys_past_the_bounds_are_refused(sort in sorts(), key in any::<i64>()) {
+            prop_assume!(!(-1..=crate::model::MAX_EPOCH_MS).contains(&key));
+            let cursor = Cursor { sort, key, id: "x".into() };
+            prop_assert_eq!(Cursor::decode(&cursor.encode(), sort), Err(CursorError::Garbled));
         }
 
         #[test]

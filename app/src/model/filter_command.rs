@@ -5,7 +5,8 @@
 //! printing gives text that parses back to the same filters.
 
 use super::{
-    format_iso_short, parse_utc, ExecutionStatus, Filters, ListMeta, ToolPathPattern, TriggerFilter,
+    format_iso_short, parse_utc, EpochMs, ExecutionStatus, Filters, ListMeta, ToolPathPattern,
+    TriggerFilter, MAX_DURATION_MS,
 };
 
 pub const KEYS: [&str; 8] = [
@@ -134,7 +135,8 @@ fn trigger(raw: &str) -> Result<TriggerFilter, String> {
     }
 }
 
-/// `500`, `500ms`, `2s`, `1.5m`, `1h` in milliseconds.
+/// `500`, `500ms`, `2s`, `1.5m`, `1h` in milliseconds, at most
+/// [`MAX_DURATION_MS`].
 fn duration_ms(raw: &str) -> Result<i64, String> {
     let (number, unit) = match raw.find(|c: char| !c.is_ascii_digit() && c != '.') {
         Some(at) => raw.split_at(at),
@@ -150,11 +152,18 @@ fn duration_ms(raw: &str) -> Result<i64, String> {
     let n: f64 = number
         .parse()
         .map_err(|_| format!("'{raw}' is not a duration such as 500ms or 2s"))?;
-    Ok((n * scale).round() as i64)
+    let ms = (n * scale).round();
+    // Compared as floats: a cast would saturate silently.
+    if !(0.0..=MAX_DURATION_MS as f64).contains(&ms) {
+        return Err(format!("'{raw}' is longer than any run can last"));
+    }
+    Ok(ms as i64)
 }
 
-/// Relative (`15m`, `2h`, `3d`, `1w` before now), a UTC date/time, or epoch ms.
-fn instant(raw: &str, now_ms: i64) -> Result<i64, String> {
+/// Relative (`15m`, `2h`, `3d`, `1w` before now), a UTC date/time, or epoch
+/// ms; always within [`EpochMs`]'s bounds.
+fn instant(raw: &str, now_ms: i64) -> Result<EpochMs, String> {
+    let too_far = || format!("'{raw}' lies outside the years 1970 to 9999");
     let relative = raw
         .strip_suffix(['m', 'h', 'd', 'w'])
         .and_then(|n| n.parse::<i64>().ok());
@@ -165,14 +174,19 @@ fn instant(raw: &str, now_ms: i64) -> Result<i64, String> {
             'd' => 86_400_000,
             _ => 7 * 86_400_000,
         };
-        return Ok(now_ms - n * unit_ms);
+        return n
+            .checked_mul(unit_ms)
+            .and_then(|ago| now_ms.checked_sub(ago))
+            .and_then(EpochMs::new)
+            .ok_or_else(too_far);
     }
     if let Some(ms) = parse_utc(raw) {
-        return Ok(ms);
+        return EpochMs::new(ms).ok_or_else(too_far);
     }
-    raw.parse::<i64>().map_err(|_| {
+    let ms = raw.parse::<i64>().map_err(|_| {
         format!("'{raw}' is not a time; use 15m, 2h, 3d, 1w, 2026-11-01 or 2026-11-01T10:00 (UTC)")
-    })
+    })?;
+    EpochMs::new(ms).ok_or_else(too_far)
 }
 
 /// Parses a command line. Repeated `status`/`trigger`/`tool` add values; a
@@ -223,11 +237,13 @@ fn apply(f: &mut Filters, token: &str, now_ms: i64) -> Result<(), String> {
                 .find_map(|op| value.strip_prefix(op).map(|rest| (*op, rest)))
                 .unwrap_or(("=", value.as_str()));
             let ms = duration_ms(rest)?;
+            let beyond = || format!("duration: nothing lasts {op} {rest}");
             match op {
                 ">=" => f.min_duration_ms = Some(ms),
-                ">" => f.min_duration_ms = Some(ms + 1),
+                ">" if ms < MAX_DURATION_MS => f.min_duration_ms = Some(ms + 1),
                 "<=" => f.max_duration_ms = Some(ms),
-                "<" => f.max_duration_ms = Some(ms - 1),
+                "<" if ms > 0 => f.max_duration_ms = Some(ms - 1),
+                ">" | "<" => return Err(beyond()),
                 _ => {
                     f.min_duration_ms = Some(ms);
                     f.max_duration_ms = Some(ms);
@@ -282,10 +298,10 @@ pub fn print(f: &Filters) -> String {
         }
     }
     if let Some(from) = f.from {
-        out.push(format!("after:{}", format_iso_short(from)));
+        out.push(format!("after:{}", format_iso_short(from.get())));
     }
     if let Some(to) = f.to {
-        out.push(format!("before:{}", format_iso_short(to)));
+        out.push(format!("before:{}", format_iso_short(to.get())));
     }
     if let Some(e) = f.elicitation {
         out.push(format!("elicitation:{}", if e { "yes" } else { "no" }));
@@ -386,7 +402,29 @@ pub fn suggest(input: &str, meta: Option<&ListMeta>) -> Vec<Suggestion> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::MAX_EPOCH_MS;
     use proptest::prelude::*;
+
+    #[test]
+    fn numbers_past_the_bounds_are_errors_in_place() {
+        for token in [
+            "after:99999999999999w",
+            "after:9223372036854775807",
+            "before:-1",
+            "before:10000-01-01",
+            "duration:>1e30",
+            "duration:>10000000000000000000000000000000ms",
+            "duration:>99999999999999999h",
+            "duration:<0",
+            "duration:>253402300799999",
+        ] {
+            let parsed = parse(token, NOW);
+            assert_eq!(parsed.errors.len(), 1, "{token}: {:?}", parsed.filters);
+            assert_eq!(parsed.errors[0].start, 0, "{token}");
+        }
+        let last = parse("before:253402300799999 duration:<=253402300799999ms", NOW);
+        assert!(last.errors.is_empty(), "{:?}", last.errors);
+    }
 
     const NOW: i64 = 1_795_796_016_000;
 
@@ -406,8 +444,8 @@ mod tests {
         assert_eq!(f.tools[0].as_str(), "github.*");
         assert_eq!(f.code.as_deref(), Some("two words"));
         assert_eq!(f.min_duration_ms, Some(501));
-        assert_eq!(f.from, Some(NOW - 3_600_000));
-        assert_eq!(f.to, parse_utc("2026-11-01T10:00"));
+        assert_eq!(f.from, EpochMs::new(NOW - 3_600_000));
+        assert_eq!(f.to, parse_utc("2026-11-01T10:00").and_then(EpochMs::new));
         assert_eq!(f.elicitation, Some(true));
     }
 
@@ -471,10 +509,10 @@ mod tests {
             proptest::collection::vec(trigger, 0..3),
             proptest::collection::vec(tool, 0..3),
             proptest::option::of("[ -~]{0,20}"),
-            proptest::option::of(0i64..10_000_000),
-            proptest::option::of(0i64..10_000_000),
-            proptest::option::of(0i64..4_000_000_000_000),
-            proptest::option::of(0i64..4_000_000_000_000),
+            proptest::option::of(prop_oneof![0i64..10_000_000, Just(MAX_DURATION_MS)]),
+            proptest::option::of(prop_oneof![0i64..10_000_000, Just(MAX_DURATION_MS)]),
+            proptest::option::of(prop_oneof![0i64..4_000_000_000_000, Just(MAX_EPOCH_MS)]),
+            proptest::option::of(prop_oneof![0i64..4_000_000_000_000, Just(MAX_EPOCH_MS)]),
             proptest::option::of(any::<bool>()),
         )
             .prop_map(|(s, t, tools, code, min, max, from, to, e)| {
@@ -485,8 +523,8 @@ mod tests {
                 f.code = code.filter(|c| !c.is_empty());
                 f.min_duration_ms = min;
                 f.max_duration_ms = max;
-                f.from = from;
-                f.to = to;
+                f.from = from.and_then(EpochMs::new);
+                f.to = to.and_then(EpochMs::new);
                 f.elicitation = e;
                 f
             })

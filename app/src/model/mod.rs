@@ -5,6 +5,7 @@
 /// The scope every request runs in until access control exists.
 pub const LOCAL_SCOPE: &str = "local";
 
+mod bounds;
 mod chart;
 mod cursor;
 mod execution;
@@ -17,6 +18,7 @@ mod tool_pattern;
 mod view_state;
 mod wire;
 
+pub use bounds::{parse_duration_ms, EpochMs, MAX_DURATION_MS, MAX_EPOCH_MS};
 pub use chart::{BucketWidth, ChartWindow};
 pub use cursor::{Cursor, CursorError};
 pub use execution::{Execution, Interaction, InteractionStatus, ToolCall, ToolCallStatus};

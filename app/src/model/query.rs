@@ -5,7 +5,8 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::{Cursor, ExecutionStatus, ToolPathPattern};
+use super::bounds::parse_duration_ms;
+use super::{Cursor, EpochMs, ExecutionStatus, ToolPathPattern};
 
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 100;
@@ -137,11 +138,11 @@ pub struct Filters {
     pub triggers: Vec<TriggerFilter>,
     pub tools: Vec<ToolPathPattern>,
     /// Inclusive lower bound on created_at.
-    pub from: Option<i64>,
+    pub from: Option<EpochMs>,
     /// Exclusive upper bound on created_at.
-    pub to: Option<i64>,
+    pub to: Option<EpochMs>,
     /// Exclusive lower bound on created_at (live mode polls with it).
-    pub after: Option<i64>,
+    pub after: Option<EpochMs>,
     /// Case-insensitive substring of the code.
     pub code: Option<String>,
     pub min_duration_ms: Option<i64>,
@@ -150,9 +151,12 @@ pub struct Filters {
 }
 
 impl Filters {
-    /// The inclusive lower bound on created_at that `from` and `after` imply.
-    pub fn lower_bound(&self) -> Option<i64> {
-        let after = self.after.map(|a| a.saturating_add(1));
+    /// The inclusive lower bound on created_at that `from` and `after` imply
+    /// (`after` at the last instant there is stays there: no run is later).
+    pub fn lower_bound(&self) -> Option<EpochMs> {
+        let after = self
+            .after
+            .map(|a| EpochMs::clamped(a.get().saturating_add(1)));
         match (self.from, after) {
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
@@ -323,30 +327,12 @@ where
     Ok(out)
 }
 
-fn parse_epoch_ms(name: &str, value: &str) -> Result<i64, BadParam> {
-    value
-        .parse::<i64>()
-        .ok()
-        .filter(|n| *n >= 0)
-        .ok_or_else(|| {
-            BadParam::new(
-                name,
-                format!("expected epoch milliseconds (a non-negative integer); got '{value}'"),
-            )
-        })
+fn parse_epoch_ms(name: &str, value: &str) -> Result<EpochMs, BadParam> {
+    EpochMs::parse(value).map_err(|m| BadParam::new(name, m))
 }
 
 fn parse_duration(name: &str, value: &str) -> Result<i64, BadParam> {
-    value
-        .parse::<i64>()
-        .ok()
-        .filter(|n| *n >= 0)
-        .ok_or_else(|| {
-            BadParam::new(
-                name,
-                format!("expected a non-negative integer number of milliseconds; got '{value}'"),
-            )
-        })
+    parse_duration_ms(value).map_err(|m| BadParam::new(name, m))
 }
 
 fn parse_bool(name: &str, value: &str) -> Result<bool, BadParam> {
@@ -419,8 +405,11 @@ mod tests {
             vec![TriggerFilter::Kind("mcp".into()), TriggerFilter::Unknown]
         );
         assert_eq!(f.tools.len(), 2);
-        assert_eq!((f.from, f.to, f.after), (Some(10), Some(20), Some(11)));
-        assert_eq!(f.lower_bound(), Some(12));
+        assert_eq!(
+            (f.from, f.to, f.after),
+            (EpochMs::new(10), EpochMs::new(20), EpochMs::new(11))
+        );
+        assert_eq!(f.lower_bound(), EpochMs::new(12));
         assert_eq!(f.code.as_deref(), Some("Fetch"));
         assert_eq!((f.min_duration_ms, f.max_duration_ms), (Some(5), Some(50)));
         assert_eq!(f.elicitation, Some(true));
@@ -444,6 +433,14 @@ mod tests {
         assert_eq!(err_param(&[("trigger", "Has Space")]), "trigger");
         assert_eq!(err_param(&[("from", "yesterday")]), "from");
         assert_eq!(err_param(&[("to", "-1")]), "to");
+        assert_eq!(err_param(&[("to", "900000000000000000")]), "to");
+        assert_eq!(err_param(&[("to", "9223372036854775807")]), "to");
+        assert_eq!(err_param(&[("from", "253402300800000")]), "from");
+        assert_eq!(err_param(&[("after", "99999999999999999999")]), "after");
+        assert_eq!(
+            err_param(&[("maxDurationMs", "9223372036854775807")]),
+            "maxDurationMs"
+        );
         assert_eq!(err_param(&[("from", "5"), ("to", "5")]), "to");
         assert_eq!(err_param(&[("after", "x")]), "after");
         assert_eq!(err_param(&[("minDurationMs", "-3")]), "minDurationMs");

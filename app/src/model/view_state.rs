@@ -4,7 +4,9 @@
 //! next `RunsView` and navigates to its URL, so a link always reproduces
 //! what its sender saw.
 
-use super::{BadParam, ExecutionStatus, Filters, ListQuery, Sort, ToolPathPattern, TriggerFilter};
+use super::{
+    BadParam, EpochMs, ExecutionStatus, Filters, ListQuery, Sort, ToolPathPattern, TriggerFilter,
+};
 
 /// The preset time windows; `from`/`to` override them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -216,15 +218,15 @@ impl RunsView {
         let mut filters = self.filters.clone();
         if filters.from.is_none() && filters.to.is_none() {
             if let Some(span) = self.range.span_ms() {
-                let from = now_ms - span;
+                let from = now_ms.saturating_sub(span);
                 // Day-long and longer windows start on a quarter hour, so
                 // their counts come whole from the roll-ups (the window grows
                 // by less than 15 minutes, 1 % of a day).
-                filters.from = Some(if span >= DAY_MS {
+                filters.from = Some(EpochMs::clamped(if span >= DAY_MS {
                     from - from.rem_euclid(QUARTER_HOUR_MS)
                 } else {
                     from
-                });
+                }));
             }
         }
         ListQuery {
@@ -307,11 +309,11 @@ impl RunsView {
         next
     }
 
-    /// An explicit window (drag on the chart).
+    /// An explicit window (drag on the chart), clamped to the instants there are.
     pub fn with_window(&self, from: i64, to: i64) -> Self {
         self.refiltered(|f| {
-            f.from = Some(from);
-            f.to = Some(to);
+            f.from = Some(EpochMs::clamped(from));
+            f.to = Some(EpochMs::clamped(to));
         })
     }
 
@@ -449,14 +451,17 @@ mod tests {
     fn explicit_windows_win_over_the_range() {
         let now = 10_000_000_000;
         let view = RunsView::default();
-        let from = view.list_query(now).filters.from.unwrap();
+        let from = view.list_query(now).filters.from.unwrap().get();
         assert!(from <= now - 86_400_000 && from > now - 86_400_000 - 900_000);
         assert_eq!(from % 900_000, 0);
         let hour = view.with_range(Range::H1).list_query(now).filters.from;
-        assert_eq!(hour, Some(now - 3_600_000));
+        assert_eq!(hour, EpochMs::new(now - 3_600_000));
         let zoomed = view.with_window(5, 9);
         let q = zoomed.list_query(now);
-        assert_eq!((q.filters.from, q.filters.to), (Some(5), Some(9)));
+        assert_eq!(
+            (q.filters.from, q.filters.to),
+            (EpochMs::new(5), EpochMs::new(9))
+        );
         assert_eq!(
             zoomed.with_range(Range::All).list_query(now).filters.from,
             None

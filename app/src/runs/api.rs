@@ -148,7 +148,10 @@ pub async fn poll_runs(
     let store = backend::store()?;
     let scope = backend::scope();
     let mut list = view.list_query(crate::store::now_ms());
-    list.filters.after = Some(after);
+    list.filters.after = Some(
+        crate::model::EpochMs::new(after)
+            .ok_or_else(|| ServerFnError::new(format!("after: out of range: {after}")))?,
+    );
     list.limit = crate::model::MAX_LIMIT;
     // Live mode follows the newest runs whatever the page's sort.
     list.sort = crate::model::Sort::default();

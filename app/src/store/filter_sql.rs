@@ -191,10 +191,10 @@ async fn resolve_tools(db: &Db, scope: &str, filters: &Filters) -> Result<ToolPa
 pub fn push_filters(sql: &mut Sql, filters: &Filters, resolved: &Resolved, skip: Skip) {
     let tools = &resolved.tools;
     if let Some(lower) = filters.lower_bound() {
-        sql.push(" AND e.created_at >= ").bind(lower);
+        sql.push(" AND e.created_at >= ").bind(lower.get());
     }
     if let Some(to) = filters.to {
-        sql.push(" AND e.created_at < ").bind(to);
+        sql.push(" AND e.created_at < ").bind(to.get());
     }
     if !skip.status && !filters.statuses.is_empty() {
         sql.push(" AND e.status IN ")

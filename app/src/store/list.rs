@@ -127,10 +127,10 @@ impl Store {
                 .bind(path.as_str())
                 .push(" AND e.scope_id = tp.scope_id AND e.id = tp.execution_id");
             if let Some(lower) = query.filters.lower_bound() {
-                sql.push(" AND tp.created_at >= ").bind(lower);
+                sql.push(" AND tp.created_at >= ").bind(lower.get());
             }
             if let Some(to) = query.filters.to {
-                sql.push(" AND tp.created_at < ").bind(to);
+                sql.push(" AND tp.created_at < ").bind(to.get());
             }
             let skip = Skip {
                 tool: true,

@@ -16,8 +16,8 @@ use super::db::Sql;
 use super::filter_sql::{push_filters, push_runs_from, tool_paths_by_time, Resolved, Skip};
 use super::{now_ms, Store, StoreError};
 use crate::model::{
-    Chart, ChartBucket, ChartWindow, ExecutionStatus, Filters, InteractionCounts, ListMeta,
-    StatusCounts, ToolFacet, TriggerCount,
+    Chart, ChartBucket, ChartWindow, EpochMs, ExecutionStatus, Filters, InteractionCounts,
+    ListMeta, StatusCounts, ToolFacet, TriggerCount,
 };
 
 const MINUTE: i64 = 60_000;
@@ -173,45 +173,59 @@ fn tile<T: Copy>(from: i64, to: i64, levels: &[(T, i64)]) -> Tiling<T> {
     for &(tag, slot) in levels {
         let mut finer = Vec::new();
         for ((a, b), sign) in edges {
-            // The slot boundaries at or around a and b.
-            let a_floor = a.div_euclid(slot) * slot;
-            let a_ceil = if a == a_floor { a } else { a_floor + slot };
-            let b_floor = b.div_euclid(slot) * slot;
-            let b_ceil = if b == b_floor { b } else { b_floor + slot };
-            let b_may_grow = b != to;
-            // Each cut end: cover it from inside (finer pieces up to the
-            // boundary) or from outside (the whole slot, minus what lies
-            // beyond the end), whichever leaves less to finer levels.
-            let start = if a - a_floor < a_ceil - a {
-                a_floor
-            } else {
-                a_ceil
-            };
-            let end = if b_may_grow && b_ceil - b < b - b_floor {
-                b_ceil
-            } else {
-                b_floor
-            };
-            if start >= end {
-                // No whole slot worth taking.
-                finer.push(((a, b), sign));
-                continue;
-            }
-            slots.push((tag, (start, end), sign));
-            for (piece, piece_sign) in [
-                ((a, start), sign),
-                ((start, a), -sign),
-                ((end, b), sign),
-                ((b, end), -sign),
-            ] {
-                if piece.0 < piece.1 {
-                    finer.push((piece, piece_sign));
+            match whole_slots(a, b, to, slot) {
+                Some((start, end)) => {
+                    slots.push((tag, (start, end), sign));
+                    for (piece, piece_sign) in [
+                        ((a, start), sign),
+                        ((start, a), -sign),
+                        ((end, b), sign),
+                        ((b, end), -sign),
+                    ] {
+                        if piece.0 < piece.1 {
+                            finer.push((piece, piece_sign));
+                        }
+                    }
                 }
+                // No whole slot worth taking, or its boundaries would not
+                // fit in an i64: finer levels (at worst rows) answer it.
+                None => finer.push(((a, b), sign)),
             }
         }
         edges = finer;
     }
     Tiling { slots, rows: edges }
+}
+
+/// The whole slots of width `slot` that best cover `[a, b)`: each cut end is
+/// covered from inside (finer pieces up to the boundary) or from outside
+/// (the whole slot, minus what lies beyond the end), whichever leaves less to
+/// finer levels; `end` never grows past `to`. Checked arithmetic throughout.
+fn whole_slots(a: i64, b: i64, to: i64, slot: i64) -> Option<Range> {
+    let a_floor = a.div_euclid(slot).checked_mul(slot)?;
+    let a_ceil = if a == a_floor {
+        a
+    } else {
+        a_floor.checked_add(slot)?
+    };
+    let b_floor = b.div_euclid(slot).checked_mul(slot)?;
+    let b_ceil = if b == b_floor {
+        b
+    } else {
+        b_floor.checked_add(slot)?
+    };
+    let b_may_grow = b != to;
+    let start = if a.checked_sub(a_floor)? < a_ceil.checked_sub(a)? {
+        a_floor
+    } else {
+        a_ceil
+    };
+    let end = if b_may_grow && b_ceil.checked_sub(b)? < b.checked_sub(b_floor)? {
+        b_ceil
+    } else {
+        b_floor
+    };
+    (start < end).then_some((start, end))
 }
 
 impl Store {
@@ -278,12 +292,20 @@ impl Store {
             .push(") AS hi");
         let span: Option<SpanRow> = self.db().fetch_optional(sql).await?;
         let (lo, hi) = span.map(|s| (s.lo, s.hi)).unwrap_or((None, None));
-        let to = filters.to.or(hi.map(|h| h + 1)).unwrap_or_else(now_ms);
+        // Rows may have been written by something else (an import, a hand
+        // repair): their instants are clamped like any outside number.
+        let to = filters
+            .to
+            .or(hi.map(|h| EpochMs::clamped(h.saturating_add(1))))
+            .unwrap_or_else(|| EpochMs::clamped(now_ms()));
         // Never widen past a bound the filters set: the window doubles as the
         // time filter of the grouped queries.
         let from = match filters.lower_bound() {
             Some(bound) => bound,
-            None => lo.unwrap_or(to - HOUR).min(to - 1),
+            None => {
+                let lo = lo.map_or(EpochMs::clamped(to.get() - HOUR), EpochMs::clamped);
+                lo.min(EpochMs::clamped(to.get() - 1))
+            }
         };
         Ok(ChartWindow::new(from, to))
     }
@@ -347,9 +369,10 @@ impl Store {
             push_runs_from(&mut sql, filters, resolved);
             sql.push(" WHERE e.scope_id = ").bind(scope);
             let mut windowed = filters.clone();
-            windowed.from = Some(from);
+            // Pieces lie inside the bounded window, or a slot of it.
+            windowed.from = Some(EpochMs::clamped(from));
             windowed.after = None;
-            windowed.to = Some(to);
+            windowed.to = Some(EpochMs::clamped(to));
             push_filters(&mut sql, &windowed, resolved, skip);
             sql.push(by.group_by());
             add(self.db().fetch_all(sql).await?, sign);
@@ -399,7 +422,12 @@ impl Store {
         // its end and the end of that day: the trailing partial day can come
         // whole from the daily roll-up instead of hour by hour.
         let to = if filters.to.is_none() {
-            window.to.div_euclid(DAY) * DAY + DAY
+            window
+                .to
+                .div_euclid(DAY)
+                .checked_mul(DAY)
+                .and_then(|day| day.checked_add(DAY))
+                .unwrap_or(window.to)
         } else {
             window.to
         };
@@ -662,6 +690,29 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// Over the whole `i64` range, with slots as wide as the ladder's:
+        /// nothing overflows, and the pieces count the window's ends and
+        /// its neighbours exactly.
+        #[test]
+        fn tiling_any_i64_window_never_overflows(
+            a in proptest::num::i64::ANY,
+            b in proptest::num::i64::ANY,
+            near_edge in proptest::bool::ANY,
+        ) {
+            let (from, to) = if near_edge {
+                (i64::MAX - a.rem_euclid(3 * DAY) - 1, i64::MAX - b.rem_euclid(DAY))
+            } else {
+                (a.min(b), a.max(b))
+            };
+            proptest::prop_assume!(from < to);
+            let levels = [(DAY, DAY), (HOUR, HOUR), (QUARTER_HOUR, QUARTER_HOUR)];
+            let pieces = tile(from, to, &levels);
+            for t in [from, to - 1, from.saturating_sub(1), to, from / 2 + to / 2] {
+                let want = i64::from(from <= t && t < to);
+                proptest::prop_assert_eq!(coverage(t, &pieces), want, "t = {}", t);
+            }
+        }
+
         /// Whatever the window and levels, the signed pieces count every
         /// instant inside it once and every instant outside it not at all,
         /// and every slot piece is whole slots of its level.
