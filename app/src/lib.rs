@@ -9,3 +9,5 @@ pub mod shell;
 pub mod engine;
 #[cfg(feature = "ssr")]
 pub mod store;
+#[cfg(feature = "ssr")]
+pub mod telemetry;

@@ -23,6 +23,7 @@ const DAY: i64 = 24 * HOUR;
 on_both_databases!(
     create_then_get_round_trips_the_run,
     update_sets_terminal_fields,
+    a_terminal_status_is_never_overwritten,
     tool_calls_are_listed_in_call_order_with_namespace_and_duration,
     pending_interaction_shows_until_resolved,
     status_and_trigger_filters_select_matching_runs,
@@ -116,6 +117,91 @@ async fn update_sets_terminal_fields(store: &Store) {
         )
         .await;
     assert!(missing.is_err(), "updating a missing run is reported");
+}
+
+/// Once a run has ended, nothing changes it: not a later patch (in its own
+/// batch or folded into the batch that finished it), not restart recovery,
+/// and its finished tool calls and answered interactions stay as they are.
+async fn a_terminal_status_is_never_overwritten(store: &Store) {
+    let id = run(T0).status(ExecutionStatus::Running).record(store).await;
+    let finish = |status, error: Option<&str>| WriteOp::UpdateExecution {
+        scope_id: SCOPE.into(),
+        id: id.clone(),
+        patch: ExecutionPatch {
+            status: Some(status),
+            result_json: error.is_none().then(|| "7".to_owned()),
+            error_text: error.map(str::to_owned),
+            ..Default::default()
+        },
+    };
+    // Finished and contradicted in one transaction, then again alone.
+    let both = store
+        .enqueue_all(vec![
+            finish(ExecutionStatus::Completed, None),
+            finish(
+                ExecutionStatus::Failed,
+                Some("interrupted: server restarted"),
+            ),
+        ])
+        .await
+        .unwrap();
+    both.committed().await.unwrap();
+    store
+        .write(finish(ExecutionStatus::Cancelled, Some("cancelled")))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .fail_unfinished("interrupted: server restarted", T0 + 9)
+            .await
+            .unwrap(),
+        0
+    );
+    let e = store.get(SCOPE, &id).await.unwrap().unwrap().execution;
+    assert_eq!(e.status, ExecutionStatus::Completed);
+    assert_eq!(e.result_json.as_deref(), Some("7"));
+    assert_eq!(e.error_text, None, "no error contradicts a completed run");
+    // The roll-ups count it once, as completed.
+    let page = list(store, &[]).await;
+    let meta = page.meta.unwrap();
+    assert_eq!(meta.status_counts.completed, 1);
+    assert_eq!(meta.status_counts.failed + meta.status_counts.cancelled, 0);
+
+    // A finished tool call is not finished again.
+    store
+        .record_tool_call(NewToolCall {
+            id: "call".into(),
+            execution_id: id.clone(),
+            scope_id: SCOPE.into(),
+            tool_path: "a.b".into(),
+            args_json: None,
+            started_at: T0,
+        })
+        .await
+        .unwrap();
+    let call_end = |status, error: Option<&str>| {
+        WriteOp::FinishToolCall(ToolCallFinish {
+            id: "call".into(),
+            execution_id: id.clone(),
+            scope_id: SCOPE.into(),
+            status,
+            result_json: None,
+            error_text: error.map(str::to_owned),
+            completed_at: T0 + 5,
+            duration_ms: 5,
+        })
+    };
+    store
+        .write(call_end(ToolCallStatus::Completed, None))
+        .await
+        .unwrap();
+    store
+        .write(call_end(ToolCallStatus::Failed, Some("late")))
+        .await
+        .unwrap();
+    let calls = store.tool_calls(SCOPE, &id).await.unwrap().unwrap();
+    assert_eq!(calls[0].status, ToolCallStatus::Completed);
+    assert_eq!(calls[0].error_text, None);
 }
 
 async fn tool_calls_are_listed_in_call_order_with_namespace_and_duration(store: &Store) {

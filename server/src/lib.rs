@@ -4,10 +4,11 @@
 #![recursion_limit = "256"]
 
 pub mod http;
+pub mod metrics;
 pub mod router;
 pub mod state;
 
-pub use router::router;
+pub use router::{router, routes, with_layers};
 pub use state::AppState;
 
 use std::net::SocketAddr;

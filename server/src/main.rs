@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use app::engine::tools::demo::DemoSource;
 use app::engine::{Engine, EngineConfig, Limits, Registry, MIB};
-use app::store::{now_ms, Store};
+use app::store::{now_ms, DatabaseLock, Store};
 use server::{router, AppState};
 
 /// The same allocator as the `executor` binary (see its Cargo.toml note).
@@ -45,6 +45,11 @@ enum Command {
         /// Delete runs older than this many days (checked hourly); 0 keeps everything.
         #[arg(long, default_value_t = 0, env = "EXECUTOR_RETENTION_DAYS")]
         retention_days: u32,
+        /// On SIGTERM or SIGINT, how long running runs may go on before they
+        /// are failed with "interrupted: server stopped".
+        #[arg(long, default_value_t = 10, env = "EXECUTOR_SHUTDOWN_GRACE_SECS",
+              value_parser = clap::value_parser!(u64).range(0..=3600))]
+        shutdown_grace_secs: u64,
         #[command(flatten)]
         engine: EngineArgs,
     },
@@ -110,6 +115,7 @@ impl EngineArgs {
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
@@ -121,8 +127,18 @@ async fn main() -> ExitCode {
             database_url,
             site_root,
             retention_days,
+            shutdown_grace_secs,
             engine,
-        } => match serve(addr, &database_url, &site_root, retention_days, &engine).await {
+        } => match serve(
+            addr,
+            &database_url,
+            &site_root,
+            retention_days,
+            Duration::from_secs(shutdown_grace_secs),
+            &engine,
+        )
+        .await
+        {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => {
                 tracing::error!(error = %err, "server stopped");
@@ -143,8 +159,9 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn seed(runs: u64, days: u32, database_url: &str) -> Result<(), app::store::StoreError> {
+async fn seed(runs: u64, days: u32, database_url: &str) -> Result<(), Box<dyn std::error::Error>> {
     use app::store::synthetic::{record_history, SyntheticSpec};
+    let _lock = DatabaseLock::acquire(database_url, "executor seed")?;
     let store = Store::connect(database_url).await?;
     let spec = SyntheticSpec {
         scope: app::model::LOCAL_SCOPE.to_owned(),
@@ -167,8 +184,11 @@ async fn serve(
     database_url: &str,
     site_root: &str,
     retention_days: u32,
+    grace: Duration,
     engine_args: &EngineArgs,
 ) -> Result<(), Box<dyn std::error::Error>> {
+    // Before anything reads or writes: recovery would fail a live server's runs.
+    let _lock = DatabaseLock::acquire(database_url, &format!("executor serve on http://{addr}"))?;
     let store = Store::connect(database_url).await?;
     let engine = Engine::start(store.clone(), engine_args.registry(), engine_args.config())?;
     match engine.recover().await {
@@ -182,18 +202,67 @@ async fn serve(
     }
     let app = router(AppState {
         store: store.clone(),
-        engine,
+        engine: engine.clone(),
         leptos_options,
     });
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(%addr, database = %redact(database_url), "listening; open http://{addr}/runs");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    let (stopping, stop) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        let signal = stop_signal().await;
+        tracing::info!(%signal, grace_secs = grace.as_secs(), "stopping: no new requests; running runs may finish");
+        let _ = stopping.send(true);
+    });
+    let stopped = |mut stop: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = stop.wait_for(|s| *s).await;
+    };
+    // The listener closes at once; requests in flight (callers waiting for
+    // their runs) are answered once the engine has ended those runs.
+    let (served, interrupted) = tokio::join!(
+        axum::serve(listener, app).with_graceful_shutdown(stopped(stop.clone())),
+        async {
+            stopped(stop).await;
+            engine.shut_down(grace).await
+        },
+    );
+    if interrupted > 0 {
+        tracing::warn!(
+            runs = interrupted,
+            "failed runs that could not finish: {}",
+            app::engine::INTERRUPTED_BY_STOP
+        );
+    }
+    // Writes what is queued, lets the last checkpoint finish and closes the
+    // pool (SQLite folds its log into the database file on the last close).
     store.close().await;
+    served?;
+    tracing::info!("stopped");
     Ok(())
+}
+
+/// Resolves on SIGTERM (a service manager or container stop) or SIGINT
+/// (Ctrl-C); answers which one.
+async fn stop_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = tokio::signal::ctrl_c() => "SIGINT",
+            },
+            Err(error) => {
+                tracing::warn!(%error, "cannot watch SIGTERM; stopping on Ctrl-C only");
+                let _ = tokio::signal::ctrl_c().await;
+                "SIGINT"
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "Ctrl-C"
+    }
 }
 
 /// Sweeps every scope once an hour.

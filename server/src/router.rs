@@ -20,7 +20,26 @@ use app::shell::shell;
 use crate::http;
 use crate::state::AppState;
 
+/// Every route with the layers every request goes through.
 pub fn router(state: AppState) -> Router {
+    with_layers(routes(state))
+}
+
+/// What wraps every route: a panicking handler answers 500 in the JSON
+/// shape and the server lives on; bodies are bounded; every request is
+/// counted. Tests wrap routes of their own with it.
+pub fn with_layers(routes: Router) -> Router {
+    crate::metrics::install();
+    routes
+        .layer(axum::middleware::from_fn(crate::metrics::track))
+        .layer(axum::extract::DefaultBodyLimit::max(http::MAX_BODY_BYTES))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            http::panic_response,
+        ))
+}
+
+/// The routes without layers.
+pub fn routes(state: AppState) -> Router {
     // Rendering spawns reactive work on Leptos' executor; leptos_axum's
     // route helpers would set it up, our one handler has to. A second call
     // (another router in the same process) finds it set, which is fine.

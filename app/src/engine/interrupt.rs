@@ -16,6 +16,8 @@ pub enum StopReason {
     PauseExpired,
     /// The run used up its wall time.
     TimeLimit,
+    /// The server is stopping and the run did not finish within the grace.
+    ServerStopped,
 }
 
 const NONE: u8 = 0;
@@ -26,6 +28,7 @@ impl StopReason {
             Self::Cancelled => 1,
             Self::PauseExpired => 2,
             Self::TimeLimit => 3,
+            Self::ServerStopped => 4,
         }
     }
 
@@ -34,6 +37,7 @@ impl StopReason {
             1 => Some(Self::Cancelled),
             2 => Some(Self::PauseExpired),
             3 => Some(Self::TimeLimit),
+            4 => Some(Self::ServerStopped),
             _ => None,
         }
     }
@@ -89,6 +93,11 @@ impl Interrupt {
             return true;
         }
         false
+    }
+
+    /// True while the run waits for a person (its clock stopped).
+    pub fn is_paused(&self) -> bool {
+        self.deadline.load(Ordering::Acquire) == u64::MAX
     }
 
     /// Stops the clock while the run waits for a person.

@@ -16,7 +16,7 @@ pub mod tools;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -26,13 +26,20 @@ pub use config::{EngineConfig, Limits, MIB};
 pub use sandbox::SandboxError;
 pub use tools::{ElicitationAnswer, Registry};
 
-use crate::model::{ElicitationRequest, ResumeAction, RunResponse, Trigger, TriggerKind};
+use crate::model::{
+    ElicitationRequest, ErrorKind, ResumeAction, RunResponse, Trigger, TriggerKind,
+};
 use crate::store::{now_ms, Store, StoreError};
 use interrupt::{Interrupt, StopReason};
 use run::{RunControl, RunJob, Until};
 
 /// Error text of runs a previous process left unfinished.
 pub const INTERRUPTED_BY_RESTART: &str = "interrupted: server restarted";
+/// Error text of runs a stopping server could not let finish.
+pub const INTERRUPTED_BY_STOP: &str = "interrupted: server stopped";
+
+/// How often a stopping engine looks at what is still live.
+const SHUTDOWN_POLL: Duration = Duration::from_millis(20);
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -48,6 +55,24 @@ pub enum EngineError {
     Store(#[from] StoreError),
     #[error("the sandbox pool has stopped")]
     PoolGone,
+    #[error("the server is stopping; retry against another server or after it restarts")]
+    ShuttingDown,
+}
+
+impl EngineError {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Busy { .. } => ErrorKind::Unavailable {
+                retry_after_secs: 1,
+            },
+            Self::ShuttingDown => ErrorKind::Unavailable {
+                retry_after_secs: 5,
+            },
+            Self::NotFound(_) => ErrorKind::NotFound,
+            Self::NotWaiting { .. } | Self::NotActive { .. } => ErrorKind::Conflict,
+            Self::Store(_) | Self::PoolGone => ErrorKind::Internal,
+        }
+    }
 }
 
 /// A host that answers elicitations itself while the run waits (an MCP
@@ -96,14 +121,15 @@ pub struct Shared {
     slots: Arc<Semaphore>,
     queued: AtomicUsize,
     storage_failures: Arc<AtomicU64>,
+    /// Set when the server stops: no new run starts.
+    closing: AtomicBool,
 }
 
 impl Shared {
     fn forget(&self, id: &str) {
-        self.live
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(id);
+        let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
+        live.remove(id);
+        crate::telemetry::engine_depth(live.len(), self.queued.load(Ordering::Acquire));
     }
 
     fn live(&self, scope: &str, id: &str) -> Option<Arc<RunControl>> {
@@ -133,6 +159,7 @@ impl Engine {
                 live: Mutex::new(HashMap::new()),
                 queued: AtomicUsize::new(0),
                 storage_failures: Arc::new(AtomicU64::new(0)),
+                closing: AtomicBool::new(false),
             }),
         })
     }
@@ -161,12 +188,16 @@ impl Engine {
     /// Runs code until it finishes or pauses.
     pub async fn execute(&self, request: ExecuteRequest) -> Result<RunResponse, EngineError> {
         let shared = &self.shared;
+        if shared.closing.load(Ordering::Acquire) {
+            return Err(EngineError::ShuttingDown);
+        }
         let permit = match shared.slots.clone().try_acquire_owned() {
             Ok(permit) => permit,
             Err(_) => {
                 let queued = shared.queued.fetch_add(1, Ordering::AcqRel);
                 if queued >= shared.config.max_queued {
                     shared.queued.fetch_sub(1, Ordering::AcqRel);
+                    crate::telemetry::engine_busy();
                     return Err(EngineError::Busy {
                         running: shared.config.max_running,
                         queued,
@@ -177,6 +208,10 @@ impl Engine {
                 permit.map_err(|_| EngineError::PoolGone)?
             }
         };
+        // It may have waited for its slot while the server began to stop.
+        if shared.closing.load(Ordering::Acquire) {
+            return Err(EngineError::ShuttingDown);
+        }
         let mut limits = shared.config.limits.clone();
         if let Some(timeout) = request.timeout {
             limits.wall_time = timeout;
@@ -188,11 +223,11 @@ impl Engine {
             Arc::new(Interrupt::new(limits.wall_time)),
         ));
         let watch = control.watch();
-        shared
-            .live
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id.clone(), control.clone());
+        {
+            let mut live = shared.live.lock().unwrap_or_else(|e| e.into_inner());
+            live.insert(id.clone(), control.clone());
+            crate::telemetry::engine_depth(live.len(), shared.queued.load(Ordering::Acquire));
+        }
         let job = RunJob {
             shared: shared.clone(),
             control,
@@ -291,6 +326,39 @@ impl Engine {
             elicitation: ElicitationMode::Pause,
         })
         .await
+    }
+
+    /// Stops the engine for a server shutdown: no new run starts; paused
+    /// runs (nobody can answer them any more) and, after `grace`, runs still
+    /// going end `failed` with [`INTERRUPTED_BY_STOP`], each through its own
+    /// ending, so its open tool calls and interactions are closed and its
+    /// caller answered. Returns how many runs were interrupted.
+    pub async fn shut_down(&self, grace: Duration) -> usize {
+        let shared = &self.shared;
+        shared.closing.store(true, Ordering::Release);
+        let deadline = tokio::time::Instant::now() + grace;
+        let mut interrupted = std::collections::HashSet::new();
+        loop {
+            let live: Vec<Arc<RunControl>> = shared
+                .live
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .values()
+                .cloned()
+                .collect();
+            if live.is_empty() {
+                return interrupted.len();
+            }
+            let out_of_time = tokio::time::Instant::now() >= deadline;
+            for control in live {
+                if (out_of_time || control.interrupt.is_paused())
+                    && interrupted.insert(control.id.clone())
+                {
+                    control.interrupt.stop(StopReason::ServerStopped);
+                }
+            }
+            tokio::time::sleep(SHUTDOWN_POLL).await;
+        }
     }
 
     /// Whether this process is executing the run (status as the store says).

@@ -48,6 +48,7 @@ impl Recorder {
 
     fn failed(failures: &AtomicU64, error: &dyn std::fmt::Display) {
         failures.fetch_add(1, Ordering::Relaxed);
+        crate::telemetry::storage_failure();
         tracing::warn!(%error, "could not record part of a run; the run goes on");
     }
 
@@ -81,18 +82,11 @@ impl Recorder {
         }
     }
 
-    /// Sends what is buffered and collects the outcomes in the background.
-    /// The run's caller need not wait for the database: the store's point
-    /// reads wait for queued writes, so a caller who reads the run back
-    /// finds it as it was told.
-    pub async fn detach(&self) {
-        self.flush().await;
-        let pending = std::mem::take(&mut *self.0.pending.borrow_mut());
-        let failures = self.0.failures.clone();
-        tokio::task::spawn_local(async move { Self::collect(pending, &failures).await });
-    }
-
     /// Sends what is buffered and waits until it is stored (or failed).
+    /// Every answer a caller gets (a run's end, a pause) waits for this, so
+    /// what a caller was told is in the history, also across a crash; the
+    /// single writer commits the runs that settle together in one
+    /// transaction, so waiting costs a commit shared by all of them.
     pub async fn settle(&self) {
         self.flush().await;
         let pending = std::mem::take(&mut *self.0.pending.borrow_mut());

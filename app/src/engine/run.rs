@@ -133,7 +133,9 @@ struct RunState {
     recorder: Recorder,
     mode: ElicitationMode,
     logs: Rc<RefCell<Logs>>,
+    trigger_kind: String,
     started_at: i64,
+    started: Instant,
     tool_calls: Cell<i64>,
     open_calls: RefCell<Vec<OpenCall>>,
     pending_interaction: RefCell<Option<String>>,
@@ -160,7 +162,9 @@ pub async fn drive(job: RunJob) {
         control,
         mode,
         logs: Rc::new(RefCell::new(Logs::new(limits.log_bytes))),
+        trigger_kind: trigger.kind.as_str().to_owned(),
         started_at,
+        started: Instant::now(),
         tool_calls: Cell::new(0),
         open_calls: RefCell::new(Vec::new()),
         pending_interaction: RefCell::new(None),
@@ -248,6 +252,7 @@ impl RunState {
             Ok(value) => (ToolCallStatus::Completed, Some(value.to_string()), None),
             Err(e) => (ToolCallStatus::Failed, None, Some(e.message.clone())),
         };
+        crate::telemetry::tool_call_finished(status);
         self.recorder.queue(WriteOp::FinishToolCall(ToolCallFinish {
             id: call_id,
             execution_id: self.id().to_owned(),
@@ -414,6 +419,7 @@ impl RunState {
                 Err(e) => format!("interrupted: {e}"),
                 Ok(_) => "interrupted: the run ended before the call returned".to_owned(),
             };
+            crate::telemetry::tool_call_finished(ToolCallStatus::Failed);
             self.recorder.queue(WriteOp::FinishToolCall(ToolCallFinish {
                 id: call.id,
                 execution_id: self.id().to_owned(),
@@ -457,7 +463,9 @@ impl RunState {
             tool_call_count: Some(self.tool_calls.get()),
             ..ExecutionPatch::default()
         });
-        self.recorder.detach().await;
+        // The answer leaves only once the end is committed.
+        self.recorder.settle().await;
+        crate::telemetry::run_finished(status, Some(&self.trigger_kind), self.started.elapsed());
         self.shared.forget(self.id());
         self.control.publish(Phase::Settled(RunResponse {
             status: run_status,

@@ -80,6 +80,8 @@ pub enum SandboxError {
     Cancelled,
     #[error("cancelled: nobody answered the interaction in time")]
     PauseExpired,
+    #[error("{}", super::INTERRUPTED_BY_STOP)]
+    ServerStopped,
     #[error("sandbox failure: {0}")]
     Internal(String),
 }
@@ -249,5 +251,6 @@ fn stopped(reason: StopReason, limits: &Limits) -> SandboxError {
         StopReason::Cancelled => SandboxError::Cancelled,
         StopReason::PauseExpired => SandboxError::PauseExpired,
         StopReason::TimeLimit => SandboxError::TimeLimit(limits.wall_time),
+        StopReason::ServerStopped => SandboxError::ServerStopped,
     }
 }

@@ -8,6 +8,7 @@ pub const LOCAL_SCOPE: &str = "local";
 mod bounds;
 mod chart;
 mod cursor;
+mod error_kind;
 mod execution;
 pub mod filter_command;
 mod query;
@@ -21,6 +22,7 @@ mod wire;
 pub use bounds::{parse_duration_ms, EpochMs, MAX_DURATION_MS, MAX_EPOCH_MS};
 pub use chart::{BucketWidth, ChartWindow};
 pub use cursor::{Cursor, CursorError};
+pub use error_kind::ErrorKind;
 pub use execution::{Execution, Interaction, InteractionStatus, ToolCall, ToolCallStatus};
 pub use query::{
     BadParam, Filters, ListQuery, Sort, SortDir, SortKey, TriggerFilter, DEFAULT_LIMIT, MAX_LIMIT,

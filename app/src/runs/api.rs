@@ -58,9 +58,24 @@ pub(crate) mod backend {
         LOCAL_SCOPE
     }
 
+    /// A fault of ours (the store): the page gets a trace id, the log the
+    /// details, exactly as the JSON API answers (`ErrorKind::Internal`).
     pub fn failed(what: &str, e: impl std::fmt::Display) -> ServerFnError {
-        tracing::error!(error = %e, "{what} failed");
-        ServerFnError::new(format!("{what} failed"))
+        let trace_id = uuid::Uuid::now_v7().to_string();
+        tracing::error!(%trace_id, error = %e, "{what} failed");
+        ServerFnError::new(format!(
+            "{what} failed: internal error; trace id {trace_id}"
+        ))
+    }
+
+    /// An engine error by its kind: the caller's own mistakes and a busy
+    /// server keep their message, internal ones become a trace id.
+    pub fn engine_failed(what: &str, e: crate::engine::EngineError) -> ServerFnError {
+        if e.kind().shows_message() {
+            ServerFnError::new(e.to_string())
+        } else {
+            failed(what, e)
+        }
     }
 
     /// The first page of a view with its facets and chart: what
@@ -195,7 +210,7 @@ pub async fn answer_run(
     backend::engine()?
         .resume(backend::scope(), &id, action, content)
         .await
-        .map_err(|e| ServerFnError::new(e.to_string()))
+        .map_err(|e| backend::engine_failed("answering the run", e))
 }
 
 #[server]
@@ -203,7 +218,7 @@ pub async fn cancel_run(id: String) -> Result<RunResponse, ServerFnError> {
     backend::engine()?
         .cancel(backend::scope(), &id)
         .await
-        .map_err(|e| ServerFnError::new(e.to_string()))
+        .map_err(|e| backend::engine_failed("cancelling the run", e))
 }
 
 #[server]
@@ -211,5 +226,5 @@ pub async fn rerun_run(id: String) -> Result<RunResponse, ServerFnError> {
     backend::engine()?
         .rerun(backend::scope(), &id, None)
         .await
-        .map_err(|e| ServerFnError::new(e.to_string()))
+        .map_err(|e| backend::engine_failed("rerunning", e))
 }

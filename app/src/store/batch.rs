@@ -21,7 +21,7 @@ use super::write_ops::{
     ToolCallFinish, WriteOp,
 };
 use super::StoreError;
-use crate::model::{InteractionStatus, ToolCallStatus};
+use crate::model::{ExecutionStatus, InteractionStatus, ToolCallStatus};
 
 const QUARTER_HOUR: i64 = 900_000;
 const HOUR: i64 = 4 * QUARTER_HOUR;
@@ -270,7 +270,8 @@ impl<'a> Plan<'a> {
             "UPDATE execution_tool_call SET status = v.status, result_json = v.result_json, \
              error_text = v.error_text, completed_at = v.completed_at, duration_ms = v.duration_ms \
              FROM v WHERE execution_tool_call.scope_id = v.scope_id \
-             AND execution_tool_call.execution_id = v.execution_id AND execution_tool_call.id = v.id",
+             AND execution_tool_call.execution_id = v.execution_id AND execution_tool_call.id = v.id \
+             AND execution_tool_call.status = 'running'",
             &finishes,
             |f| {
                 vec![
@@ -293,7 +294,8 @@ impl<'a> Plan<'a> {
             "v(id, scope_id, status, response_json, updated_at)",
             "UPDATE execution_interaction SET status = v.status, response_json = v.response_json, \
              updated_at = v.updated_at \
-             FROM v WHERE execution_interaction.id = v.id AND execution_interaction.scope_id = v.scope_id",
+             FROM v WHERE execution_interaction.id = v.id AND execution_interaction.scope_id = v.scope_id \
+             AND execution_interaction.status = 'pending'",
             &resolutions,
             |r| {
                 vec![
@@ -308,11 +310,7 @@ impl<'a> Plan<'a> {
         .await?;
         let patches: Vec<(&Key<'a>, &ExecutionPatch)> = self.patches.iter().collect();
         let moved_statuses = self.move_patched_runs(db, tx, &mut deltas).await?;
-        update_rows(
-            db,
-            tx,
-            "v(scope_id, id, status, result_json, error_text, logs_json, started_at, completed_at, \
-             duration_ms, tool_call_count, had_elicitation, updated_at)",
+        let update_unfinished = format!(
             "UPDATE execution SET \
              status = coalesce(v.status, execution.status), \
              result_json = coalesce(v.result_json, execution.result_json), \
@@ -324,7 +322,16 @@ impl<'a> Plan<'a> {
              tool_call_count = coalesce(v.tool_call_count, execution.tool_call_count), \
              had_elicitation = coalesce(v.had_elicitation, execution.had_elicitation), \
              updated_at = v.updated_at \
-             FROM v WHERE execution.scope_id = v.scope_id AND execution.id = v.id",
+             FROM v WHERE execution.scope_id = v.scope_id AND execution.id = v.id \
+             AND execution.status NOT IN {}",
+            terminal_statuses()
+        );
+        update_rows(
+            db,
+            tx,
+            "v(scope_id, id, status, result_json, error_text, logs_json, started_at, completed_at, \
+             duration_ms, tool_call_count, had_elicitation, updated_at)",
+            &update_unfinished,
             &patches,
             |((scope, id), p)| {
                 vec![
@@ -417,6 +424,14 @@ impl<'a> Plan<'a> {
             let Some(patch) = self.patches.get(&(old.scope_id.as_str(), old.id.as_str())) else {
                 continue;
             };
+            // The update leaves a finished run as it is (see `terminal_statuses`).
+            if old
+                .status
+                .parse::<ExecutionStatus>()
+                .is_ok_and(ExecutionStatus::is_terminal)
+            {
+                continue;
+            }
             let status = patch.status.map_or(old.status.as_str(), |s| s.as_str());
             let elicited = patch.had_elicitation.unwrap_or(old.had_elicitation);
             if status == old.status && elicited == old.had_elicitation {
@@ -714,6 +729,18 @@ impl RollupDeltas {
 
 /// Adds the non-zero counts to a roll-up table keyed by `key_columns`
 /// (whose count column is `runs`), as multi-row upserts of fixed sizes.
+/// `('completed', 'failed', 'cancelled')`: a run in one of these statuses is
+/// never written again, so no later or concurrent write (recovery by another
+/// process, a late tool call) can leave a row that contradicts its end.
+fn terminal_statuses() -> String {
+    let quoted: Vec<String> = ExecutionStatus::ALL
+        .into_iter()
+        .filter(|s| s.is_terminal())
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect();
+    format!("({})", quoted.join(", "))
+}
+
 async fn add_counts<'a, K: 'a>(
     db: &Db,
     tx: &mut Tx<'_>,

@@ -7,6 +7,7 @@ mod batch;
 mod checkpoint;
 mod db;
 mod export;
+mod file_lock;
 mod filter_sql;
 mod list;
 mod meta;
@@ -27,6 +28,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 use db::Db;
 pub use db::Dialect;
+pub use file_lock::{DatabaseLock, LockError};
 pub use write_ops::{
     ExecutionPatch, InteractionResolution, NewExecution, NewInteraction, NewToolCall,
     ToolCallFinish, WriteOp,
@@ -49,11 +51,33 @@ pub enum StoreError {
     NotFound(String),
 }
 
+/// Why the store cannot serve (`/readyz`).
+#[derive(Debug, thiserror::Error)]
+pub enum NotReady {
+    #[error("database unreachable: {0}")]
+    Unreachable(sqlx::Error),
+    #[error("migrations behind: {applied} applied, {expected} expected")]
+    MigrationsBehind { applied: i64, expected: i64 },
+}
+
+impl NotReady {
+    /// What a probe may be told: no driver text (it can name hosts).
+    pub fn public_reason(&self) -> String {
+        match self {
+            Self::Unreachable(_) => "database unreachable".to_owned(),
+            behind => behind.to_string(),
+        }
+    }
+}
+
 /// Cheap to clone: every clone shares the pool and the writer.
 #[derive(Clone)]
 pub struct Store {
     inner: Arc<Inner>,
 }
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
 
 struct Inner {
     db: Db,
@@ -85,14 +109,14 @@ impl Store {
                 .max_connections(u32::try_from(2 * cores).unwrap_or(8).clamp(4, 16))
                 .connect_with(options)
                 .await?;
-            sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
+            SQLITE_MIGRATIONS.run(&pool).await?;
             Db::Sqlite(pool)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let pool = PgPoolOptions::new()
                 .max_connections(16)
                 .connect(url)
                 .await?;
-            sqlx::migrate!("../migrations/postgres").run(&pool).await?;
+            POSTGRES_MIGRATIONS.run(&pool).await?;
             Db::Postgres(pool)
         } else {
             return Err(StoreError::UnsupportedUrl(url.to_owned()));
@@ -105,6 +129,33 @@ impl Store {
 
     pub fn dialect(&self) -> Dialect {
         self.inner.db.dialect()
+    }
+
+    /// For `/readyz`: the database answers and has every migration this
+    /// build knows applied (a newer server on an older database is not).
+    pub async fn ready(&self) -> Result<(), NotReady> {
+        let known = match self.dialect() {
+            Dialect::Sqlite => &SQLITE_MIGRATIONS,
+            Dialect::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        let newest = known.iter().map(|m| m.version).max().unwrap_or(0);
+        let mut sql = self.db().sql();
+        sql.push(
+            "SELECT CAST(coalesce(max(version), 0) AS BIGINT) FROM _sqlx_migrations WHERE success",
+        );
+        let applied: Option<(i64,)> = self
+            .db()
+            .fetch_optional(sql)
+            .await
+            .map_err(NotReady::Unreachable)?;
+        let applied = applied.map_or(0, |r| r.0);
+        if applied < newest {
+            return Err(NotReady::MigrationsBehind {
+                applied,
+                expected: newest,
+            });
+        }
+        Ok(())
     }
 
     fn db(&self) -> &Db {

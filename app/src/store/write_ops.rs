@@ -30,8 +30,12 @@ pub struct ExecutionPatch {
 }
 
 impl ExecutionPatch {
-    /// Later writes win field by field.
+    /// Later writes win field by field, until a terminal status: a run's
+    /// end, once written, is final (nothing may contradict it).
     pub(super) fn merge(&mut self, later: ExecutionPatch) {
+        if self.status.is_some_and(ExecutionStatus::is_terminal) {
+            return;
+        }
         macro_rules! take {
             ($($f:ident),+) => { $( if later.$f.is_some() { self.$f = later.$f; } )+ };
         }

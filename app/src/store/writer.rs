@@ -134,7 +134,10 @@ async fn run(db: Db, mut rx: mpsc::Receiver<Msg>) {
 
 async fn apply_batch(db: &Db, conn: &mut Option<WriterConn>, batch: Vec<(Vec<WriteOp>, Reply)>) {
     let ops: Vec<&WriteOp> = batch.iter().flat_map(|(ops, _)| ops).collect();
-    match write_all(db, conn, &ops).await {
+    let started = std::time::Instant::now();
+    let written = write_all(db, conn, &ops).await;
+    crate::telemetry::writer_commit(ops.len(), started.elapsed());
+    match written {
         Ok(()) => {
             for (_, reply) in batch {
                 let _ = reply.send(Ok(()));

@@ -1,14 +1,19 @@
 //! Every error the HTTP edge can answer, mapped to a status and the body
-//! `{"error": {"code", "message"}}` in one place.
+//! `{"error": {"code", "message"}}` in one place, by the error's kind: a
+//! caller's mistake keeps its message, a busy or stopping server says when to
+//! retry (`Retry-After`), and our own faults answer a trace id only.
 
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
 use app::engine::EngineError;
-use app::model::BadParam;
+use app::model::{BadParam, ErrorKind};
 use app::store::StoreError;
+
+/// Largest request body taken; larger ones answer 413 in the JSON shape.
+pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -18,32 +23,55 @@ pub enum ApiError {
     ExecutionNotFound(String),
     #[error("no route for {0}")]
     RouteNotFound(String),
+    #[error("the request body is larger than {MAX_BODY_BYTES} bytes")]
+    BodyTooLarge,
+    #[error("could not read the request body: {0}")]
+    BodyUnreadable(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
     Engine(#[from] EngineError),
+    /// A handler panicked (caught by the panic layer; details are logged).
+    #[error("handler panicked: {0}")]
+    Panic(String),
 }
 
 impl ApiError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Self::BadParam(_) | Self::BodyUnreadable(_) => ErrorKind::BadRequest,
+            Self::ExecutionNotFound(_) | Self::RouteNotFound(_) => ErrorKind::NotFound,
+            Self::BodyTooLarge => ErrorKind::BadRequest,
+            Self::Store(_) | Self::Panic(_) => ErrorKind::Internal,
+            Self::Engine(e) => e.kind(),
+        }
+    }
+
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
-            ApiError::BadParam(_) => (StatusCode::BAD_REQUEST, "invalid_parameter"),
-            ApiError::ExecutionNotFound(_) => (StatusCode::NOT_FOUND, "execution_not_found"),
-            ApiError::RouteNotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-            ApiError::Store(_) | ApiError::Engine(EngineError::Store(_)) => {
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal_error")
-            }
-            ApiError::Engine(EngineError::NotFound(_)) => {
+            Self::BadParam(_) => (StatusCode::BAD_REQUEST, "invalid_parameter"),
+            Self::BodyUnreadable(_) => (StatusCode::BAD_REQUEST, "invalid_body"),
+            Self::BodyTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            Self::ExecutionNotFound(_) | Self::Engine(EngineError::NotFound(_)) => {
                 (StatusCode::NOT_FOUND, "execution_not_found")
             }
-            ApiError::Engine(EngineError::NotWaiting { .. }) => {
+            Self::RouteNotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            Self::Engine(EngineError::NotWaiting { .. }) => {
                 (StatusCode::CONFLICT, "execution_not_waiting")
             }
-            ApiError::Engine(EngineError::NotActive { .. }) => {
+            Self::Engine(EngineError::NotActive { .. }) => {
                 (StatusCode::CONFLICT, "execution_not_active")
             }
-            ApiError::Engine(EngineError::Busy { .. } | EngineError::PoolGone) => {
+            Self::Engine(EngineError::Busy { .. }) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "engine_busy")
+            }
+            Self::Engine(EngineError::ShuttingDown) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "shutting_down")
+            }
+            Self::Store(_)
+            | Self::Panic(_)
+            | Self::Engine(EngineError::Store(_) | EngineError::PoolGone) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal_error")
             }
         }
     }
@@ -52,19 +80,36 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        let body = if status.is_server_error() {
-            // Never leak database details; log them under a trace id the
-            // caller can quote.
-            let trace_id = uuid::Uuid::now_v7().to_string();
-            tracing::error!(%trace_id, error = %self, "request failed");
-            json!({"error": {"code": code, "message": format!("internal error; trace id {trace_id}"), "traceId": trace_id}})
-        } else {
+        let kind = self.kind();
+        let body = if kind.shows_message() {
             let mut error = json!({"code": code, "message": self.to_string()});
             if let ApiError::BadParam(bad) = &self {
                 error["parameter"] = json!(bad.param);
             }
             json!({ "error": error })
+        } else {
+            // Never leak database details; log them under a trace id the
+            // caller can quote.
+            let trace_id = uuid::Uuid::now_v7().to_string();
+            tracing::error!(%trace_id, error = %self, "request failed");
+            json!({"error": {"code": code, "message": format!("internal error; trace id {trace_id}"), "traceId": trace_id}})
         };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let ErrorKind::Unavailable { retry_after_secs } = kind {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
+        response
     }
+}
+
+/// What the panic layer answers: the JSON shape with a trace id.
+pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let what = panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_else(|| "a panic without a message".to_owned());
+    ApiError::Panic(what).into_response()
 }

@@ -4,6 +4,7 @@
 mod error;
 mod executions;
 mod export;
+mod health;
 pub mod openapi;
 mod runs;
 mod scope;
@@ -11,7 +12,7 @@ mod scope;
 use axum::routing::{get, post};
 use axum::Router;
 
-pub use error::ApiError;
+pub use error::{panic_response, ApiError, MAX_BODY_BYTES};
 pub use runs::{TRIGGER_HEADER, TRIGGER_META_HEADER};
 pub use scope::Scope;
 
@@ -27,6 +28,9 @@ pub fn routes() -> Router<AppState> {
         .route("/executions/{id}/cancel", post(runs::cancel))
         .route("/executions/{id}/rerun", post(runs::rerun))
         .route("/openapi.json", get(openapi::document))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(crate::metrics::render))
 }
 
 /// Unknown paths answer in the same error shape as everything else.

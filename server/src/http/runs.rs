@@ -2,8 +2,8 @@
 //! `/rerun` (product.md section 4).
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde::de::DeserializeOwned;
 
@@ -31,6 +31,22 @@ fn trigger(headers: &HeaderMap, default_kind: &'static str) -> Result<Trigger, B
         header(headers, TRIGGER_META_HEADER)?,
         default_kind,
     )
+}
+
+/// The request body, at most [`super::error::MAX_BODY_BYTES`] (the router's
+/// limit); past it a 413 in the JSON error shape, not axum's plain text.
+pub struct RawBody(Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        match Bytes::from_request(request, state).await {
+            Ok(bytes) => Ok(Self(bytes)),
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::BodyTooLarge),
+            Err(e) => Err(ApiError::BodyUnreadable(e.body_text())),
+        }
+    }
 }
 
 /// Parses a JSON body; the error names the field serde complained about.
@@ -70,7 +86,7 @@ pub async fn run(
     State(engine): State<Engine>,
     Scope(scope): Scope,
     headers: HeaderMap,
-    bytes: Bytes,
+    RawBody(bytes): RawBody,
 ) -> Result<Json<RunResponse>, ApiError> {
     let trigger = trigger(&headers, TriggerKind::HTTP)?;
     let request: RunRequest = body(&bytes)?;
@@ -103,7 +119,7 @@ pub async fn resume(
     State(engine): State<Engine>,
     Scope(scope): Scope,
     Path(id): Path<String>,
-    bytes: Bytes,
+    RawBody(bytes): RawBody,
 ) -> Result<Json<RunResponse>, ApiError> {
     let request: ResumeRequest = body(&bytes)?;
     Ok(Json(

@@ -7,6 +7,8 @@
     reason = "shared by several test crates"
 )]
 
+pub mod process;
+
 use std::sync::Arc;
 
 use serde_json::Value;

@@ -1,0 +1,168 @@
+//! What operators rely on: `/healthz`, `/readyz`, `/metrics`, a panicking
+//! handler that answers 500 while the server lives on, and oversized bodies
+//! answered in the JSON error shape.
+
+#![allow(clippy::unwrap_used, reason = "a test should fail loudly")]
+
+mod common;
+#[path = "../../app/tests/support/mod.rs"]
+mod support;
+
+use std::sync::Arc;
+
+use axum::routing::get as route_get;
+use serde_json::Value;
+
+use app::engine::tools::demo::DemoSource;
+use app::engine::{Engine, EngineConfig, Registry};
+use app::store::Store;
+use common::{get, post, serve};
+
+on_both_databases!(
+    health_and_readiness_answer,
+    metrics_count_runs_by_status_and_requests_by_route,
+    a_panicking_handler_answers_500_and_the_server_lives,
+    oversized_bodies_answer_413_in_the_json_shape,
+);
+
+async fn health_and_readiness_answer(store: &Store) {
+    let base = serve(store).await;
+    let (status, body) = get(&format!("{base}/healthz")).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("ok")));
+    let (status, body) = get(&format!("{base}/readyz")).await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("ready")),
+        "{body}"
+    );
+}
+
+/// The value of one series in the Prometheus text, 0 when absent.
+fn series(text: &str, name_and_labels: &str) -> f64 {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .find_map(|l| l.strip_prefix(name_and_labels))
+        .and_then(|rest| rest.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+async fn metrics_text(base: &str) -> String {
+    let response = reqwest::get(format!("{base}/metrics")).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    response.text().await.unwrap()
+}
+
+async fn metrics_count_runs_by_status_and_requests_by_route(store: &Store) {
+    let base = serve(store).await;
+    // Other tests in this process record too: compare before and after.
+    let completed = r#"executor_runs_finished_total{status="completed",trigger="cli"}"#;
+    let failed = r#"executor_runs_finished_total{status="failed",trigger="cli"}"#;
+    let calls = r#"executor_tool_calls_total{status="completed"}"#;
+    let before = metrics_text(&base).await;
+    let cli = [("x-executor-trigger", "cli")];
+    let (status, _) = post(
+        &format!("{base}/executions"),
+        Some(r#"{"code": "return await tools.demo.echo(1)"}"#),
+        &cli,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _) = post(
+        &format!("{base}/executions"),
+        Some(r#"{"code": "throw new Error('no')"}"#),
+        &cli,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _) = get(&format!("{base}/executions/not-a-run")).await;
+    assert_eq!(status, 404);
+    let after = metrics_text(&base).await;
+    assert!(
+        series(&after, completed) >= series(&before, completed) + 1.0,
+        "{after}"
+    );
+    assert!(
+        series(&after, failed) >= series(&before, failed) + 1.0,
+        "{after}"
+    );
+    assert!(
+        series(&after, calls) >= series(&before, calls) + 1.0,
+        "{after}"
+    );
+    assert!(
+        after.contains(r#"route="/executions/{id}""#) && after.contains(r#"status="404""#),
+        "requests are counted by route template, never by raw path: {after}"
+    );
+    assert!(!after.contains("not-a-run"), "ids never become series");
+    for name in [
+        "executor_run_duration_seconds_bucket",
+        "executor_writer_commit_seconds_bucket",
+        "executor_writer_batch_ops_bucket",
+        "executor_http_request_duration_seconds_bucket",
+        "executor_engine_running",
+    ] {
+        assert!(after.contains(name), "{name} missing: {after}");
+    }
+}
+
+/// A handler with a bug.
+async fn boom() -> &'static str {
+    panic!("a bug in a handler")
+}
+
+async fn a_panicking_handler_answers_500_and_the_server_lives(store: &Store) {
+    let registry = Registry::new();
+    registry.register(Arc::new(DemoSource)).unwrap();
+    let engine = Engine::start(store.clone(), registry, EngineConfig::default()).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let state = server::AppState {
+        store: store.clone(),
+        engine,
+        leptos_options: server::leptos_options("target/site", addr),
+    };
+    let routes = server::routes(state).route(
+        "/boom",
+        route_get(boom),
+    );
+    tokio::spawn(async move {
+        axum::serve(listener, server::with_layers(routes))
+            .await
+            .unwrap();
+    });
+    let base = format!("http://{addr}");
+    let (status, body) = get(&format!("{base}/boom")).await;
+    assert_eq!(status, 500, "{body}");
+    assert_eq!(body["error"]["code"], "internal_error");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("trace id"), "{message}");
+    assert!(
+        !message.contains("a bug in a handler"),
+        "panic text stays in the log"
+    );
+    let (status, _) = get(&format!("{base}/executions")).await;
+    assert_eq!(status, 200, "the next request succeeds");
+}
+
+async fn oversized_bodies_answer_413_in_the_json_shape(store: &Store) {
+    let base = serve(store).await;
+    let code = "x".repeat(3 * 1024 * 1024);
+    let body = serde_json::json!({ "code": code }).to_string();
+    let (status, answer) = post(&format!("{base}/executions"), Some(&body), &[]).await;
+    assert_eq!(status, 413);
+    assert_eq!(answer["error"]["code"], "payload_too_large", "{answer}");
+    let (status, answer): (u16, Value) = post(
+        &format!("{base}/executions/some-id/resume"),
+        Some(&body),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (413, Some("payload_too_large"))
+    );
+}
