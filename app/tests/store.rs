@@ -24,6 +24,7 @@ on_both_databases!(
     create_then_get_round_trips_the_run,
     update_sets_terminal_fields,
     a_terminal_status_is_never_overwritten,
+    text_with_nul_is_stored_with_a_replacement_character,
     tool_calls_are_listed_in_call_order_with_namespace_and_duration,
     pending_interaction_shows_until_resolved,
     status_and_trigger_filters_select_matching_runs,
@@ -202,6 +203,27 @@ async fn a_terminal_status_is_never_overwritten(store: &Store) {
     let calls = store.tool_calls(SCOPE, &id).await.unwrap().unwrap();
     assert_eq!(calls[0].status, ToolCallStatus::Completed);
     assert_eq!(calls[0].error_text, None);
+}
+
+/// PostgreSQL cannot store NUL: a run whose error text holds one (a thrown
+/// `"\0"`) is still recorded, on both databases alike, with U+FFFD.
+async fn text_with_nul_is_stored_with_a_replacement_character(store: &Store) {
+    let id = run(T0).status(ExecutionStatus::Running).record(store).await;
+    store
+        .update_execution(
+            SCOPE,
+            &id,
+            ExecutionPatch {
+                status: Some(ExecutionStatus::Failed),
+                error_text: Some("Error: a\0b".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let e = store.get(SCOPE, &id).await.unwrap().unwrap().execution;
+    assert_eq!(e.status, ExecutionStatus::Failed);
+    assert_eq!(e.error_text.as_deref(), Some("Error: a\u{FFFD}b"));
 }
 
 async fn tool_calls_are_listed_in_call_order_with_namespace_and_duration(store: &Store) {

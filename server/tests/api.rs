@@ -51,6 +51,7 @@ async fn list_answers_pages_with_meta_and_cursor(store: &Store) {
 }
 
 async fn bad_parameters_answer_400_naming_the_parameter(store: &Store) {
+    run(T0).code("return 'ab'").record(store).await;
     let base = serve(store).await;
     let other_sort_cursor = app::model::Cursor {
         sort: "createdAt,asc".parse().unwrap(),
@@ -68,7 +69,8 @@ async fn bad_parameters_answer_400_naming_the_parameter(store: &Store) {
         ("tool=a%20b", "tool"),
         ("from=yesterday", "from"),
         ("to=-5", "to"),
-        ("from=10&to=5", "to"),
+        ("limit=05", "limit"),
+        ("status=failed,%20running", "status"),
         ("after=x", "after"),
         ("minDurationMs=-1", "minDurationMs"),
         ("maxDurationMs=1.5", "maxDurationMs"),
@@ -95,12 +97,23 @@ async fn bad_parameters_answer_400_naming_the_parameter(store: &Store) {
             "{query}: {message}"
         );
     }
-    let (status, body) = get(&format!("{base}/executions?cursor={other_sort_cursor}")).await;
-    assert_eq!(status, 400);
-    assert!(body["error"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("createdAt,asc"));
+    // A cursor continues the listing it came from, in its own sort.
+    let (status, body) = get(&format!(
+        "{base}/executions?cursor={other_sort_cursor}&sort=durationMs,desc"
+    ))
+    .await;
+    assert_eq!(status, 200, "{body}");
+    // Empty sets are valid questions with empty answers.
+    for empty in ["from=10&to=5", "minDurationMs=9&maxDurationMs=3"] {
+        let (status, body) = get(&format!("{base}/executions?{empty}")).await;
+        assert_eq!(status, 200, "{empty}: {body}");
+        assert_eq!(body["executions"].as_array().unwrap().len(), 0, "{empty}");
+        assert_eq!(body["meta"]["filterRowCount"], 0, "{empty}");
+    }
+    // NUL cannot be stored or searched for on PostgreSQL, nor in SQLite's
+    // code index: searching for it answers, and finds nothing.
+    let (status, body) = get(&format!("{base}/executions?code=ab%00cd")).await;
+    assert_eq!(status, 200, "{body}");
     let (status, body) = get(&format!("{base}/executions/export?format=xml")).await;
     assert_eq!(
         (status, body["error"]["parameter"].as_str()),

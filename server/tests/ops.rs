@@ -125,10 +125,7 @@ async fn a_panicking_handler_answers_500_and_the_server_lives(store: &Store) {
         engine,
         leptos_options: server::leptos_options("target/site", addr),
     };
-    let routes = server::routes(state).route(
-        "/boom",
-        route_get(boom),
-    );
+    let routes = server::routes(state).route("/boom", route_get(boom));
     tokio::spawn(async move {
         axum::serve(listener, server::with_layers(routes))
             .await

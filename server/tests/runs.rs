@@ -80,13 +80,15 @@ async fn bad_bodies_and_headers_answer_400(store: &Store) {
     let url = format!("{base}/executions");
     /// Body, headers, and the parameter the 400 must name.
     type Case<'a> = (Option<&'a str>, &'a [(&'a str, &'a str)], &'a str);
-    let cases: [Case; 8] = [
+    let cases: [Case; 10] = [
         (None, &[], "body"),
         (Some("{"), &[], "body"),
         (Some(r#"{"cod": "1"}"#), &[], "cod"),
         (Some(r#"{"timeoutMs": 5}"#), &[], "code"),
         (Some(r#"{"code": "   "}"#), &[], "code"),
         (Some(r#"{"code": "1", "timeoutMs": 0}"#), &[], "timeoutMs"),
+        (Some(r#"{"code": "return 1 // \u0000"}"#), &[], "code"),
+        (Some(r#"{"code": "1", "timeoutMs": 2.5}"#), &[], "body"),
         (
             Some(r#"{"code": "1"}"#),
             &[("x-executor-trigger", "Bad Kind")],

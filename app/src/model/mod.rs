@@ -11,6 +11,7 @@ mod cursor;
 mod error_kind;
 mod execution;
 pub mod filter_command;
+pub mod params;
 mod query;
 mod run;
 mod status;
@@ -29,7 +30,7 @@ pub use query::{
 };
 pub use run::{
     ElicitationRequest, PendingInteraction, ResumeAction, ResumeRequest, RunRequest, RunResponse,
-    RunStatus, Trigger, TriggerKind, MAX_TIMEOUT_MS, MAX_TRIGGER_META_BYTES,
+    RunStatus, Trigger, TriggerKind, CODE_PATTERN, MAX_TIMEOUT_MS, MAX_TRIGGER_META_BYTES,
 };
 pub use status::{ExecutionStatus, StatusCounts};
 pub use time::{format_iso_short, format_utc, parse_utc};

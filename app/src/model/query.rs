@@ -5,7 +5,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::bounds::parse_duration_ms;
+use super::params;
 use super::{Cursor, EpochMs, ExecutionStatus, ToolPathPattern};
 
 pub const DEFAULT_LIMIT: u32 = 50;
@@ -75,12 +75,12 @@ impl FromStr for Sort {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let expected = "expected createdAt or durationMs, optionally followed by ,asc or ,desc";
         let (key, dir) = s.split_once(',').unwrap_or((s, "desc"));
-        let key = match key.trim() {
+        let key = match key {
             "createdAt" => SortKey::CreatedAt,
             "durationMs" => SortKey::DurationMs,
             other => return Err(format!("unknown sort field '{other}'; {expected}")),
         };
-        let dir = match dir.trim() {
+        let dir = match dir {
             "asc" => SortDir::Asc,
             "desc" => SortDir::Desc,
             other => return Err(format!("unknown sort direction '{other}'; {expected}")),
@@ -183,6 +183,18 @@ impl Filters {
     pub fn elicitation_ok(&self, had: bool) -> bool {
         self.elicitation.is_none_or(|want| want == had)
     }
+
+    /// True when the window or the duration bounds describe an empty set
+    /// (`to <= from`, `max < min`): such a query is valid and matches nothing.
+    pub fn matches_nothing(&self) -> bool {
+        let empty_window =
+            matches!((self.lower_bound(), self.to), (Some(from), Some(to)) if from >= to);
+        let empty_durations = matches!(
+            (self.min_duration_ms, self.max_duration_ms),
+            (Some(min), Some(max)) if min > max
+        );
+        empty_window || empty_durations
+    }
 }
 
 /// A validated `GET /executions` request.
@@ -205,28 +217,16 @@ impl Default for ListQuery {
     }
 }
 
-/// Parameter names a list request may carry; anything else is refused so that
-/// a typo (`stauts=failed`) never silently widens the result.
-pub const LIST_PARAMS: [&str; 13] = [
-    "limit",
-    "cursor",
-    "status",
-    "trigger",
-    "tool",
-    "from",
-    "to",
-    "after",
-    "code",
-    "minDurationMs",
-    "maxDurationMs",
-    "elicitation",
-    "sort",
-];
-
 impl ListQuery {
-    /// Parses query-string pairs. `extra` names additional parameters the caller
-    /// handles itself (e.g. `format` on the export). Empty values count as absent,
-    /// as HTML forms send them.
+    /// Parses query-string pairs by the declarations in [`params`]. `extra`
+    /// names additional parameters the caller handles itself (e.g. `format`
+    /// on the export). Empty values count as absent, as HTML forms send them;
+    /// anything else is taken exactly as sent (the page trims what people
+    /// type before it gets here), so the OpenAPI document describes it.
+    ///
+    /// A window with `to <= from`, or durations with `max < min`, matches
+    /// nothing, as the sets they describe are empty; a cursor carries its
+    /// sort, which then applies.
     pub fn parse<'a>(
         pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
         extra: &[&str],
@@ -235,13 +235,17 @@ impl ListQuery {
         let mut raw_cursor: Option<String> = None;
         let mut seen: Vec<&str> = Vec::new();
         for (name, value) in pairs {
-            if !LIST_PARAMS.contains(&name) && !extra.contains(&name) {
-                let allowed: Vec<&str> = LIST_PARAMS.iter().chain(extra).copied().collect();
+            let Some(param) = params::LIST_PARAMS.iter().find(|p| p.name == name) else {
+                if extra.contains(&name) {
+                    continue;
+                }
+                let mut allowed: Vec<&str> = params::list_param_names().collect();
+                allowed.extend(extra);
                 return Err(BadParam::new(
                     name,
                     format!("unknown parameter; expected one of {}", allowed.join(", ")),
                 ));
-            }
+            };
             if seen.contains(&name) {
                 return Err(BadParam::new(
                     name,
@@ -249,64 +253,38 @@ impl ListQuery {
                 ));
             }
             seen.push(name);
-            let value = value.trim();
-            if value.is_empty() || extra.contains(&name) {
+            if value.is_empty() {
                 continue;
             }
+            param.check(value).map_err(|m| BadParam::new(name, m))?;
+            let int = || param.integer(value).map_err(|m| BadParam::new(name, m));
+            let instant = || int().map(EpochMs::clamped);
             let f = &mut q.filters;
             match name {
-                "limit" => q.limit = parse_limit(value)?,
+                "limit" => q.limit = u32::try_from(int()?).unwrap_or(DEFAULT_LIMIT),
                 "cursor" => raw_cursor = Some(value.to_owned()),
                 "status" => f.statuses = parse_csv(name, value, |v| v.parse::<ExecutionStatus>())?,
                 "trigger" => f.triggers = parse_csv(name, value, TriggerFilter::parse)?,
                 "tool" => f.tools = parse_csv(name, value, ToolPathPattern::parse)?,
-                "from" => f.from = Some(parse_epoch_ms(name, value)?),
-                "to" => f.to = Some(parse_epoch_ms(name, value)?),
-                "after" => f.after = Some(parse_epoch_ms(name, value)?),
-                "code" => f.code = Some(parse_code(value)?),
-                "minDurationMs" => f.min_duration_ms = Some(parse_duration(name, value)?),
-                "maxDurationMs" => f.max_duration_ms = Some(parse_duration(name, value)?),
-                "elicitation" => f.elicitation = Some(parse_bool(name, value)?),
+                "from" => f.from = Some(instant()?),
+                "to" => f.to = Some(instant()?),
+                "after" => f.after = Some(instant()?),
+                "code" => f.code = Some(value.to_owned()),
+                "minDurationMs" => f.min_duration_ms = Some(int()?),
+                "maxDurationMs" => f.max_duration_ms = Some(int()?),
+                "elicitation" => f.elicitation = Some(value == "true"),
                 "sort" => q.sort = value.parse().map_err(|m| BadParam::new(name, m))?,
                 _ => {}
             }
         }
-        if let (Some(from), Some(to)) = (q.filters.from, q.filters.to) {
-            if from >= to {
-                return Err(BadParam::new(
-                    "to",
-                    format!("must be greater than from ({from}); got {to}"),
-                ));
-            }
-        }
-        if let (Some(min), Some(max)) = (q.filters.min_duration_ms, q.filters.max_duration_ms) {
-            if min > max {
-                return Err(BadParam::new(
-                    "maxDurationMs",
-                    format!("must be at least minDurationMs ({min}); got {max}"),
-                ));
-            }
-        }
         if let Some(raw) = raw_cursor {
-            q.cursor = Some(
-                Cursor::decode(&raw, q.sort).map_err(|e| BadParam::new("cursor", e.to_string()))?,
-            );
+            let cursor =
+                Cursor::decode(&raw).map_err(|e| BadParam::new("cursor", e.to_string()))?;
+            q.sort = cursor.sort;
+            q.cursor = Some(cursor);
         }
         Ok(q)
     }
-}
-
-fn parse_limit(value: &str) -> Result<u32, BadParam> {
-    value
-        .parse::<u32>()
-        .ok()
-        .filter(|n| (1..=MAX_LIMIT).contains(n))
-        .ok_or_else(|| {
-            BadParam::new(
-                "limit",
-                format!("expected an integer from 1 to {MAX_LIMIT}; got '{value}'"),
-            )
-        })
 }
 
 fn parse_csv<T, E: fmt::Display>(
@@ -318,44 +296,13 @@ where
     T: PartialEq,
 {
     let mut out = Vec::new();
-    for item in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+    for item in value.split(',') {
         let parsed = parse(item).map_err(|e| BadParam::new(name, e.to_string()))?;
         if !out.contains(&parsed) {
             out.push(parsed);
         }
     }
     Ok(out)
-}
-
-fn parse_epoch_ms(name: &str, value: &str) -> Result<EpochMs, BadParam> {
-    EpochMs::parse(value).map_err(|m| BadParam::new(name, m))
-}
-
-fn parse_duration(name: &str, value: &str) -> Result<i64, BadParam> {
-    parse_duration_ms(value).map_err(|m| BadParam::new(name, m))
-}
-
-fn parse_bool(name: &str, value: &str) -> Result<bool, BadParam> {
-    match value {
-        "true" => Ok(true),
-        "false" => Ok(false),
-        other => Err(BadParam::new(
-            name,
-            format!("expected true or false; got '{other}'"),
-        )),
-    }
-}
-
-const MAX_CODE_QUERY: usize = 1_000;
-
-fn parse_code(value: &str) -> Result<String, BadParam> {
-    if value.chars().count() > MAX_CODE_QUERY {
-        return Err(BadParam::new(
-            "code",
-            format!("longer than {MAX_CODE_QUERY} characters"),
-        ));
-    }
-    Ok(value.to_owned())
 }
 
 #[cfg(test)]
@@ -381,7 +328,7 @@ mod tests {
     #[test]
     fn every_filter_parses_into_its_typed_value() {
         let q = parse(&[
-            ("status", "failed, running"),
+            ("status", "failed,running"),
             ("trigger", "mcp,unknown"),
             ("tool", "github.*,*.create"),
             ("from", "10"),
@@ -441,13 +388,14 @@ mod tests {
             err_param(&[("maxDurationMs", "9223372036854775807")]),
             "maxDurationMs"
         );
-        assert_eq!(err_param(&[("from", "5"), ("to", "5")]), "to");
+        assert_eq!(err_param(&[("status", "failed, running")]), "status");
+        assert_eq!(err_param(&[("status", "failed,,running")]), "status");
+        assert_eq!(err_param(&[("limit", " 5")]), "limit");
+        assert_eq!(err_param(&[("limit", "05")]), "limit");
+        assert_eq!(err_param(&[("from", "+5")]), "from");
+        assert_eq!(err_param(&[("tool", "caf\u{e9}")]), "tool");
         assert_eq!(err_param(&[("after", "x")]), "after");
         assert_eq!(err_param(&[("minDurationMs", "-3")]), "minDurationMs");
-        assert_eq!(
-            err_param(&[("minDurationMs", "9"), ("maxDurationMs", "3")]),
-            "maxDurationMs"
-        );
         assert_eq!(err_param(&[("elicitation", "yes")]), "elicitation");
         assert_eq!(err_param(&[("sort", "createdAt,up")]), "sort");
         assert_eq!(err_param(&[("sort", "completedAt")]), "sort");
@@ -473,13 +421,13 @@ mod tests {
     #[test]
     fn empty_values_mean_no_filter() {
         assert_eq!(
-            parse(&[("status", ""), ("code", " "), ("cursor", "")]).unwrap(),
+            parse(&[("status", ""), ("code", ""), ("cursor", "")]).unwrap(),
             ListQuery::default()
         );
     }
 
     #[test]
-    fn a_cursor_must_match_the_requested_sort() {
+    fn a_cursor_continues_in_its_own_sort() {
         let asc = Sort {
             key: SortKey::CreatedAt,
             dir: SortDir::Asc,
@@ -490,8 +438,66 @@ mod tests {
             id: "a".into(),
         }
         .encode();
-        assert!(parse(&[("cursor", raw.as_str()), ("sort", "createdAt,asc")]).is_ok());
-        assert_eq!(err_param(&[("cursor", raw.as_str())]), "cursor");
+        let q = parse(&[("cursor", raw.as_str()), ("sort", "durationMs,desc")]).unwrap();
+        assert_eq!(q.sort, asc);
+        assert_eq!(parse(&[("cursor", raw.as_str())]).unwrap().sort, asc);
+    }
+
+    #[test]
+    fn empty_windows_and_duration_ranges_are_valid_and_match_nothing() {
+        let q = parse(&[("from", "5"), ("to", "5")]).unwrap();
+        assert!(q.filters.matches_nothing());
+        let q = parse(&[("minDurationMs", "9"), ("maxDurationMs", "3")]).unwrap();
+        assert!(q.filters.matches_nothing());
+        let q = parse(&[("from", "5"), ("to", "6"), ("minDurationMs", "3")]).unwrap();
+        assert!(!q.filters.matches_nothing());
+    }
+
+    /// Each declared pattern accepts exactly what the parser accepts.
+    fn agree(name: &str, value: &str) -> Result<(), proptest::test_runner::TestCaseError> {
+        let param = params::LIST_PARAMS.iter().find(|p| p.name == name).unwrap();
+        let params::Shape::Pattern(pattern) = param.shape else {
+            panic!("{name} is not a pattern parameter");
+        };
+        // Query parameters may also be empty (absent), as their schema says.
+        let declared = value.is_empty() || regex::Regex::new(pattern).unwrap().is_match(value);
+        let parsed = parse(&[(name, value)]).is_ok();
+        proptest::prop_assert_eq!(parsed, declared, "{}={:?}", name, value);
+        Ok(())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn status_pattern_and_parser_agree(v in "(failed|running|waiting|pending|completed|cancelled|waiting_for_interaction|x| |,){1,4}") {
+            agree("status", &v)?;
+        }
+
+        #[test]
+        fn trigger_pattern_and_parser_agree(v in "[a-z0-9_.A -]{0,70}(,[a-z,]{0,3})?") {
+            agree("trigger", &v)?;
+        }
+
+        #[test]
+        fn tool_pattern_and_parser_agree(v in "[ -~\u{e9}\t]{1,12}|[a]{255,258}") {
+            agree("tool", &v)?;
+        }
+
+        #[test]
+        fn sort_pattern_and_parser_agree(v in "(createdAt|durationMs|duration|x)?(,)?(asc|desc|up| )?") {
+            proptest::prop_assume!(!v.is_empty());
+            agree("sort", &v)?;
+        }
+
+        #[test]
+        fn integer_parameters_take_exactly_their_declared_range(v in "[-+ 0-9]{1,16}|9{15,20}") {
+            for param in params::LIST_PARAMS {
+                if let params::Shape::Integer { min, max } = param.shape {
+                    let declared = v.parse::<i64>().is_ok_and(|n| (min..=max).contains(&n) && n.to_string() == v);
+                    let parsed = parse(&[(param.name, v.as_str())]).is_ok();
+                    proptest::prop_assert_eq!(parsed, declared, "{}={:?}", param.name, v);
+                }
+            }
+        }
     }
 
     #[test]

@@ -71,14 +71,14 @@ impl Trigger {
         let kind = match kind {
             None => TriggerKind::known(default_kind),
             Some(raw) => TriggerKind::parse(raw).map_err(|message| BadParam {
-                param: "x-executor-trigger".into(),
+                param: super::params::TRIGGER_HEADER.name.into(),
                 message,
             })?,
         };
         let meta = match meta {
             None => None,
             Some(raw) => Some(parse_meta(raw).map_err(|message| BadParam {
-                param: "x-executor-trigger-meta".into(),
+                param: super::params::TRIGGER_META_HEADER.name.into(),
                 message,
             })?),
         };
@@ -114,18 +114,49 @@ pub struct RunRequest {
     /// JavaScript; top-level `await` works and a final `return` gives the result.
     pub code: String,
     /// Wall-time limit for this run in milliseconds (default 5000).
+    #[serde(default, deserialize_with = "integral")]
     pub timeout_ms: Option<u64>,
+}
+
+/// A JSON integer, also when written with a zero fraction (`2500.0`): JSON
+/// Schema, and so the OpenAPI document, counts that as an integer too.
+fn integral<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    use serde::de::Error;
+    let Some(number) = Option::<serde_json::Number>::deserialize(d)? else {
+        return Ok(None);
+    };
+    if let Some(n) = number.as_u64() {
+        return Ok(Some(n));
+    }
+    match number.as_f64() {
+        Some(f) if f.fract() == 0.0 && (0.0..=u64::MAX as f64).contains(&f) => Ok(Some(f as u64)),
+        _ => Err(D::Error::custom(format!(
+            "timeoutMs: expected a non-negative integer; got {number}"
+        ))),
+    }
 }
 
 /// Largest per-run wall time a caller may ask for.
 pub const MAX_TIMEOUT_MS: u64 = 300_000;
 
+/// What `code` must match (a JSON Schema regex): something besides ASCII
+/// whitespace, and no NUL character (PostgreSQL cannot store one).
+/// [`RunRequest::validate`] checks the same.
+pub const CODE_PATTERN: &str = "^[^\\u0000]*[^\\t\\n\\u000b\\f\\r \\u0000][^\\u0000]*$";
+
+fn has_code(code: &str) -> bool {
+    !code.contains('\0')
+        && code
+            .chars()
+            .any(|c| !matches!(c, '\t' | '\n' | '\u{b}' | '\u{c}' | '\r' | ' '))
+}
+
 impl RunRequest {
     pub fn validate(&self) -> Result<(), BadParam> {
-        if self.code.trim().is_empty() {
+        if !has_code(&self.code) {
             return Err(BadParam {
                 param: "code".into(),
-                message: "must contain some JavaScript".into(),
+                message: "must contain some JavaScript, and no NUL character".into(),
             });
         }
         if let Some(ms) = self.timeout_ms {
@@ -243,6 +274,15 @@ pub struct RunResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The declared pattern and the validation take the same code.
+        #[test]
+        fn the_code_pattern_and_validation_agree(code in "[ \t\n\u{b}\u{c}\r\u{0}\u{a0}\u{1c}a]{0,6}") {
+            let pattern = regex::Regex::new(CODE_PATTERN).unwrap();
+            proptest::prop_assert_eq!(has_code(&code), pattern.is_match(&code), "{:?}", code);
+        }
+    }
 
     #[test]
     fn trigger_kinds_are_validated() {

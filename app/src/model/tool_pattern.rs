@@ -11,16 +11,19 @@ pub struct ToolPathPattern(String);
 impl ToolPathPattern {
     pub const MAX_LEN: usize = 256;
 
+    /// 1 to [`Self::MAX_LEN`] characters of visible ASCII but the comma
+    /// (which separates patterns), as the `tool` parameter declares.
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let raw = raw.trim();
         if raw.is_empty() {
             return Err("empty pattern".into());
         }
         if raw.len() > Self::MAX_LEN {
             return Err(format!("pattern longer than {} characters", Self::MAX_LEN));
         }
-        if let Some(bad) = raw.chars().find(|c| c.is_whitespace() || *c == ',') {
-            return Err(format!("'{raw}' contains '{bad}'"));
+        if let Some(bad) = raw.chars().find(|c| !c.is_ascii_graphic() || *c == ',') {
+            return Err(format!(
+                "'{raw}' contains {bad:?}; patterns are visible ASCII without spaces or commas"
+            ));
         }
         Ok(Self(raw.to_owned()))
     }

@@ -5,7 +5,8 @@
 //! what its sender saw.
 
 use super::{
-    BadParam, EpochMs, ExecutionStatus, Filters, ListQuery, Sort, ToolPathPattern, TriggerFilter,
+    params, BadParam, EpochMs, ExecutionStatus, Filters, ListQuery, Sort, ToolPathPattern,
+    TriggerFilter,
 };
 
 /// The preset time windows; `from`/`to` override them.
@@ -89,22 +90,16 @@ pub struct RunsView {
     pub execution_id: Option<String>,
 }
 
-/// Parameters the page reads; anything else in its URL is ignored.
-const VIEW_PARAMS: [&str; 13] = [
-    "status",
-    "trigger",
-    "tool",
-    "range",
-    "from",
-    "to",
-    "code",
-    "minDurationMs",
-    "maxDurationMs",
-    "elicitation",
-    "sort",
-    "live",
-    "executionId",
-];
+/// Parameters only the page has; the rest are the list's that a page URL
+/// carries (declared in [`params`]). Anything else in its URL is ignored.
+const PAGE_ONLY_PARAMS: [&str; 3] = ["range", "live", "executionId"];
+
+fn is_view_param(name: &str) -> bool {
+    PAGE_ONLY_PARAMS.contains(&name)
+        || params::LIST_PARAMS
+            .iter()
+            .any(|p| p.in_page_url && p.name == name)
+}
 
 impl RunsView {
     /// Reads a page URL's query pairs. A page must render whatever link it is
@@ -115,7 +110,7 @@ impl RunsView {
         let mut list_pairs: Vec<(&str, &str)> = Vec::new();
         for (name, value) in pairs {
             let value = value.trim();
-            if value.is_empty() || !VIEW_PARAMS.contains(&name) {
+            if value.is_empty() || !is_view_param(name) {
                 continue;
             }
             match name {

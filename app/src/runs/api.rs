@@ -135,10 +135,10 @@ pub async fn more_runs(
 ) -> Result<ListPage, ServerFnError> {
     let (view, _) = crate::model::RunsView::from_query(&query);
     let mut list = view.list_query(now_ms);
-    list.cursor = Some(
-        crate::model::Cursor::decode(&cursor, list.sort)
-            .map_err(|e| ServerFnError::new(format!("bad cursor: {e}")))?,
-    );
+    let cursor = crate::model::Cursor::decode(&cursor)
+        .map_err(|e| ServerFnError::new(format!("cursor: {e}")))?;
+    list.sort = cursor.sort;
+    list.cursor = Some(cursor);
     backend::store()?
         .list_without_meta(backend::scope(), &list)
         .await

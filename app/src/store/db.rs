@@ -27,19 +27,31 @@ pub enum Arg {
     Bool(Option<bool>),
 }
 
+/// PostgreSQL text cannot hold NUL, SQLite's FTS5 queries end at one: text
+/// goes to either database with U+FFFD in its place, so both store and
+/// search the same. (Run code with NUL is refused at the edge instead:
+/// what a caller submitted is kept as submitted.)
+fn storable(text: String) -> String {
+    if text.contains('\0') {
+        text.replace('\0', "\u{FFFD}")
+    } else {
+        text
+    }
+}
+
 impl From<&str> for Arg {
     fn from(v: &str) -> Self {
-        Arg::Text(Some(v.to_owned()))
+        Arg::Text(Some(storable(v.to_owned())))
     }
 }
 impl From<String> for Arg {
     fn from(v: String) -> Self {
-        Arg::Text(Some(v))
+        Arg::Text(Some(storable(v)))
     }
 }
 impl From<Option<String>> for Arg {
     fn from(v: Option<String>) -> Self {
-        Arg::Text(v)
+        Arg::Text(v.map(storable))
     }
 }
 impl From<i64> for Arg {

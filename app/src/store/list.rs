@@ -101,7 +101,7 @@ impl Store {
         query: &ListQuery,
         resolved: &Resolved,
     ) -> Result<Vec<ExecutionRow>, StoreError> {
-        if resolved.matches_nothing() {
+        if resolved.matches_nothing() || query.filters.matches_nothing() {
             return Ok(Vec::new());
         }
         let Sort { key, dir } = query.sort;

@@ -236,6 +236,11 @@ impl Store {
         resolved: &Resolved,
     ) -> Result<ListMeta, StoreError> {
         let window = self.chart_window(scope, filters).await?;
+        if filters.matches_nothing() {
+            // An empty window or duration range: zero counts, a dense chart.
+            let total = self.total(scope).await?;
+            return Ok(fold(filters, window, total, Vec::new(), None, Vec::new()));
+        }
         // Without trigger or elicitation filters the chart needs neither
         // dimension and the facets need no buckets: two small groupings
         // instead of their product. That pays when the roll-ups answer and

@@ -23,24 +23,8 @@ pub fn parse_query(raw: Option<&str>, extra: &[&str]) -> Result<ListQuery, ApiEr
 #[utoipa::path(
     get,
     path = "/executions",
-    params(
-        ("limit" = Option<u32>, Query, description = "Page size, 1-100 (default 50)"),
-        ("cursor" = Option<String>, Query, description = "nextCursor of the previous page"),
-        ("status" = Option<String>, Query, description = "CSV of pending, running, waiting_for_interaction, completed, failed, cancelled"),
-        ("trigger" = Option<String>, Query, description = "CSV of trigger kinds; 'unknown' matches runs without one"),
-        ("tool" = Option<String>, Query, description = "CSV of tool path patterns; '*' matches any run of characters"),
-        ("from" = Option<i64>, Query, description = "created_at >= from (epoch ms)"),
-        ("to" = Option<i64>, Query, description = "created_at < to (epoch ms)"),
-        ("after" = Option<i64>, Query, description = "created_at > after (epoch ms), for live polling"),
-        ("code" = Option<String>, Query, description = "Case-insensitive substring of the code"),
-        ("minDurationMs" = Option<i64>, Query, description = "duration_ms >= this"),
-        ("maxDurationMs" = Option<i64>, Query, description = "duration_ms <= this"),
-        ("elicitation" = Option<bool>, Query, description = "Runs that did (true) or did not (false) ask a person"),
-        ("sort" = Option<String>, Query, description = "createdAt|durationMs[,asc|desc], default createdAt,desc"),
-    ),
     responses(
         (status = 200, description = "A page of runs; meta on the first page", body = ListPage),
-        (status = 400, description = "A parameter is invalid; the message names it"),
     )
 )]
 #[tracing::instrument(skip(store, raw))]
@@ -58,8 +42,7 @@ pub async fn list(
     path = "/executions/{id}",
     params(("id" = String, Path, description = "Execution id")),
     responses(
-        (status = 200, body = ExecutionEnvelope),
-        (status = 404, description = "No such execution in this scope"),
+        (status = 200, description = "The run with its pending interaction", body = ExecutionEnvelope),
     )
 )]
 #[tracing::instrument(skip(store))]
@@ -81,7 +64,6 @@ pub async fn get_one(
     params(("id" = String, Path, description = "Execution id")),
     responses(
         (status = 200, description = "Tool calls in call order", body = ToolCallList),
-        (status = 404, description = "No such execution in this scope"),
     )
 )]
 #[tracing::instrument(skip(store))]

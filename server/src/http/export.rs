@@ -7,7 +7,7 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 
-use app::model::{BadParam, Execution};
+use app::model::{params, BadParam, Execution};
 use app::store::Store;
 
 use super::executions::parse_query;
@@ -38,24 +38,27 @@ const CSV_COLUMNS: [&str; 14] = [
 
 fn format_of(raw: Option<&str>) -> Result<Format, ApiError> {
     let value = form_urlencoded::parse(raw.unwrap_or("").as_bytes())
-        .find(|(k, _)| k == "format")
-        .map(|(_, v)| v.into_owned());
-    match value.as_deref().map(str::trim) {
-        None | Some("") | Some("ndjson") => Ok(Format::Ndjson),
-        Some("csv") => Ok(Format::Csv),
-        Some(other) => {
-            Err(BadParam::new("format", format!("expected ndjson or csv; got '{other}'")).into())
-        }
+        .find(|(k, _)| k == params::FORMAT.name)
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    if value.is_empty() {
+        return Ok(Format::Ndjson);
     }
+    params::FORMAT
+        .check(&value)
+        .map_err(|m| BadParam::new(params::FORMAT.name, m))?;
+    Ok(if value == "csv" {
+        Format::Csv
+    } else {
+        Format::Ndjson
+    })
 }
 
 #[utoipa::path(
     get,
     path = "/executions/export",
-    params(("format" = Option<String>, Query, description = "ndjson (default) or csv; the list filters apply")),
     responses(
         (status = 200, description = "Every matching run, streamed"),
-        (status = 400, description = "A parameter is invalid"),
     )
 )]
 pub async fn export(
@@ -64,7 +67,7 @@ pub async fn export(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let format = format_of(raw.as_deref())?;
-    let query = parse_query(raw.as_deref(), &["format"])?;
+    let query = parse_query(raw.as_deref(), &[params::FORMAT.name])?;
     let header_row = match format {
         Format::Csv => Some(csv_line(CSV_COLUMNS.iter().map(|c| c.to_string()))),
         Format::Ndjson => None,

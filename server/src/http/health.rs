@@ -9,10 +9,19 @@ use serde_json::{json, Value};
 
 use app::store::Store;
 
+#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "The process answers")))]
 pub async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    responses(
+        (status = 200, description = "The database answers and its migrations are applied"),
+        (status = 503, description = "Not ready; `reason` says why"),
+    )
+)]
 pub async fn readyz(State(store): State<Store>) -> (StatusCode, Json<Value>) {
     match store.ready().await {
         Ok(()) => (StatusCode::OK, Json(json!({"status": "ready"}))),

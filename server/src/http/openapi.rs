@@ -1,9 +1,16 @@
-//! `GET /openapi.json`: the OpenAPI 3.1 document, generated from the handler
-//! annotations and the wire types so it cannot drift from the code.
+//! `GET /openapi.json`: the OpenAPI 3.1 document. Paths and wire types come
+//! from the handler annotations and the types' derives; parameters come from
+//! their one declaration (`app::model::params`), and every operation's error
+//! answers from the table below, so the document says exactly what the
+//! server accepts and answers (schemathesis checks it in the test command).
+
+use std::sync::OnceLock;
 
 use axum::Json;
+use serde_json::{json, Value};
 use utoipa::OpenApi;
 
+use app::model::params::{self, Location, Param, Shape};
 use app::model::{
     Chart, ChartBucket, ElicitationRequest, Execution, ExecutionEnvelope, Interaction,
     InteractionCounts, ListMeta, ListPage, PendingInteraction, ResumeAction, ResumeRequest,
@@ -14,7 +21,7 @@ use app::model::{
 #[openapi(
     info(
         title = "executor runs API",
-        description = "Execution history of code-executing agents."
+        description = "Execution history of code-executing agents. Reference: docs/api.md."
     ),
     paths(
         super::executions::list,
@@ -25,6 +32,8 @@ use app::model::{
         super::runs::resume,
         super::runs::cancel,
         super::runs::rerun,
+        super::health::healthz,
+        super::health::readyz,
     ),
     components(schemas(
         Execution,
@@ -48,8 +57,187 @@ use app::model::{
         ElicitationRequest
     ))
 )]
-pub struct ApiDoc;
+struct ApiDoc;
 
-pub async fn document() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+/// What each operation takes beside its path and body, and which error
+/// statuses it can answer (every one can answer 500).
+struct Operation {
+    method: &'static str,
+    path: &'static str,
+    params: &'static [Param],
+    errors: &'static [u16],
+}
+
+const LIST_AND_FORMAT: [Param; 14] = {
+    let mut all = [params::FORMAT; 14];
+    let mut i = 0;
+    while i < params::LIST_PARAMS.len() {
+        all[i] = params::LIST_PARAMS[i];
+        i += 1;
+    }
+    all
+};
+const TRIGGER_HEADERS: [Param; 2] = [params::TRIGGER_HEADER, params::TRIGGER_META_HEADER];
+
+const OPERATIONS: [Operation; 8] = [
+    Operation {
+        method: "get",
+        path: "/executions",
+        params: &params::LIST_PARAMS,
+        errors: &[400],
+    },
+    Operation {
+        method: "get",
+        path: "/executions/export",
+        params: &LIST_AND_FORMAT,
+        errors: &[400],
+    },
+    Operation {
+        method: "get",
+        path: "/executions/{id}",
+        params: &[],
+        errors: &[404],
+    },
+    Operation {
+        method: "get",
+        path: "/executions/{id}/tool-calls",
+        params: &[],
+        errors: &[404],
+    },
+    Operation {
+        method: "post",
+        path: "/executions",
+        params: &TRIGGER_HEADERS,
+        errors: &[400, 413, 503],
+    },
+    Operation {
+        method: "post",
+        path: "/executions/{id}/resume",
+        params: &[],
+        errors: &[400, 404, 409, 413],
+    },
+    Operation {
+        method: "post",
+        path: "/executions/{id}/cancel",
+        params: &[],
+        errors: &[404, 409],
+    },
+    Operation {
+        method: "post",
+        path: "/executions/{id}/rerun",
+        params: &TRIGGER_HEADERS,
+        errors: &[400, 404, 503],
+    },
+];
+
+fn error_description(status: u16) -> &'static str {
+    match status {
+        400 => "A parameter, header or body field is invalid; `parameter` names it",
+        404 => "No such execution in this scope",
+        409 => "The run is not in a state that allows this",
+        413 => "The body is larger than 2 MiB",
+        503 => "Busy (engine_busy) or stopping (shutting_down); retry after Retry-After seconds",
+        _ => "Internal error; the message carries a trace id to quote",
+    }
+}
+
+fn parameter(p: &Param) -> Value {
+    let location = match p.location {
+        Location::Query => "query",
+        Location::Header => "header",
+    };
+    let mut out =
+        json!({"name": p.name, "in": location, "required": false, "description": p.description});
+    match p.shape {
+        // A JSON object in a header is serialized JSON (OpenAPI's `content`).
+        Shape::JsonObject { .. } => {
+            out["content"] = json!({"application/json": {"schema": p.schema()}});
+        }
+        _ => out["schema"] = p.schema(),
+    }
+    out
+}
+
+fn error_schema() -> Value {
+    json!({
+        "type": "object",
+        "required": ["error"],
+        "properties": {"error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string", "description": "invalid_parameter, invalid_body, payload_too_large, execution_not_found, not_found, execution_not_waiting, execution_not_active, engine_busy, shutting_down, internal_error"},
+                "message": {"type": "string"},
+                "parameter": {"type": "string", "description": "The parameter, header or body field at fault (400)"},
+                "traceId": {"type": "string", "description": "Quote it to an operator (500)"}
+            }
+        }}
+    })
+}
+
+/// The body fields' constraints, from the constants their validation uses.
+fn constrain_bodies(schemas: &mut Value) {
+    let run = &mut schemas["RunRequest"];
+    run["additionalProperties"] = json!(false);
+    run["properties"]["code"] = json!({
+        "type": "string",
+        "pattern": app::model::CODE_PATTERN,
+        "description": "JavaScript; top-level await works and a final return gives the result"
+    });
+    run["properties"]["timeoutMs"] = json!({
+        "type": ["integer", "null"],
+        "minimum": 1,
+        "maximum": app::model::MAX_TIMEOUT_MS,
+        "description": "Wall-time limit of this run in milliseconds (default: the server's)"
+    });
+    schemas["ResumeRequest"]["additionalProperties"] = json!(false);
+    schemas["ResumeRequest"]["properties"]["content"] =
+        json!({"description": "What the person entered, for a form (any JSON)"});
+    // A run's result is whatever JSON the code returned.
+    schemas["RunResponse"]["properties"]["result"] =
+        json!({"description": "The JSON value the code returned, or null"});
+}
+
+fn build() -> Value {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    doc["components"]["schemas"]["Error"] = error_schema();
+    constrain_bodies(&mut doc["components"]["schemas"]);
+    for op in &OPERATIONS {
+        let operation = &mut doc["paths"][op.path][op.method];
+        let mut parameters: Vec<Value> = operation["parameters"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        parameters.extend(op.params.iter().map(parameter));
+        operation["parameters"] = Value::Array(parameters);
+        for &status in op.errors.iter().chain(&[500]) {
+            let mut response = json!({
+                "description": error_description(status),
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+            });
+            if status == 503 {
+                response["headers"] = json!({"Retry-After": {
+                    "description": "Seconds to wait before retrying",
+                    "schema": {"type": "integer", "minimum": 0}
+                }});
+            }
+            operation["responses"][status.to_string()] = response;
+        }
+    }
+    let export = &mut doc["paths"]["/executions/export"]["get"]["responses"]["200"];
+    export["content"] = json!({
+        "application/x-ndjson": {"schema": {"type": "string", "description": "One Execution as JSON per line"}},
+        "text/csv": {"schema": {"type": "string", "description": "A header row, then one run per row"}}
+    });
+    doc
+}
+
+/// The document, built once.
+pub fn document_json() -> &'static Value {
+    static DOC: OnceLock<Value> = OnceLock::new();
+    DOC.get_or_init(build)
+}
+
+pub async fn document() -> Json<Value> {
+    Json(document_json().clone())
 }

@@ -8,12 +8,12 @@ use axum::Json;
 use serde::de::DeserializeOwned;
 
 use app::engine::{ElicitationMode, Engine, ExecuteRequest};
-use app::model::{BadParam, ResumeRequest, RunRequest, RunResponse, Trigger, TriggerKind};
+use app::model::{params, BadParam, ResumeRequest, RunRequest, RunResponse, Trigger, TriggerKind};
 
 use super::{ApiError, Scope};
 
-pub const TRIGGER_HEADER: &str = "x-executor-trigger";
-pub const TRIGGER_META_HEADER: &str = "x-executor-trigger-meta";
+pub const TRIGGER_HEADER: &str = params::TRIGGER_HEADER.name;
+pub const TRIGGER_META_HEADER: &str = params::TRIGGER_META_HEADER.name;
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, BadParam> {
     headers
@@ -71,14 +71,8 @@ fn body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, BadParam> {
     post,
     path = "/executions",
     request_body = RunRequest,
-    params(
-        ("x-executor-trigger" = Option<String>, Header, description = "Who runs the code: 1-64 of [a-z0-9_.-], default http"),
-        ("x-executor-trigger-meta" = Option<String>, Header, description = "A JSON object of details about the trigger"),
-    ),
     responses(
         (status = 200, description = "The run finished or paused for a person", body = RunResponse),
-        (status = 400, description = "Bad body or header; the message names it"),
-        (status = 503, description = "Too many runs at once; retry later"),
     )
 )]
 #[tracing::instrument(skip_all)]
@@ -110,8 +104,6 @@ pub async fn run(
     params(("id" = String, Path, description = "Execution id")),
     responses(
         (status = 200, description = "The run finished or paused again", body = RunResponse),
-        (status = 404, description = "No such execution in this scope"),
-        (status = 409, description = "The run is not waiting for an interaction"),
     )
 )]
 #[tracing::instrument(skip(engine, bytes))]
@@ -135,8 +127,6 @@ pub async fn resume(
     params(("id" = String, Path, description = "Execution id")),
     responses(
         (status = 200, description = "The run ended cancelled", body = RunResponse),
-        (status = 404, description = "No such execution in this scope"),
-        (status = 409, description = "The run has already ended"),
     )
 )]
 #[tracing::instrument(skip(engine))]
@@ -151,13 +141,9 @@ pub async fn cancel(
 #[utoipa::path(
     post,
     path = "/executions/{id}/rerun",
-    params(
-        ("id" = String, Path, description = "Execution whose code to run again"),
-        ("x-executor-trigger" = Option<String>, Header, description = "Trigger of the new run, default ui"),
-    ),
+    params(("id" = String, Path, description = "Execution whose code to run again")),
     responses(
         (status = 200, description = "The new run finished or paused", body = RunResponse),
-        (status = 404, description = "No such execution in this scope"),
     )
 )]
 #[tracing::instrument(skip(engine, headers))]
