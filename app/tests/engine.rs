@@ -57,6 +57,7 @@ async fn stored(store: &Store, id: &str) -> app::model::Execution {
 on_both_databases!(
     a_run_with_two_tool_calls_is_recorded_completely,
     a_thrown_error_fails_the_run_with_its_message,
+    a_panicking_tool_fails_its_run_and_the_engine_goes_on,
     trigger_meta_is_persisted,
     a_tool_error_is_catchable_and_recorded_as_failed,
     an_unknown_tool_rejects_and_is_recorded,
@@ -130,6 +131,35 @@ async fn a_thrown_error_fails_the_run_with_its_message(store: &Store) {
     assert_eq!(row.status, ExecutionStatus::Failed);
     assert!(row.error_text.unwrap().starts_with("Error: boom"));
     assert_eq!(row.tool_call_count, 1);
+}
+
+/// A bug in a tool (a panic) fails only that run: its caller is answered,
+/// its row ends failed, and the next run works.
+async fn a_panicking_tool_fails_its_run_and_the_engine_goes_on(store: &Store) {
+    let engine = engine(store);
+    let out = tokio::time::timeout(
+        Duration::from_secs(10),
+        run(&engine, "return await tools.demo.panic();"),
+    )
+    .await
+    .expect("the caller is answered");
+    assert_eq!(out.status, RunStatus::Failed);
+    assert_eq!(
+        out.error.as_deref(),
+        Some("internal error: the run's worker stopped")
+    );
+    assert!(!engine.is_live(SCOPE, &out.execution_id));
+    let mut row = stored(store, &out.execution_id).await;
+    for _ in 0..100 {
+        if row.status.is_terminal() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        row = stored(store, &out.execution_id).await;
+    }
+    assert_eq!(row.status, ExecutionStatus::Failed);
+    let next = run(&engine, "return 2").await;
+    assert_eq!(next.status, RunStatus::Completed);
 }
 
 async fn trigger_meta_is_persisted(store: &Store) {
@@ -614,7 +644,7 @@ async fn built_in_tools_work_and_are_recorded(store: &Store) {
     assert_eq!(out.status, RunStatus::Completed, "{out:?}");
     assert_eq!(
         out.result,
-        Some(json!({"first": "demo.write", "approval": true, "sources": ["executor:3", "demo:6"]}))
+        Some(json!({"first": "demo.write", "approval": true, "sources": ["executor:3", "demo:7"]}))
     );
     let calls = calls(store, &out.execution_id).await;
     let paths: Vec<_> = calls.iter().map(|c| c.tool_path.as_str()).collect();

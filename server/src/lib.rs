@@ -4,6 +4,7 @@
 #![recursion_limit = "256"]
 
 pub mod http;
+pub mod maintenance;
 pub mod metrics;
 pub mod router;
 pub mod state;

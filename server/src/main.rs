@@ -12,7 +12,7 @@ use std::time::Duration;
 use app::engine::tools::demo::DemoSource;
 use app::engine::{Engine, EngineConfig, Limits, Registry, MIB};
 use app::store::{now_ms, DatabaseLock, Store};
-use server::{router, AppState};
+use server::{maintenance, router, AppState};
 
 /// The same allocator as the `executor` binary (see its Cargo.toml note).
 #[global_allocator]
@@ -56,14 +56,45 @@ enum Command {
     /// Fill a database with synthetic runs, to try the page or measure it.
     Seed {
         /// How many runs to add.
-        #[arg(long, default_value_t = 1_000)]
+        #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
         runs: u64,
         /// Spread them over this many days before now.
-        #[arg(long, default_value_t = 1)]
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=3650))]
         days: u32,
         #[arg(long, default_value = "sqlite://executor.db", env = "DATABASE_URL")]
         database_url: String,
     },
+    /// Check or rebuild what the store derives from runs, tool calls and
+    /// interactions (tool paths, roll-ups, totals, the code index).
+    Store {
+        #[command(subcommand)]
+        action: StoreAction,
+        #[arg(
+            long,
+            default_value = "sqlite://executor.db",
+            env = "DATABASE_URL",
+            global = true
+        )]
+        database_url: String,
+    },
+    /// Copy runs, tool calls and interactions from another database (this
+    /// product's layout or the reference system's); runs already here are skipped.
+    Import {
+        /// The database to copy from: sqlite:PATH or postgres://… (only read).
+        #[arg(long)]
+        from: String,
+        /// The database to copy into.
+        #[arg(long, default_value = "sqlite://executor.db", env = "DATABASE_URL")]
+        database_url: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum StoreAction {
+    /// Compare every derived structure with the three tables; exit 1 on drift.
+    Check,
+    /// Recompute every derived structure from the three tables (safe to rerun).
+    Rebuild,
 }
 
 /// How runs execute.
@@ -149,34 +180,41 @@ async fn main() -> ExitCode {
             runs,
             days,
             database_url,
-        } => match seed(runs, days, &database_url).await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(err) => {
-                tracing::error!(error = %err, "seeding failed");
-                ExitCode::FAILURE
-            }
+        } => report(
+            maintenance::seed(runs, days, &database_url).await,
+            "seeding failed",
+        ),
+        Command::Store {
+            action: StoreAction::Check,
+            database_url,
+        } => match maintenance::check(&database_url).await {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::from(1),
+            Err(err) => report(Err(err), "store check failed"),
         },
+        Command::Store {
+            action: StoreAction::Rebuild,
+            database_url,
+        } => report(
+            maintenance::rebuild(&database_url).await,
+            "store rebuild failed",
+        ),
+        Command::Import { from, database_url } => report(
+            maintenance::import(&from, &database_url).await,
+            "import failed",
+        ),
     }
 }
 
-async fn seed(runs: u64, days: u32, database_url: &str) -> Result<(), Box<dyn std::error::Error>> {
-    use app::store::synthetic::{record_history, SyntheticSpec};
-    let _lock = DatabaseLock::acquire(database_url, "executor seed")?;
-    let store = Store::connect(database_url).await?;
-    let spec = SyntheticSpec {
-        scope: app::model::LOCAL_SCOPE.to_owned(),
-        runs,
-        end_ms: now_ms(),
-        span_ms: i64::from(days.max(1)) * 86_400_000,
-        tool_paths: 200,
-        mean_tool_calls: 5,
-        rare_every: 100_000,
-        settled: true,
-    };
-    record_history(&store, &spec, 256).await?;
-    store.close().await;
-    tracing::info!(runs, days, "seeded");
-    Ok(())
+/// Exit 0, or log the error and exit 2 (1 is `store check`'s "drifted").
+fn report(outcome: Result<(), maintenance::Failure>, what: &str) -> ExitCode {
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!(error = %err, "{what}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 async fn serve(

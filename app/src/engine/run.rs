@@ -154,6 +154,11 @@ pub async fn drive(job: RunJob) {
         mode,
         permit,
     } = job;
+    let mut guard = Unfinished {
+        shared: shared.clone(),
+        control: control.clone(),
+        armed: true,
+    };
     let started_at = now_ms();
     let store = shared.config.record.then(|| shared.store.clone());
     let state = Rc::new(RunState {
@@ -198,6 +203,61 @@ pub async fn drive(job: RunJob) {
         }
     };
     state.finish(outcome).await;
+    guard.armed = false;
+}
+
+/// Error text of a run whose driver stopped without ending it (a panic).
+const WORKER_STOPPED: &str = "internal error: the run's worker stopped";
+
+/// Ends a run its driver dropped without finishing it (a panic in a tool,
+/// say, caught by the pool): the caller is answered `failed`, the engine
+/// forgets the run, and its row is failed, instead of all three waiting
+/// forever. The run's open tool calls stay open until the next restart.
+struct Unfinished {
+    shared: Arc<Shared>,
+    control: Arc<RunControl>,
+    armed: bool,
+}
+
+impl Drop for Unfinished {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let id = self.control.id.clone();
+        tracing::error!(execution_id = %id, "a run's driver stopped without ending it; failing it");
+        self.shared.forget(&id);
+        self.control.publish(Phase::Settled(RunResponse {
+            status: RunStatus::Failed,
+            execution_id: id.clone(),
+            result: None,
+            error: Some(WORKER_STOPPED.into()),
+            logs: Vec::new(),
+            interaction: None,
+        }));
+        crate::telemetry::run_finished(ExecutionStatus::Failed, None, std::time::Duration::ZERO);
+        if !self.shared.config.record {
+            return;
+        }
+        let store = self.shared.store.clone();
+        let scope = self.control.scope.clone();
+        let now = now_ms();
+        tokio::spawn(async move {
+            let failed = WriteOp::UpdateExecution {
+                scope_id: scope,
+                id,
+                patch: ExecutionPatch {
+                    status: Some(ExecutionStatus::Failed),
+                    error_text: Some(WORKER_STOPPED.into()),
+                    completed_at: Some(now),
+                    ..ExecutionPatch::default()
+                },
+            };
+            if let Err(error) = store.write(failed).await {
+                tracing::warn!(%error, "could not record a run's failure after a panic");
+            }
+        });
+    }
 }
 
 /// The run's side of the sandbox and of its tools' elicitations.
@@ -416,6 +476,8 @@ impl RunState {
         let open: Vec<OpenCall> = std::mem::take(&mut *self.open_calls.borrow_mut());
         for call in open {
             let why = match &outcome {
+                // Stops already say "interrupted: …".
+                Err(e @ SandboxError::ServerStopped) => e.to_string(),
                 Err(e) => format!("interrupted: {e}"),
                 Ok(_) => "interrupted: the run ended before the call returned".to_owned(),
             };

@@ -16,16 +16,13 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use sqlx::FromRow;
 
 use super::db::{Arg, Db, Dialect, Sql, Tx, WriterConn};
+use super::rollup::{Field, Source, ROLLUPS};
 use super::write_ops::{
     ExecutionPatch, InteractionResolution, NewExecution, NewInteraction, NewToolCall,
     ToolCallFinish, WriteOp,
 };
 use super::StoreError;
 use crate::model::{ExecutionStatus, InteractionStatus, ToolCallStatus};
-
-const QUARTER_HOUR: i64 = 900_000;
-const HOUR: i64 = 4 * QUARTER_HOUR;
-const DAY: i64 = 24 * HOUR;
 
 pub async fn write_all(
     db: &Db,
@@ -594,24 +591,66 @@ struct ToolPathState {
     status: String,
 }
 
-type RunKey = (&'static str, String, i64, String, String, bool);
-type ToolKey = (&'static str, String, i64, String, String);
-/// A tool roll-up row whatever the status: table, scope, slot, path.
-type ToolTotalKey = (&'static str, String, i64, String);
+/// One key value of a roll-up row.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum KeyValue {
+    Text(String),
+    Bool(bool),
+}
+
+impl From<&KeyValue> for Arg {
+    fn from(v: &KeyValue) -> Self {
+        match v {
+            KeyValue::Text(t) => t.clone().into(),
+            KeyValue::Bool(b) => (*b).into(),
+        }
+    }
+}
+
+/// A roll-up row: which roll-up (index into [`ROLLUPS`]), scope, slot, keys.
+type RollupKey = (usize, String, i64, Vec<KeyValue>);
+
+/// What a counted row says, for the roll-ups' keys.
+struct Counted<'a> {
+    status: &'a str,
+    trigger: Option<&'a str>,
+    elicited: bool,
+    tool_path: &'a str,
+}
+
+impl Counted<'_> {
+    fn value(&self, field: Field) -> KeyValue {
+        match field {
+            Field::Status => KeyValue::Text(self.status.to_owned()),
+            Field::Trigger => KeyValue::Text(self.trigger.unwrap_or("").to_owned()),
+            Field::Elicitation => KeyValue::Bool(self.elicited),
+            Field::ToolPath => KeyValue::Text(self.tool_path.to_owned()),
+        }
+    }
+}
 
 /// Changes to the roll-up tables gathered over a batch and written once per
 /// row: PostgreSQL leaves a row version behind at every update, so counting
 /// run by run would update a busy hour's rows thousands of times.
 #[derive(Default)]
 struct RollupDeltas {
-    runs: BTreeMap<RunKey, i64>,
-    tools: BTreeMap<ToolKey, i64>,
-    tool_totals: BTreeMap<ToolTotalKey, i64>,
+    counts: BTreeMap<RollupKey, i64>,
     /// New runs per scope.
     totals: BTreeMap<String, i64>,
 }
 
 impl RollupDeltas {
+    fn add(&mut self, source: Source, scope: &str, created_at: i64, row: &Counted, delta: i64) {
+        for (i, rollup) in ROLLUPS.iter().enumerate() {
+            if rollup.source != source {
+                continue;
+            }
+            let keys = rollup.keys.iter().map(|f| row.value(*f)).collect();
+            let key = (i, scope.to_owned(), rollup.slot_start(created_at), keys);
+            *self.counts.entry(key).or_default() += delta;
+        }
+    }
+
     fn add_run(
         &mut self,
         scope: &str,
@@ -621,43 +660,23 @@ impl RollupDeltas {
         elicited: bool,
         delta: i64,
     ) {
-        for (table, slot) in [
-            ("execution_quarter_hourly", QUARTER_HOUR),
-            ("execution_hourly", HOUR),
-        ] {
-            let key = (
-                table,
-                scope.to_owned(),
-                created_at.div_euclid(slot) * slot,
-                status.to_owned(),
-                // '' stands for "no trigger" in roll-ups: never a valid kind.
-                trigger.unwrap_or("").to_owned(),
-                elicited,
-            );
-            *self.runs.entry(key).or_default() += delta;
-        }
+        let row = Counted {
+            status,
+            trigger,
+            elicited,
+            tool_path: "",
+        };
+        self.add(Source::Runs, scope, created_at, &row, delta);
     }
 
     fn add_tool(&mut self, scope: &str, created_at: i64, path: &str, status: &str, delta: i64) {
-        for (table, slot) in [("tool_hourly", HOUR), ("tool_daily", DAY)] {
-            let key = (
-                table,
-                scope.to_owned(),
-                created_at.div_euclid(slot) * slot,
-                path.to_owned(),
-                status.to_owned(),
-            );
-            *self.tools.entry(key).or_default() += delta;
-        }
-        for (table, slot) in [("tool_hourly_total", HOUR), ("tool_daily_total", DAY)] {
-            let key = (
-                table,
-                scope.to_owned(),
-                created_at.div_euclid(slot) * slot,
-                path.to_owned(),
-            );
-            *self.tool_totals.entry(key).or_default() += delta;
-        }
+        let row = Counted {
+            status,
+            trigger: None,
+            elicited: false,
+            tool_path: path,
+        };
+        self.add(Source::ToolPaths, scope, created_at, &row, delta);
     }
 
     async fn apply(self, db: &Db, tx: &mut Tx<'_>) -> Result<(), StoreError> {
@@ -670,56 +689,21 @@ impl RollupDeltas {
             |s| vec![s.clone().into()],
         )
         .await?;
-        for table in ["execution_quarter_hourly", "execution_hourly"] {
-            let rows = self.runs.iter().filter(|(k, _)| k.0 == table);
-            add_counts(
-                db,
-                tx,
-                table,
-                "scope_id, slot_start, status, trigger_kind, had_elicitation",
-                rows,
-                |(_, s, slot, st, t, el)| {
-                    vec![
-                        s.clone().into(),
-                        (*slot).into(),
-                        st.clone().into(),
-                        t.clone().into(),
-                        (*el).into(),
-                    ]
-                },
-            )
-            .await?;
-        }
-        for table in ["tool_hourly", "tool_daily"] {
-            let rows = self.tools.iter().filter(|(k, _)| k.0 == table);
-            add_counts(
-                db,
-                tx,
-                table,
-                "scope_id, slot_start, tool_path, status",
-                rows,
-                |(_, s, slot, p, st)| {
-                    vec![
-                        s.clone().into(),
-                        (*slot).into(),
-                        p.clone().into(),
-                        st.clone().into(),
-                    ]
-                },
-            )
-            .await?;
-        }
         // A status change moves a run between statuses, not in or out of
-        // the totals: its deltas cancel and nothing is written.
-        for table in ["tool_hourly_total", "tool_daily_total"] {
-            let rows = self.tool_totals.iter().filter(|(k, _)| k.0 == table);
+        // the status-free totals: its deltas cancel and nothing is written.
+        for (i, rollup) in ROLLUPS.iter().enumerate() {
+            let rows = self.counts.iter().filter(|(k, _)| k.0 == i);
             add_counts(
                 db,
                 tx,
-                table,
-                "scope_id, slot_start, tool_path",
+                rollup.table,
+                &rollup.key_columns(),
                 rows,
-                |(_, s, slot, p)| vec![s.clone().into(), (*slot).into(), p.clone().into()],
+                |(_, scope, slot, keys)| {
+                    let mut args: Vec<Arg> = vec![scope.clone().into(), (*slot).into()];
+                    args.extend(keys.iter().map(Arg::from));
+                    args
+                },
             )
             .await?;
         }
@@ -727,8 +711,6 @@ impl RollupDeltas {
     }
 }
 
-/// Adds the non-zero counts to a roll-up table keyed by `key_columns`
-/// (whose count column is `runs`), as multi-row upserts of fixed sizes.
 /// `('completed', 'failed', 'cancelled')`: a run in one of these statuses is
 /// never written again, so no later or concurrent write (recovery by another
 /// process, a late tool call) can leave a row that contradicts its end.
@@ -741,6 +723,8 @@ fn terminal_statuses() -> String {
     format!("({})", quoted.join(", "))
 }
 
+/// Adds the non-zero counts to a roll-up table keyed by `key_columns`
+/// (whose count column is `runs`), as multi-row upserts of fixed sizes.
 async fn add_counts<'a, K: 'a>(
     db: &Db,
     tx: &mut Tx<'_>,

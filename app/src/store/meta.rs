@@ -20,10 +20,10 @@ use crate::model::{
     ListMeta, StatusCounts, ToolFacet, TriggerCount,
 };
 
-const MINUTE: i64 = 60_000;
-const QUARTER_HOUR: i64 = 15 * MINUTE;
-const HOUR: i64 = 60 * MINUTE;
-const DAY: i64 = 24 * HOUR;
+use super::rollup::{
+    Rollup, DAY, HOUR, HOURLY, QUARTER_HOURLY, TOOL_DAILY, TOOL_DAILY_TOTAL, TOOL_HOURLY,
+    TOOL_HOURLY_TOTAL,
+};
 const TOP_TOOLS: usize = 20;
 
 #[derive(FromRow)]
@@ -110,38 +110,11 @@ fn push_dimensions(
     }
 }
 
-/// Roll-up tables of run counts, by the width of their time slots.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum RunRollup {
-    QuarterHourly,
-    Hourly,
-}
-
-impl RunRollup {
-    /// The coarsest roll-up whose slots tile buckets of `width`.
-    fn for_width(width: i64) -> Option<Self> {
-        if width % HOUR == 0 {
-            Some(Self::Hourly)
-        } else if width % QUARTER_HOUR == 0 {
-            Some(Self::QuarterHourly)
-        } else {
-            None
-        }
-    }
-
-    fn slot_ms(self) -> i64 {
-        match self {
-            Self::QuarterHourly => QUARTER_HOUR,
-            Self::Hourly => HOUR,
-        }
-    }
-
-    fn table(self) -> &'static str {
-        match self {
-            Self::QuarterHourly => "execution_quarter_hourly",
-            Self::Hourly => "execution_hourly",
-        }
-    }
+/// The coarsest run roll-up whose slots tile buckets of `width`.
+fn run_rollup_for(width: i64) -> Option<&'static Rollup> {
+    [&HOURLY, &QUARTER_HOURLY]
+        .into_iter()
+        .find(|r| width % r.slot_ms == 0)
 }
 
 /// A time range `[from, to)` in epoch ms.
@@ -345,15 +318,16 @@ impl Store {
         // the roll-up's slots, but facets have no buckets, so their whole
         // hours come from the hourly roll-up (a quarter of the rows) and
         // only the hours' edges from the quarter-hourly one.
-        let levels: Vec<RunRollup> = match RunRollup::for_width(width) {
+        let levels: Vec<&'static Rollup> = match run_rollup_for(width) {
             _ if filters.needs_row_filters() => Vec::new(),
             None => Vec::new(),
-            Some(RunRollup::QuarterHourly) if by == GroupBy::Facets => {
-                vec![RunRollup::Hourly, RunRollup::QuarterHourly]
+            Some(rollup) if *rollup == QUARTER_HOURLY && by == GroupBy::Facets => {
+                vec![&HOURLY, &QUARTER_HOURLY]
             }
             Some(rollup) => vec![rollup],
         };
-        let levels: Vec<(RunRollup, i64)> = levels.into_iter().map(|r| (r, r.slot_ms())).collect();
+        let levels: Vec<(&'static Rollup, i64)> =
+            levels.into_iter().map(|r| (r, r.slot_ms)).collect();
         let Tiling { slots, rows } = tile(window.from, window.to, &levels);
         let mut out = Vec::new();
         let mut add = |found: Vec<GroupRow>, sign: Sign| {
@@ -390,11 +364,11 @@ impl Store {
                 by,
                 "CASE WHEN trigger_kind = '' THEN NULL ELSE trigger_kind END",
                 "had_elicitation",
-                ("slot_start", rollup.slot_ms()),
+                ("slot_start", rollup.slot_ms),
                 width,
             );
             sql.push(", CAST(sum(runs) AS BIGINT) AS n FROM ")
-                .push(rollup.table())
+                .push(rollup.table)
                 .push(" WHERE scope_id = ")
                 .bind(scope)
                 .push(" AND slot_start >= ")
@@ -447,16 +421,17 @@ impl Store {
             // end from the hourly one, and the partial hours from the rows.
             // Without a status filter, the roll-ups that sum the statuses
             // (a sixth of the rows).
-            let levels = if filters.statuses.is_empty() {
-                [("tool_daily_total", DAY), ("tool_hourly_total", HOUR)]
+            let [daily, hourly] = if filters.statuses.is_empty() {
+                [&TOOL_DAILY_TOTAL, &TOOL_HOURLY_TOTAL]
             } else {
-                [("tool_daily", DAY), ("tool_hourly", HOUR)]
+                [&TOOL_DAILY, &TOOL_HOURLY]
             };
+            let levels = [(daily, daily.slot_ms), (hourly, hourly.slot_ms)];
             let Tiling { slots, rows } = tile(from, to, &levels);
-            for (table, (a, b), sign) in slots {
+            for (rollup, (a, b), sign) in slots {
                 let mut sql = self.db().sql();
                 sql.push("SELECT tool_path, CAST(sum(runs) AS BIGINT) AS n FROM ")
-                    .push(table)
+                    .push(rollup.table)
                     .push(" WHERE scope_id = ")
                     .bind(scope)
                     .push(" AND slot_start >= ")
@@ -629,6 +604,9 @@ fn fold(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::rollup::QUARTER_HOUR;
+
+    const MINUTE: i64 = 60_000;
 
     /// How many times the signed pieces count instant `t`.
     fn coverage<T>(t: i64, tiling: &Tiling<T>) -> i64 {
@@ -745,11 +723,8 @@ mod tests {
 
     #[test]
     fn buckets_use_the_coarsest_rollup_that_tiles_them() {
-        assert_eq!(RunRollup::for_width(6 * HOUR), Some(RunRollup::Hourly));
-        assert_eq!(
-            RunRollup::for_width(15 * MINUTE),
-            Some(RunRollup::QuarterHourly)
-        );
-        assert_eq!(RunRollup::for_width(5 * MINUTE), None);
+        assert_eq!(run_rollup_for(6 * HOUR), Some(&HOURLY));
+        assert_eq!(run_rollup_for(15 * MINUTE), Some(&QUARTER_HOURLY));
+        assert_eq!(run_rollup_for(5 * MINUTE), None);
     }
 }

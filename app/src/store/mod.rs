@@ -6,13 +6,16 @@
 mod batch;
 mod checkpoint;
 mod db;
+mod derived;
 mod export;
 mod file_lock;
 mod filter_sql;
+mod import;
 mod list;
 mod meta;
 mod read;
 mod recover;
+mod rollup;
 mod rows;
 mod sweep;
 pub mod synthetic;
@@ -28,7 +31,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 use db::Db;
 pub use db::Dialect;
+pub use derived::{rebuild_steps, Drift};
 pub use file_lock::{DatabaseLock, LockError};
+pub use import::ImportReport;
 pub use write_ops::{
     ExecutionPatch, InteractionResolution, NewExecution, NewInteraction, NewToolCall,
     ToolCallFinish, WriteOp,
@@ -131,6 +136,19 @@ impl Store {
         self.inner.db.dialect()
     }
 
+    /// Refreshes the planner's statistics after bulk work: PostgreSQL may
+    /// run without autovacuum, and plans made without statistics turn
+    /// index scans into full ones. SQLite's plans here do not depend on them.
+    pub async fn analyze(&self) -> Result<(), StoreError> {
+        if self.dialect() == Dialect::Postgres {
+            self.flush().await;
+            let mut sql = self.db().sql();
+            sql.push("ANALYZE");
+            self.db().execute(sql).await?;
+        }
+        Ok(())
+    }
+
     /// For `/readyz`: the database answers and has every migration this
     /// build knows applied (a newer server on an older database is not).
     pub async fn ready(&self) -> Result<(), NotReady> {
@@ -165,6 +183,16 @@ impl Store {
     /// Waits for queued writes, stops the writer, then closes the pool.
     pub async fn close(&self) {
         self.inner.writer.shut_down().await;
+        if self.dialect() == Dialect::Sqlite {
+            // Fold the whole log into the database file and empty it: the
+            // last connection to close would try too, but the pool closes
+            // its connections at once and each may see the others open.
+            let mut sql = self.db().sql();
+            sql.push("PRAGMA wal_checkpoint(TRUNCATE)");
+            if let Err(error) = self.db().execute(sql).await {
+                tracing::warn!(%error, "final WAL checkpoint failed");
+            }
+        }
         self.inner.db.close().await;
     }
 

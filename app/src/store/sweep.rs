@@ -28,17 +28,10 @@ impl Store {
                 break;
             }
         }
-        for table in [
-            "execution_quarter_hourly",
-            "execution_hourly",
-            "tool_hourly",
-            "tool_daily",
-            "tool_hourly_total",
-            "tool_daily_total",
-        ] {
+        for rollup in super::rollup::ROLLUPS {
             let mut sql = self.db().sql();
             sql.push("DELETE FROM ")
-                .push(table)
+                .push(rollup.table)
                 .push(" WHERE scope_id = ")
                 .bind(scope)
                 .push(" AND runs <= 0");

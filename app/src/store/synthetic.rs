@@ -147,10 +147,20 @@ pub async fn record_history(
     spec: &SyntheticSpec,
     concurrency: u64,
 ) -> Result<(), StoreError> {
+    record_history_counting(store, spec, concurrency, Default::default()).await
+}
+
+/// [`record_history`], counting recorded runs into `done` (for progress).
+pub async fn record_history_counting(
+    store: &Store,
+    spec: &SyntheticSpec,
+    concurrency: u64,
+    done: std::sync::Arc<std::sync::atomic::AtomicU64>,
+) -> Result<(), StoreError> {
     let next = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..concurrency.max(1) {
-        let (store, spec, next) = (store.clone(), spec.clone(), next.clone());
+        let (store, spec, next, done) = (store.clone(), spec.clone(), next.clone(), done.clone());
         workers.spawn(async move {
             loop {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -158,6 +168,7 @@ pub async fn record_history(
                     return Ok::<(), StoreError>(());
                 }
                 record_run(&store, &spec, i).await?;
+                done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
         });
     }

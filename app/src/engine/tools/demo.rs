@@ -38,6 +38,10 @@ impl ToolSource for DemoSource {
                 "Asks a person {question} and returns the answer.",
             ),
             ToolDescriptor::new("demo.login", "Sends a person to a sign-in URL."),
+            ToolDescriptor::new(
+                "demo.panic",
+                "Panics, as a tool with a bug would (tests the engine's guard).",
+            ),
         ]
     }
 
@@ -46,6 +50,7 @@ impl ToolSource for DemoSource {
             let args = call.args.clone();
             match call.path.as_str() {
                 "demo.echo" => Ok(args.unwrap_or(Value::Null)),
+                "demo.panic" => panic!("demo.panic was called"),
                 "demo.fail" => Err(ToolError::new(
                     super::arg_str(args.as_ref(), "message").unwrap_or("demo.fail failed"),
                 )),

@@ -1,0 +1,255 @@
+//! Derived data, checked and rebuilt. The store answers from structures it
+//! keeps beside the three tables a run is (`execution`, `execution_tool_call`,
+//! `execution_interaction`): per-run tool paths, the tool path catalog, the
+//! roll-ups, the per-scope totals and the code index. The writer keeps them
+//! in step; rows written by anything else (an import by hand, a restore of
+//! just the three tables, a repair) are invisible to them. Each structure
+//! here says, in SQL, what it must hold when computed from the three tables:
+//! `check` compares, `rebuild` makes them equal.
+
+use super::db::{Dialect, Sql, Tx, WriterConn};
+use super::rollup::{Rollup, ROLLUPS, TOOL_PATHS_FROM_CALLS};
+use super::{Store, StoreError};
+
+/// One derived structure and how it compares.
+struct Structure {
+    name: &'static str,
+    /// Columns compared and rebuilt, in the order `computed` selects them.
+    columns: String,
+    /// The structure's rows as they should be, from the three tables.
+    computed: String,
+    /// Rows of the table that take part in the comparison (roll-ups keep
+    /// rows counted down to zero).
+    kept: &'static str,
+    /// Extra rows are not drift (the catalog remembers every path a scope
+    /// has called, also of runs the retention sweep deleted).
+    extras_allowed: bool,
+}
+
+/// One side of a comparison.
+#[derive(Clone, Copy)]
+enum Side {
+    /// The rows the three tables imply.
+    Computed,
+    /// The structure's rows that take part in comparisons.
+    Kept,
+    /// All the structure's rows.
+    Table,
+}
+
+impl Structure {
+    /// `SELECT <columns> FROM <a> EXCEPT SELECT <columns> FROM <b>`.
+    fn push_difference(&self, sql: &mut Sql, a: Side, b: Side) {
+        for (i, side) in [a, b].into_iter().enumerate() {
+            sql.push(if i == 0 { "SELECT " } else { " EXCEPT SELECT " })
+                .push(&self.columns)
+                .push(" FROM ");
+            match side {
+                Side::Computed => {
+                    sql.push("(").push(&self.computed).push(") computed");
+                }
+                Side::Kept => {
+                    sql.push(self.name).push(self.kept);
+                }
+                Side::Table => {
+                    sql.push(self.name);
+                }
+            }
+        }
+    }
+}
+
+/// What `check` found for one structure.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Drift {
+    pub structure: &'static str,
+    /// Rows the structure lacks (or holds with other values).
+    pub missing: i64,
+    /// Rows the structure holds that the three tables do not imply.
+    pub extra: i64,
+}
+
+impl Drift {
+    pub fn drifted(&self) -> bool {
+        self.missing != 0 || self.extra != 0
+    }
+}
+
+impl std::fmt::Display for Drift {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.drifted() {
+            write!(
+                f,
+                "{}: drifted ({} rows missing or different, {} extra)",
+                self.structure, self.missing, self.extra
+            )
+        } else {
+            write!(f, "{}: ok", self.structure)
+        }
+    }
+}
+
+/// How many steps `rebuild` reports progress in.
+pub fn rebuild_steps(dialect: Dialect) -> usize {
+    structures(dialect).len() + 1
+}
+
+fn structures(dialect: Dialect) -> Vec<Structure> {
+    let mut all = vec![
+        Structure {
+            name: "execution_tool_path",
+            columns: "scope_id, execution_id, tool_path, created_at, status".into(),
+            computed: TOOL_PATHS_FROM_CALLS.into(),
+            kept: "",
+            extras_allowed: false,
+        },
+        Structure {
+            name: "tool_path_catalog",
+            columns: "scope_id, tool_path".into(),
+            computed: "SELECT DISTINCT scope_id, tool_path FROM execution_tool_call".into(),
+            kept: "",
+            extras_allowed: true,
+        },
+    ];
+    all.extend(ROLLUPS.iter().map(|r| rollup_structure(r)));
+    all.push(Structure {
+        name: "execution_scope_total",
+        columns: "scope_id, runs".into(),
+        computed: "SELECT scope_id, count(*) AS runs FROM execution GROUP BY scope_id".into(),
+        kept: " WHERE runs <> 0",
+        extras_allowed: false,
+    });
+    if dialect == Dialect::Postgres {
+        all.push(Structure {
+            name: "execution_code_search",
+            columns: "scope_id, execution_id, code".into(),
+            computed: "SELECT scope_id, id AS execution_id, code FROM execution".into(),
+            kept: "",
+            extras_allowed: false,
+        });
+    }
+    all
+}
+
+fn rollup_structure(rollup: &Rollup) -> Structure {
+    let keys: Vec<&str> = rollup.keys.iter().map(|k| k.column()).collect();
+    let exprs: Vec<String> = rollup
+        .keys
+        .iter()
+        .map(|k| format!("{} AS {}", k.source_expr(), k.column()))
+        .collect();
+    let slot = rollup.slot_expr("created_at");
+    Structure {
+        name: rollup.table,
+        columns: format!("scope_id, slot_start, {}, runs", keys.join(", ")),
+        computed: format!(
+            "SELECT scope_id, {slot} AS slot_start, {}, count(*) AS runs FROM {} GROUP BY scope_id, {slot}, {}",
+            exprs.join(", "),
+            rollup.source.rows_from_base(),
+            rollup
+                .keys
+                .iter()
+                .map(|k| k.source_expr())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        kept: " WHERE runs <> 0",
+        extras_allowed: false,
+    }
+}
+
+/// SQLite's FTS5 code index checks and rebuilds itself against its content
+/// table (`execution`); these are its commands.
+const FTS_CHECK: &str =
+    "INSERT INTO execution_code (execution_code, rank) VALUES ('integrity-check', 1)";
+const FTS_REBUILD: &str = "INSERT INTO execution_code (execution_code) VALUES ('rebuild')";
+
+impl Store {
+    /// Compares every derived structure with what the three tables imply.
+    pub async fn check_derived(&self) -> Result<Vec<Drift>, StoreError> {
+        self.flush().await;
+        let mut out = Vec::new();
+        for s in structures(self.dialect()) {
+            let mut sql = self.db().sql();
+            sql.push("SELECT (SELECT count(*) FROM (");
+            s.push_difference(&mut sql, Side::Computed, Side::Kept);
+            sql.push(") a) AS missing, (SELECT count(*) FROM (");
+            s.push_difference(&mut sql, Side::Kept, Side::Computed);
+            sql.push(") b) AS extra");
+            let (missing, extra): (i64, i64) =
+                self.db().fetch_optional(sql).await?.unwrap_or((0, 0));
+            out.push(Drift {
+                structure: s.name,
+                missing,
+                extra: if s.extras_allowed { 0 } else { extra },
+            });
+        }
+        if self.dialect() == Dialect::Sqlite {
+            let mut sql = self.db().sql();
+            sql.push(FTS_CHECK);
+            let intact = self.db().execute(sql).await.is_ok();
+            out.push(Drift {
+                structure: "execution_code (FTS5)",
+                missing: i64::from(!intact),
+                extra: 0,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Makes every derived structure what the three tables imply, in one
+    /// transaction (safe to rerun; readers see the old or the new). On
+    /// PostgreSQL the three tables are locked against writes meanwhile, so
+    /// the result matches one state of them. `step` is called after each
+    /// structure with its name.
+    pub async fn rebuild_derived(&self, mut step: impl FnMut(&str)) -> Result<(), StoreError> {
+        self.flush().await;
+        let dialect = self.dialect();
+        let mut conn = WriterConn::acquire(self.db()).await?;
+        let mut tx = Tx::begin(&mut conn).await?;
+        if dialect == Dialect::Postgres {
+            let mut lock = Sql::new(dialect);
+            lock.push(
+                "LOCK TABLE execution, execution_tool_call, execution_interaction IN SHARE MODE",
+            );
+            tx.execute(lock).await?;
+        }
+        // Per-run tool paths first: the tool roll-ups are computed from them.
+        // Only rows that differ are deleted or added: a structure that is
+        // right costs one comparison, and deletes fire the count-down
+        // triggers only for rows that really go.
+        for s in structures(dialect) {
+            let mut stale = Sql::new(dialect);
+            stale
+                .push("DELETE FROM ")
+                .push(s.name)
+                .push(" WHERE (")
+                .push(&s.columns)
+                .push(") NOT IN (SELECT ")
+                .push(&s.columns)
+                .push(" FROM (")
+                .push(&s.computed)
+                .push(") computed)");
+            tx.execute(stale).await?;
+            let mut missing = Sql::new(dialect);
+            missing
+                .push("INSERT INTO ")
+                .push(s.name)
+                .push(" (")
+                .push(&s.columns)
+                .push(") ");
+            s.push_difference(&mut missing, Side::Computed, Side::Table);
+            tx.execute(missing).await?;
+            step(s.name);
+        }
+        if dialect == Dialect::Sqlite {
+            let mut sql = Sql::new(dialect);
+            sql.push(FTS_REBUILD);
+            tx.execute(sql).await?;
+        }
+        tx.commit().await?;
+        step("code index");
+        drop(conn);
+        self.analyze().await
+    }
+}

@@ -1,0 +1,157 @@
+//! The roll-ups: tables of run counts per time slot and key, which answer
+//! facets and the chart without reading the runs. Each one is declared once
+//! here (table, slot width, what it counts and by which keys) and read from
+//! here by the writer (deltas per batch), meta (which slots tile a window),
+//! the retention sweep (zero rows) and `store check`/`rebuild` (what the
+//! rows must be). The delete triggers in `migrations/` count them down.
+
+pub const QUARTER_HOUR: i64 = 900_000;
+pub const HOUR: i64 = 4 * QUARTER_HOUR;
+pub const DAY: i64 = 24 * HOUR;
+
+/// The rows a roll-up counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// Runs (`execution`).
+    Runs,
+    /// Distinct (run, tool path) pairs (`execution_tool_path`).
+    ToolPaths,
+}
+
+/// The distinct (run, tool path) pairs as the three tables imply them: what
+/// `execution_tool_path` holds, with the run's created_at and status.
+pub const TOOL_PATHS_FROM_CALLS: &str =
+    "SELECT DISTINCT c.scope_id, c.execution_id, c.tool_path, e.created_at, e.status \
+     FROM execution_tool_call c JOIN execution e \
+     ON e.scope_id = c.scope_id AND e.id = c.execution_id";
+
+impl Source {
+    /// The counted rows, from the three tables alone (for check and rebuild).
+    pub fn rows_from_base(self) -> String {
+        match self {
+            Self::Runs => "execution".to_owned(),
+            Self::ToolPaths => format!("({TOOL_PATHS_FROM_CALLS}) tp"),
+        }
+    }
+}
+
+/// A key column of a roll-up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Field {
+    Status,
+    /// `''` stands for "no trigger": never a valid kind.
+    Trigger,
+    Elicitation,
+    ToolPath,
+}
+
+impl Field {
+    pub fn column(self) -> &'static str {
+        match self {
+            Self::Status => "status",
+            Self::Trigger => "trigger_kind",
+            Self::Elicitation => "had_elicitation",
+            Self::ToolPath => "tool_path",
+        }
+    }
+
+    /// The key's value as the source table holds it.
+    pub fn source_expr(self) -> &'static str {
+        match self {
+            Self::Trigger => "coalesce(trigger_kind, '')",
+            other => other.column(),
+        }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct Rollup {
+    pub table: &'static str,
+    pub slot_ms: i64,
+    pub source: Source,
+    /// Key columns besides `scope_id` and `slot_start`; the count is `runs`.
+    pub keys: &'static [Field],
+}
+
+pub const QUARTER_HOURLY: Rollup = Rollup {
+    table: "execution_quarter_hourly",
+    slot_ms: QUARTER_HOUR,
+    source: Source::Runs,
+    keys: &[Field::Status, Field::Trigger, Field::Elicitation],
+};
+pub const HOURLY: Rollup = Rollup {
+    table: "execution_hourly",
+    slot_ms: HOUR,
+    ..QUARTER_HOURLY
+};
+pub const TOOL_HOURLY: Rollup = Rollup {
+    table: "tool_hourly",
+    slot_ms: HOUR,
+    source: Source::ToolPaths,
+    keys: &[Field::ToolPath, Field::Status],
+};
+pub const TOOL_DAILY: Rollup = Rollup {
+    table: "tool_daily",
+    slot_ms: DAY,
+    ..TOOL_HOURLY
+};
+/// Whatever the status: a sixth of the rows, for views without a status filter.
+pub const TOOL_HOURLY_TOTAL: Rollup = Rollup {
+    table: "tool_hourly_total",
+    slot_ms: HOUR,
+    source: Source::ToolPaths,
+    keys: &[Field::ToolPath],
+};
+pub const TOOL_DAILY_TOTAL: Rollup = Rollup {
+    table: "tool_daily_total",
+    slot_ms: DAY,
+    ..TOOL_HOURLY_TOTAL
+};
+
+pub const ROLLUPS: [&Rollup; 6] = [
+    &QUARTER_HOURLY,
+    &HOURLY,
+    &TOOL_HOURLY,
+    &TOOL_DAILY,
+    &TOOL_HOURLY_TOTAL,
+    &TOOL_DAILY_TOTAL,
+];
+
+impl Rollup {
+    /// The start of the slot holding `created_at` (floor, also before 1970).
+    pub fn slot_start(&self, created_at: i64) -> i64 {
+        created_at.div_euclid(self.slot_ms) * self.slot_ms
+    }
+
+    /// [`Self::slot_start`] in SQL (`%` truncates toward zero in both
+    /// dialects; this floors).
+    pub fn slot_expr(&self, column: &str) -> String {
+        let s = self.slot_ms;
+        format!("({column} - ((({column} % {s}) + {s}) % {s}))")
+    }
+
+    /// `scope_id, slot_start, <keys>`: the roll-up's primary key.
+    pub fn key_columns(&self) -> String {
+        let keys: Vec<&str> = self.keys.iter().map(|k| k.column()).collect();
+        format!("scope_id, slot_start, {}", keys.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_floor_like_the_sql_does() {
+        assert_eq!(HOURLY.slot_start(HOUR + 5), HOUR);
+        assert_eq!(HOURLY.slot_start(-1), -HOUR);
+        assert_eq!(
+            HOURLY.slot_expr("t"),
+            "(t - (((t % 3600000) + 3600000) % 3600000))"
+        );
+        assert_eq!(
+            QUARTER_HOURLY.key_columns(),
+            "scope_id, slot_start, status, trigger_kind, had_elicitation"
+        );
+    }
+}
