@@ -20,13 +20,15 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
 "$target/debug/executor" serve --addr "127.0.0.1:$port" --database-url "sqlite://$work/executor.db" \
   --demo-tools >"$work/server.log" 2>&1 &
 server=$!
-trap '{ kill -9 $server; wait $server; } 2>/dev/null; rm -rf "$work"' EXIT
+trap '{ kill -9 $server; wait $server; } 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 1 200); do
   curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break
   sleep 0.05
 done
 # One worker: hypothesis' lambda introspection is not thread-safe on
 # Python 3.11 ("AST constructor recursion depth mismatch" with --workers 2).
+status=0
 (cd "$work" && "$venv/bin/schemathesis" run "http://127.0.0.1:$port/openapi.json" \
   --checks all --max-examples "${SCHEMATHESIS_EXAMPLES:-60}" --workers 1 \
-  --seed "${SCHEMATHESIS_SEED:-20261201}" --no-color)
+  --seed "${SCHEMATHESIS_SEED:-20261201}" --no-color) || status=$?
+exit $status

@@ -37,6 +37,8 @@ command -v brotli >/dev/null || missing+=(brotli)
 if [ "${1:-}" = "--test" ]; then
   command -v chromium >/dev/null || missing+=(chromium)
   command -v node >/dev/null || missing+=(nodejs npm)
+  # schemathesis runs from a virtualenv (scripts/schemathesis.sh).
+  python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"

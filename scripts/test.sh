@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh --test
 ./scripts/build-site.sh
-cargo test -p app -p server --features app/ssr
+cargo test -p app -p server --features app/ssr,app/test-support
 ./scripts/schemathesis.sh
 (cd end2end && npm test)
 echo "screenshots: $(pwd)/end2end/screenshots"

@@ -11,3 +11,10 @@ pub mod engine;
 pub mod store;
 #[cfg(feature = "ssr")]
 pub mod telemetry;
+#[cfg(feature = "test-support")]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test fixtures fail loudly"
+)]
+pub mod test_support;

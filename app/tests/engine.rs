@@ -4,7 +4,9 @@
 
 #![allow(clippy::unwrap_used, reason = "a test should fail loudly")]
 
-mod support;
+use app::on_both_databases;
+use app::on_both_databases_with_url;
+use app::test_support as support;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -3,7 +3,8 @@
 
 #![allow(clippy::unwrap_used, reason = "a test should fail loudly")]
 
-mod support;
+use app::on_both_databases;
+use app::test_support as support;
 
 use std::collections::HashSet;
 

@@ -3,8 +3,8 @@
 #![allow(clippy::unwrap_used, reason = "a test should fail loudly")]
 
 mod common;
-#[path = "../../app/tests/support/mod.rs"]
-mod support;
+use app::on_both_databases;
+use app::test_support as support;
 
 use serde_json::Value;
 
@@ -115,6 +115,11 @@ async fn bad_parameters_answer_400_naming_the_parameter(store: &Store) {
     let (status, body) = get(&format!("{base}/executions?code=ab%00cd")).await;
     assert_eq!(status, 200, "{body}");
     let (status, body) = get(&format!("{base}/executions/export?format=xml")).await;
+    assert_eq!(
+        (status, body["error"]["parameter"].as_str()),
+        (400, Some("format"))
+    );
+    let (status, body) = get(&format!("{base}/executions/export?format=csv&format=ndjson")).await;
     assert_eq!(
         (status, body["error"]["parameter"].as_str()),
         (400, Some("format"))

@@ -6,8 +6,8 @@
 #![allow(clippy::unwrap_used, reason = "a test should fail loudly")]
 
 mod common;
-#[path = "../../app/tests/support/mod.rs"]
-mod support;
+use app::on_both_databases_with_url;
+use app::test_support as support;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

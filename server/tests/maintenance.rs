@@ -4,8 +4,8 @@
 #![allow(clippy::unwrap_used, reason = "a test should fail loudly")]
 
 mod common;
-#[path = "../../app/tests/support/mod.rs"]
-mod support;
+use app::on_both_databases_with_url;
+use app::test_support as support;
 
 use std::process::{Command, Output};
 
@@ -137,7 +137,7 @@ async fn store_check_finds_rows_written_behind_the_store_and_rebuild_mends_them(
     store.close().await;
 }
 
-/// The reference system's tables (seed-reference.md section 1): no
+/// The reference system's tables (docs/engine.md#import): no
 /// duration or elicitation columns, tool calls and interactions without a
 /// scope, interaction kinds named after the request type; PostgreSQL keeps
 /// created/updated times as timestamps.

@@ -5,8 +5,7 @@
 #![allow(clippy::unwrap_used, reason = "a test should fail loudly")]
 
 mod common;
-#[path = "../../app/tests/support/mod.rs"]
-mod support;
+use app::on_both_databases;
 
 use serde_json::Value;
 

@@ -4,8 +4,7 @@
 #![allow(clippy::unwrap_used, reason = "a test should fail loudly")]
 
 mod common;
-#[path = "../../app/tests/support/mod.rs"]
-mod support;
+use app::on_both_databases;
 
 use std::time::Duration;
 
@@ -88,7 +87,7 @@ async fn bad_bodies_and_headers_answer_400(store: &Store) {
         (Some(r#"{"code": "   "}"#), &[], "code"),
         (Some(r#"{"code": "1", "timeoutMs": 0}"#), &[], "timeoutMs"),
         (Some(r#"{"code": "return 1 // \u0000"}"#), &[], "code"),
-        (Some(r#"{"code": "1", "timeoutMs": 2.5}"#), &[], "body"),
+        (Some(r#"{"code": "1", "timeoutMs": 2.5}"#), &[], "timeoutMs"),
         (
             Some(r#"{"code": "1"}"#),
             &[("x-executor-trigger", "Bad Kind")],

@@ -1,5 +1,5 @@
 //! Limits of one run and the engine's capacity, with the defaults of
-//! product.md section 3.
+//! docs/engine.md#limits.
 
 use std::time::Duration;
 

@@ -1,5 +1,5 @@
 //! The engine: runs JavaScript in a sandbox, lets it call tools, records
-//! everything, pauses runs for people and resumes them (product.md section 3).
+//! everything, pauses runs for people and resumes them (docs/engine.md#lifecycle).
 //!
 //! Runs execute on a small pool of sandbox threads ([`pool`]); the engine's
 //! API is called from the server's async tasks and waits for a run to

@@ -1,5 +1,5 @@
 //! Writes a run's rows without ever failing the run: every storage error is
-//! logged and counted, never returned (product.md section 3).
+//! logged and counted, never returned (docs/engine.md#storage-failures).
 //!
 //! Writes are buffered on the run's worker and handed to the store's writer
 //! together: at a checkpoint (a pause, the end) or at the latest

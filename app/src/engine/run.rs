@@ -103,7 +103,7 @@ pub async fn settled(mut rx: watch::Receiver<Phase>, until: Until<'_>, id: &str)
                 status: RunStatus::Failed,
                 execution_id: id.to_owned(),
                 result: None,
-                error: Some("internal error: the run's worker stopped".into()),
+                error: Some(WORKER_STOPPED.into()),
                 logs: Vec::new(),
                 interaction: None,
             };
@@ -154,12 +154,14 @@ pub async fn drive(job: RunJob) {
         mode,
         permit,
     } = job;
+    let started_at = now_ms();
     let mut guard = Unfinished {
         shared: shared.clone(),
         control: control.clone(),
+        trigger_kind: trigger.kind.as_str().to_owned(),
+        started_at,
         armed: true,
     };
-    let started_at = now_ms();
     let store = shared.config.record.then(|| shared.store.clone());
     let state = Rc::new(RunState {
         recorder: Recorder::new(store, shared.storage_failures.clone()),
@@ -216,6 +218,8 @@ const WORKER_STOPPED: &str = "internal error: the run's worker stopped";
 struct Unfinished {
     shared: Arc<Shared>,
     control: Arc<RunControl>,
+    trigger_kind: String,
+    started_at: i64,
     armed: bool,
 }
 
@@ -226,36 +230,42 @@ impl Drop for Unfinished {
         }
         let id = self.control.id.clone();
         tracing::error!(execution_id = %id, "a run's driver stopped without ending it; failing it");
-        self.shared.forget(&id);
-        self.control.publish(Phase::Settled(RunResponse {
-            status: RunStatus::Failed,
-            execution_id: id.clone(),
-            result: None,
-            error: Some(WORKER_STOPPED.into()),
-            logs: Vec::new(),
-            interaction: None,
-        }));
-        crate::telemetry::run_finished(ExecutionStatus::Failed, None, std::time::Duration::ZERO);
-        if !self.shared.config.record {
-            return;
-        }
-        let store = self.shared.store.clone();
-        let scope = self.control.scope.clone();
         let now = now_ms();
+        let took = (now - self.started_at).max(0);
+        crate::telemetry::run_finished(
+            ExecutionStatus::Failed,
+            Some(&self.trigger_kind),
+            std::time::Duration::from_millis(took as u64),
+        );
+        let (shared, control) = (self.shared.clone(), self.control.clone());
+        // As for every answer: the failure is stored before the caller hears it.
         tokio::spawn(async move {
-            let failed = WriteOp::UpdateExecution {
-                scope_id: scope,
-                id,
-                patch: ExecutionPatch {
-                    status: Some(ExecutionStatus::Failed),
-                    error_text: Some(WORKER_STOPPED.into()),
-                    completed_at: Some(now),
-                    ..ExecutionPatch::default()
-                },
-            };
-            if let Err(error) = store.write(failed).await {
-                tracing::warn!(%error, "could not record a run's failure after a panic");
+            if shared.config.record {
+                let failed = WriteOp::UpdateExecution {
+                    scope_id: control.scope.clone(),
+                    id: id.clone(),
+                    patch: ExecutionPatch {
+                        status: Some(ExecutionStatus::Failed),
+                        error_text: Some(WORKER_STOPPED.into()),
+                        completed_at: Some(now),
+                        duration_ms: Some(took),
+                        ..ExecutionPatch::default()
+                    },
+                };
+                if let Err(error) = shared.store.write(failed).await {
+                    crate::telemetry::storage_failure();
+                    tracing::warn!(%error, "could not record a run's failure after a panic");
+                }
             }
+            shared.forget(&id);
+            control.publish(Phase::Settled(RunResponse {
+                status: RunStatus::Failed,
+                execution_id: id,
+                result: None,
+                error: Some(WORKER_STOPPED.into()),
+                logs: Vec::new(),
+                interaction: None,
+            }));
         });
     }
 }

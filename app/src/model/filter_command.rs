@@ -1,4 +1,4 @@
-//! The filter command's grammar (product.md section 6):
+//! The filter command's grammar (docs/page.md#filter-command):
 //! `status:failed,running trigger:mcp tool:github.* code:"two words"
 //! duration:>500ms after:1h before:2026-11-01T10:00 elicitation:yes`.
 //! Parsing reports every bad token with its place instead of dropping it;
@@ -281,7 +281,8 @@ pub fn print(f: &Filters) -> String {
     }
     if !f.tools.is_empty() {
         let v: Vec<&str> = f.tools.iter().map(|t| t.as_str()).collect();
-        out.push(format!("tool:{}", v.join(",")));
+        // Patterns may hold '"' or '\\' (visible ASCII): quoted then.
+        out.push(format!("tool:{}", quote(&v.join(","))));
     }
     if let Some(code) = &f.code {
         out.push(format!("code:{}", quote(code)));
@@ -404,6 +405,20 @@ mod tests {
     use super::*;
     use crate::model::MAX_EPOCH_MS;
     use proptest::prelude::*;
+
+    /// Found by `cargo fuzz run filter_command` (docs/reliability.md): a
+    /// tool pattern that is a lone quote printed as an unclosed quote.
+    #[test]
+    fn tool_patterns_with_quotes_and_backslashes_print_back() {
+        for input in ["tool:,\" ", "tool:a\\b", "tool:x\"y,z"] {
+            let first = parse(input, NOW);
+            assert!(first.errors.is_empty(), "{input}: {:?}", first.errors);
+            let printed = print(&first.filters);
+            let second = parse(&printed, NOW);
+            assert!(second.errors.is_empty(), "{printed}: {:?}", second.errors);
+            assert_eq!(second.filters, first.filters, "{printed}");
+        }
+    }
 
     #[test]
     fn numbers_past_the_bounds_are_errors_in_place() {

@@ -98,7 +98,7 @@ pub enum TriggerFilter {
 }
 
 impl TriggerFilter {
-    /// Trigger kinds are 1–64 characters of `[a-z0-9_.-]` (product.md section 4).
+    /// Trigger kinds are 1–64 characters of `[a-z0-9_.-]` (docs/api.md#trigger-headers).
     pub fn validate_kind(kind: &str) -> Result<(), String> {
         let ok_len = (1..=64).contains(&kind.len());
         let ok_chars = kind

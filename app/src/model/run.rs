@@ -1,5 +1,5 @@
 //! What callers send to start, resume or cancel a run and what they get back
-//! (product.md section 4, the POST endpoints). Validation lives here so the
+//! (docs/api.md#run-code, the POST endpoints). Validation lives here so the
 //! JSON routes, the CLI and the page reject the same inputs the same way.
 
 use serde::{Deserialize, Serialize};

@@ -1,4 +1,4 @@
-//! Execution statuses, always listed in the order of product.md section 2.
+//! Execution statuses, always listed in the order docs/engine.md#statuses lists them.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -1,4 +1,4 @@
-//! Tool path patterns for the `tool` filter (product.md section 4): an exact
+//! Tool path patterns for the `tool` filter (docs/api.md#tool-patterns): an exact
 //! path, or `*` standing for any run of characters. A pattern ending in `.*`
 //! also matches the bare prefix, so `github.*` matches `github` itself.
 

@@ -1,4 +1,4 @@
-//! The `/runs` page's state as it lives in the URL (product.md section 6):
+//! The `/runs` page's state as it lives in the URL (docs/page.md#url):
 //! parsed from the query string, printed back canonically, and turned into
 //! the list query the store answers. Every control on the page computes the
 //! next `RunsView` and navigates to its URL, so a link always reproduces

@@ -1,4 +1,4 @@
-//! The `/runs` page (product.md section 6). The URL is the single source of
+//! The `/runs` page (docs/page.md#url). The URL is the single source of
 //! truth: every control computes the next [`RunsView`] and navigates to it;
 //! the server renders the same view from the same URL before any WASM runs.
 

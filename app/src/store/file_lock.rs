@@ -3,7 +3,9 @@
 //! so a second server on the same file would fail the first one's live runs.
 //! An OS lock on a file beside the database (`executor.db.lock`) keeps the
 //! second one out; the file names its holder so the refusal can say who.
-//! PostgreSQL needs no lock here: many servers share it (with leases).
+//! PostgreSQL is not locked here: recovery at start still assumes one
+//! server per database there too (coordination of many servers is a later
+//! step), which the operations guide says.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
@@ -24,8 +26,7 @@ pub struct DatabaseLock {
 pub enum LockError {
     #[error(
         "{database} is in use by another executor ({holder}); only one process may write a \
-         SQLite file. Stop that one first, or use PostgreSQL (--database-url postgres://…) \
-         to run several servers"
+         SQLite file at a time. Stop that one first, or give this one another file"
     )]
     Held { database: String, holder: String },
     #[error("could not lock {path}: {source}")]

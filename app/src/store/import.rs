@@ -234,9 +234,10 @@ fn interaction_kind(kind: &str) -> String {
     }
 }
 
-/// Source rows of one page, checked and turned into writes, one group per run.
+/// Source rows of one page, checked and turned into writes, one group per
+/// run (with its id, to name it if the store refuses it).
 struct Page {
-    groups: Vec<Vec<WriteOp>>,
+    groups: Vec<(String, Vec<WriteOp>)>,
     refused: Vec<String>,
 }
 
@@ -252,8 +253,9 @@ fn convert(
     for run in runs {
         let calls = calls.remove(&run.id).unwrap_or_default();
         let interactions = interactions.remove(&run.id).unwrap_or_default();
+        let id = format!("run {} (scope {})", run.id, run.scope_id);
         match convert_run(run, calls, interactions) {
-            Ok(ops) => page.groups.push(ops),
+            Ok(ops) => page.groups.push((id, ops)),
             Err(reason) => page.refused.push(reason),
         }
     }
@@ -268,6 +270,15 @@ fn convert_run(
     let id = run.id.clone();
     let refuse = |what: String| format!("run {id} (scope {}): {what}", run.scope_id);
     let status: ExecutionStatus = run.status.parse().map_err(refuse)?;
+    // Ids end up in cursors and URLs: 1-64 characters of visible ASCII.
+    if run.id.is_empty() || run.id.len() > 64 || !run.id.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(refuse(
+            "its id is not 1 to 64 characters of visible ASCII".into(),
+        ));
+    }
+    if let Some(kind) = &run.trigger_kind {
+        crate::model::TriggerFilter::validate_kind(kind).map_err(refuse)?;
+    }
     if EpochMs::new(run.created_at).is_none() {
         return Err(refuse(format!(
             "created_at {} lies outside the years 1970 to 9999",
@@ -401,17 +412,28 @@ impl Store {
                     asked.entry(i.execution_id.clone()).or_default().push(i);
                 }
             }
-            let page = convert(runs, calls, asked);
+            let mut page = convert(runs, calls, asked);
+            // One group per run: the writer commits them together, and if
+            // one fails (a tool call id taken by another run, say) it
+            // retries them one by one, so only that run is refused.
+            let mut pending = Vec::with_capacity(page.groups.len());
+            for (id, ops) in page.groups {
+                pending.push((id, self.enqueue_all(ops).await?));
+            }
+            for (id, write) in pending {
+                match write.committed().await {
+                    Ok(()) => report.imported += 1,
+                    Err(StoreError::WriterGone) => return Err(StoreError::WriterGone),
+                    Err(e) => page
+                        .refused
+                        .push(format!("{id}: the store refused it: {e}")),
+                }
+            }
             report.refused += page.refused.len() as u64;
             for reason in page.refused {
                 if report.reasons.len() < REASONS_KEPT {
                     report.reasons.push(reason);
                 }
-            }
-            report.imported += page.groups.len() as u64;
-            if !page.groups.is_empty() {
-                let ops: Vec<WriteOp> = page.groups.into_iter().flatten().collect();
-                self.enqueue_all(ops).await?.committed().await?;
             }
             progress(
                 report.imported + report.skipped + report.refused,

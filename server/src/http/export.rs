@@ -37,10 +37,14 @@ const CSV_COLUMNS: [&str; 14] = [
 ];
 
 fn format_of(raw: Option<&str>) -> Result<Format, ApiError> {
-    let value = form_urlencoded::parse(raw.unwrap_or("").as_bytes())
-        .find(|(k, _)| k == params::FORMAT.name)
+    let given: Vec<String> = form_urlencoded::parse(raw.unwrap_or("").as_bytes())
+        .filter(|(k, _)| k == params::FORMAT.name)
         .map(|(_, v)| v.into_owned())
-        .unwrap_or_default();
+        .collect();
+    if given.len() > 1 {
+        return Err(BadParam::new(params::FORMAT.name, "given more than once").into());
+    }
+    let value = given.into_iter().next().unwrap_or_default();
     if value.is_empty() {
         return Ok(Format::Ndjson);
     }

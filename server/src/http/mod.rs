@@ -1,4 +1,4 @@
-//! The plain JSON API (product.md section 4) that the CLI, MCP hosts and other
+//! The plain JSON API (docs/api.md) that the CLI, MCP hosts and other
 //! programs use.
 
 mod error;

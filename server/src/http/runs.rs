@@ -1,5 +1,5 @@
 //! `POST /executions` (run code), `/executions/:id/resume`, `/cancel` and
-//! `/rerun` (product.md section 4).
+//! `/rerun` (docs/api.md#run-code).
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Path, Request, State};
@@ -53,11 +53,19 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
 fn body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, BadParam> {
     serde_json::from_slice(bytes).map_err(|e| {
         let text = e.to_string();
+        // serde names unknown and missing fields; our own field checks
+        // start their message with the field's name.
         let field = ["missing field `", "unknown field `"]
             .iter()
             .find_map(|p| text.split_once(p))
             .and_then(|(_, rest)| rest.split_once('`'))
-            .map(|(name, _)| name.to_owned());
+            .map(|(name, _)| name.to_owned())
+            .or_else(|| {
+                text.split_once(": ")
+                    .map(|(name, _)| name)
+                    .filter(|name| ["timeoutMs"].contains(name))
+                    .map(str::to_owned)
+            });
         let message = if bytes.is_empty() {
             "the request needs a JSON body".to_owned()
         } else {

@@ -1,5 +1,5 @@
 //! The discovery tools every run has: `search`, `describe.tool` and
-//! `executor.sources.list` (seed-reference section 7). They are recorded like
+//! `executor.sources.list` (docs/engine.md#built-in-tools). They are recorded like
 //! any other tool call.
 
 use std::sync::Arc;

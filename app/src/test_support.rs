@@ -1,13 +1,12 @@
-//! Shared fixtures for store tests: a fresh database per test (a SQLite file
-//! in a temp dir, or a new PostgreSQL database) and a builder that records
-//! runs through the public store API.
-
-#![allow(dead_code)]
+//! Shared fixtures for the store, engine and server tests (feature
+//! `test-support`): a fresh database per test (a SQLite file in a temp dir,
+//! or a new PostgreSQL database), removed when the test ends, also when it
+//! fails, and a builder that records runs through the public store API.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use app::model::{ExecutionStatus, ListPage, ListQuery, ToolCallStatus};
-use app::store::{
+use crate::model::{ExecutionStatus, ListPage, ListQuery, ToolCallStatus};
+use crate::store::{
     ExecutionPatch, NewExecution, NewInteraction, NewToolCall, Store, ToolCallFinish,
 };
 
@@ -22,7 +21,8 @@ pub struct TestDb {
     pub store: Store,
     /// Where the store lives, for tests that reach the database directly.
     pub url: String,
-    cleanup: Cleanup,
+    /// Removes the database when the test ends (see its `Drop`).
+    _cleanup: Cleanup,
 }
 
 enum Cleanup {
@@ -50,7 +50,7 @@ impl TestDb {
         Self {
             store,
             url,
-            cleanup: Cleanup::Dir(dir),
+            _cleanup: Cleanup::Dir(dir),
         }
     }
 
@@ -76,23 +76,47 @@ impl TestDb {
         Self {
             store,
             url,
-            cleanup: Cleanup::Pg(name),
+            _cleanup: Cleanup::Pg(name),
         }
     }
 
+    /// Closes the store; the database goes when `self` drops.
     pub async fn finish(self) {
         self.store.close().await;
-        match self.cleanup {
+    }
+}
+
+/// Removes the test's database when the test ends, also when it fails: a
+/// panicking test unwinds through this drop, so no database is left behind.
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        match self {
             Cleanup::Dir(dir) => {
                 let _ = std::fs::remove_dir_all(dir);
             }
             Cleanup::Pg(name) => {
-                use sqlx::Connection;
-                if let Ok(mut conn) = sqlx::PgConnection::connect(&pg_admin_url()).await {
-                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .execute(&mut conn)
-                        .await;
-                }
+                // Drop cannot await; a thread of its own runs the statement
+                // (WITH (FORCE) ends connections the test left open).
+                let name = name.clone();
+                let dropped = std::thread::spawn(move || {
+                    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                    else {
+                        return;
+                    };
+                    runtime.block_on(async {
+                        use sqlx::Connection;
+                        if let Ok(mut conn) = sqlx::PgConnection::connect(&pg_admin_url()).await {
+                            let _ = sqlx::query(&format!(
+                                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                            ))
+                            .execute(&mut conn)
+                            .await;
+                        }
+                    });
+                });
+                let _ = dropped.join();
             }
         }
     }
@@ -106,7 +130,7 @@ macro_rules! on_both_databases {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    let db = $crate::support::TestDb::sqlite().await;
+                    let db = $crate::test_support::TestDb::sqlite().await;
                     super::$name(&db.store).await;
                     db.finish().await;
                 }
@@ -116,7 +140,7 @@ macro_rules! on_both_databases {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    let db = $crate::support::TestDb::postgres().await;
+                    let db = $crate::test_support::TestDb::postgres().await;
                     super::$name(&db.store).await;
                     db.finish().await;
                 }
@@ -133,7 +157,7 @@ macro_rules! on_both_databases_with_url {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    let db = $crate::support::TestDb::sqlite().await;
+                    let db = $crate::test_support::TestDb::sqlite().await;
                     super::$name(&db).await;
                     db.finish().await;
                 }
@@ -143,7 +167,7 @@ macro_rules! on_both_databases_with_url {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    let db = $crate::support::TestDb::postgres().await;
+                    let db = $crate::test_support::TestDb::postgres().await;
                     super::$name(&db).await;
                     db.finish().await;
                 }
