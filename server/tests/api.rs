@@ -119,7 +119,10 @@ async fn bad_parameters_answer_400_naming_the_parameter(store: &Store) {
         (status, body["error"]["parameter"].as_str()),
         (400, Some("format"))
     );
-    let (status, body) = get(&format!("{base}/executions/export?format=csv&format=ndjson")).await;
+    let (status, body) = get(&format!(
+        "{base}/executions/export?format=csv&format=ndjson"
+    ))
+    .await;
     assert_eq!(
         (status, body["error"]["parameter"].as_str()),
         (400, Some("format"))
