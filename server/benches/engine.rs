@@ -125,7 +125,7 @@ async fn recording_overhead(store: &Store) {
     b.sort();
     let (pa, pb) = (percentile(&a, 0.5), percentile(&b, 0.5));
     println!(
-        "recording overhead, 1 run x 20 tool calls: recorded p50 {pa:.3} ms, unrecorded p50 {pb:.3} ms, ratio {:.3} (target <= 1.10)",
+        "recording overhead, 1 run x 20 tool calls: recorded p50 {pa:.3} ms, unrecorded p50 {pb:.3} ms, ratio {:.3} (target <= 1.25)",
         pa / pb
     );
 }

@@ -3,8 +3,11 @@
 //! SQLite history whose newest runs are recent, so the default 24-hour view
 //! is full.
 //!
-//! `cargo bench -p server --features app/ssr --bench page -- [--runs N]`
-//! (the history is kept in target/bench/page_N.db; `--fresh` rebuilds it).
+//! `cargo bench -p server --features app/ssr --bench page -- [--runs N] [--bare]`
+//! (the history is kept in target/bench/page_N.db; `--fresh` rebuilds it;
+//! `--bare` serves the routes without the layers every request goes
+//! through, panic catching, body limit and the /metrics counting, to
+//! measure what they cost).
 //! Never point `executor serve` at that file: a third of the synthetic runs
 //! are unfinished, and a server fails those at start.
 
@@ -25,15 +28,17 @@ fn main() {
     let mut runs: u64 = 1_000_000;
     let mut fresh = false;
     let mut only: Option<String> = None;
+    let mut bare = false;
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--runs" => runs = it.next().and_then(|v| v.parse().ok()).unwrap_or(runs),
             "--fresh" => fresh = true,
+            "--bare" => bare = true,
             "--only" => only = it.next(),
             "--bench" => {}
             other => {
-                eprintln!("page bench: unknown argument '{other}'; expected --runs N, --fresh, --only PATH|LABEL-WORD");
+                eprintln!("page bench: unknown argument '{other}'; expected --runs N, --fresh, --bare, --only PATH|LABEL-WORD");
                 std::process::exit(2);
             }
         }
@@ -47,10 +52,10 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    runtime.block_on(bench(runs, fresh, only));
+    runtime.block_on(bench(runs, fresh, only, bare));
 }
 
-async fn bench(runs: u64, fresh: bool, only: Option<String>) {
+async fn bench(runs: u64, fresh: bool, only: Option<String>, bare: bool) {
     // The workspace's target dir, wherever cargo runs the bench from.
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
     std::fs::create_dir_all(format!("{root}/target/bench")).unwrap();
@@ -89,9 +94,20 @@ async fn bench(runs: u64, fresh: bool, only: Option<String>) {
     }
 
     let engine = Engine::start(store.clone(), Registry::new(), EngineConfig::default()).unwrap();
-    let addr = server::serve_loopback(store.clone(), engine, &format!("{root}/target/site"))
-        .await
-        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let state = server::AppState {
+        store: store.clone(),
+        engine,
+        leptos_options: server::leptos_options(&format!("{root}/target/site"), addr),
+    };
+    let app = if bare {
+        server::routes(state)
+    } else {
+        server::router(state)
+    };
+    println!("serving {}", if bare { "bare routes" } else { "with layers (metrics counted)" });
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     let client = reqwest::Client::new();
     // The drawer opens the newest run, with its tool calls.
     let newest = store

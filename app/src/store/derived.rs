@@ -158,6 +158,28 @@ fn rollup_structure(rollup: &Rollup) -> Structure {
     }
 }
 
+/// Comparisons hold millions of rows in temporary b-trees: on SQLite they go
+/// to temporary files for the duration (the store keeps them in memory for
+/// its small sorts), so a check of a large history does not take gigabytes.
+struct TempOnDisk(bool);
+
+impl TempOnDisk {
+    async fn enter(conn: &mut WriterConn, dialect: Dialect) -> Result<Self, StoreError> {
+        if dialect == Dialect::Sqlite {
+            conn.fetch_all::<(i64,)>("PRAGMA temp_store = FILE").await?;
+        }
+        Ok(Self(dialect == Dialect::Sqlite))
+    }
+
+    async fn leave(self, conn: &mut WriterConn) {
+        if self.0 {
+            if let Err(error) = conn.fetch_all::<(i64,)>("PRAGMA temp_store = MEMORY").await {
+                tracing::warn!(%error, "could not restore temp_store");
+            }
+        }
+    }
+}
+
 /// SQLite's FTS5 code index checks and rebuilds itself against its content
 /// table (`execution`); these are its commands.
 const FTS_CHECK: &str =
@@ -168,32 +190,43 @@ impl Store {
     /// Compares every derived structure with what the three tables imply.
     pub async fn check_derived(&self) -> Result<Vec<Drift>, StoreError> {
         self.flush().await;
+        let mut conn = WriterConn::acquire(self.db()).await?;
+        let temp = TempOnDisk::enter(&mut conn, self.dialect()).await?;
+        let outcome = self.compare_all(&mut conn).await;
+        temp.leave(&mut conn).await;
+        outcome
+    }
+
+    async fn compare_all(&self, conn: &mut WriterConn) -> Result<Vec<Drift>, StoreError> {
+        let dialect = self.dialect();
+        let mut tx = Tx::begin(conn).await?;
         let mut out = Vec::new();
-        for s in structures(self.dialect()) {
+        for s in structures(dialect) {
             let mut sql = self.db().sql();
             sql.push("SELECT (SELECT count(*) FROM (");
             s.push_difference(&mut sql, Side::Computed, Side::Kept);
             sql.push(") a) AS missing, (SELECT count(*) FROM (");
             s.push_difference(&mut sql, Side::Kept, Side::Computed);
             sql.push(") b) AS extra");
-            let (missing, extra): (i64, i64) =
-                self.db().fetch_optional(sql).await?.unwrap_or((0, 0));
+            let (missing, extra): (i64, i64) = tx.fetch_one(sql).await?;
             out.push(Drift {
                 structure: s.name,
                 missing,
                 extra: if s.extras_allowed { 0 } else { extra },
             });
         }
-        if self.dialect() == Dialect::Sqlite {
-            let mut sql = self.db().sql();
+        if dialect == Dialect::Sqlite {
+            let mut sql = Sql::new(dialect);
             sql.push(FTS_CHECK);
-            let intact = self.db().execute(sql).await.is_ok();
+            let intact = tx.execute(sql).await.is_ok();
             out.push(Drift {
                 structure: "execution_code (FTS5)",
                 missing: i64::from(!intact),
                 extra: 0,
             });
         }
+        // Nothing was written; ending the transaction is all this does.
+        tx.commit().await?;
         Ok(out)
     }
 
@@ -206,7 +239,20 @@ impl Store {
         self.flush().await;
         let dialect = self.dialect();
         let mut conn = WriterConn::acquire(self.db()).await?;
-        let mut tx = Tx::begin(&mut conn).await?;
+        let temp = TempOnDisk::enter(&mut conn, dialect).await?;
+        let rebuilt = Self::reconcile(&mut conn, dialect, &mut step).await;
+        temp.leave(&mut conn).await;
+        rebuilt?;
+        drop(conn);
+        self.analyze().await
+    }
+
+    async fn reconcile(
+        conn: &mut WriterConn,
+        dialect: Dialect,
+        step: &mut impl FnMut(&str),
+    ) -> Result<(), StoreError> {
+        let mut tx = Tx::begin(conn).await?;
         if dialect == Dialect::Postgres {
             let mut lock = Sql::new(dialect);
             lock.push(
@@ -249,7 +295,6 @@ impl Store {
         }
         tx.commit().await?;
         step("code index");
-        drop(conn);
-        self.analyze().await
+        Ok(())
     }
 }
