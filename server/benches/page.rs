@@ -106,7 +106,14 @@ async fn bench(runs: u64, fresh: bool, only: Option<String>, bare: bool) {
     } else {
         server::router(state)
     };
-    println!("serving {}", if bare { "bare routes" } else { "with layers (metrics counted)" });
+    println!(
+        "serving {}",
+        if bare {
+            "bare routes"
+        } else {
+            "with layers (metrics counted)"
+        }
+    );
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     let client = reqwest::Client::new();
     // The drawer opens the newest run, with its tool calls.
