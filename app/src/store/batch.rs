@@ -15,7 +15,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use sqlx::FromRow;
 
-use super::db::{Arg, Db, Dialect, Sql, Tx, WriterConn};
+use super::code_search;
+use super::db::{Arg, Db, Sql, Tx, WriterConn};
 use super::rollup::{Field, Source, ROLLUPS};
 use super::write_ops::{
     ExecutionPatch, InteractionResolution, NewExecution, NewInteraction, NewToolCall,
@@ -138,15 +139,7 @@ impl<'a> Plan<'a> {
 
     async fn execute(&self, db: &Db, tx: &mut Tx<'_>) -> Result<(), StoreError> {
         let now = super::now_ms();
-        // SQLite's code index is fed from the rows this transaction adds: the
-        // single writer makes every new rowid larger than the current maximum.
-        let code_index_from = if db.dialect() == Dialect::Sqlite && !self.executions.is_empty() {
-            let mut sql = db.sql();
-            sql.push("SELECT coalesce(max(rowid), 0) FROM execution");
-            Some(tx.fetch_one::<(i64,)>(sql).await?.0)
-        } else {
-            None
-        };
+        let code_index = code_search::mark(db, tx, !self.executions.is_empty()).await?;
         insert_rows(
             db,
             tx,
@@ -189,28 +182,7 @@ impl<'a> Plan<'a> {
                 1,
             );
         }
-        if db.dialect() == Dialect::Postgres {
-            insert_rows(
-                db,
-                tx,
-                "INSERT INTO execution_code_search (scope_id, execution_id, code) VALUES ",
-                &self.executions,
-                |(e, _)| {
-                    vec![
-                        e.scope_id.clone().into(),
-                        e.id.clone().into(),
-                        e.code.clone().into(),
-                    ]
-                },
-            )
-            .await?;
-        }
-        if let Some(from) = code_index_from {
-            let mut sql = db.sql();
-            sql.push("INSERT INTO execution_code (rowid, code) SELECT rowid, code FROM execution WHERE rowid > ")
-                .bind(from);
-            tx.execute(sql).await?;
-        }
+        code_search::index_new_runs(db, tx, code_index, &self.executions).await?;
         insert_rows(
             db,
             tx,
@@ -770,7 +742,7 @@ struct NewToolPath {
 }
 
 /// `INSERT … VALUES (…), (…)` in chunks of fixed sizes.
-async fn insert_rows<T>(
+pub(super) async fn insert_rows<T>(
     db: &Db,
     tx: &mut Tx<'_>,
     head: &str,

@@ -7,6 +7,7 @@
 //! here says, in SQL, what it must hold when computed from the three tables:
 //! `check` compares, `rebuild` makes them equal.
 
+use super::code_search;
 use super::db::{Dialect, Sql, Tx, WriterConn};
 use super::rollup::{Rollup, ROLLUPS, TOOL_PATHS_FROM_CALLS};
 use super::{Store, StoreError};
@@ -119,11 +120,16 @@ fn structures(dialect: Dialect) -> Vec<Structure> {
         kept: " WHERE runs <> 0",
         extras_allowed: false,
     });
-    if dialect == Dialect::Postgres {
+    if let code_search::Derived::Table {
+        name,
+        columns,
+        computed,
+    } = code_search::derived(dialect)
+    {
         all.push(Structure {
-            name: "execution_code_search",
-            columns: "scope_id, execution_id, code".into(),
-            computed: "SELECT scope_id, id AS execution_id, code FROM execution".into(),
+            name,
+            columns: columns.into(),
+            computed: computed.into(),
             kept: "",
             extras_allowed: false,
         });
@@ -180,12 +186,6 @@ impl TempOnDisk {
     }
 }
 
-/// SQLite's FTS5 code index checks and rebuilds itself against its content
-/// table (`execution`); these are its commands.
-const FTS_CHECK: &str =
-    "INSERT INTO execution_code (execution_code, rank) VALUES ('integrity-check', 1)";
-const FTS_REBUILD: &str = "INSERT INTO execution_code (execution_code) VALUES ('rebuild')";
-
 impl Store {
     /// Compares every derived structure with what the three tables imply.
     pub async fn check_derived(&self) -> Result<Vec<Drift>, StoreError> {
@@ -215,12 +215,14 @@ impl Store {
                 extra: if s.extras_allowed { 0 } else { extra },
             });
         }
-        if dialect == Dialect::Sqlite {
+        if let code_search::Derived::SelfChecking { name, check, .. } =
+            code_search::derived(dialect)
+        {
             let mut sql = Sql::new(dialect);
-            sql.push(FTS_CHECK);
+            sql.push(check);
             let intact = tx.execute(sql).await.is_ok();
             out.push(Drift {
-                structure: "execution_code (FTS5)",
+                structure: name,
                 missing: i64::from(!intact),
                 extra: 0,
             });
@@ -288,9 +290,9 @@ impl Store {
             tx.execute(missing).await?;
             step(s.name);
         }
-        if dialect == Dialect::Sqlite {
+        if let code_search::Derived::SelfChecking { rebuild, .. } = code_search::derived(dialect) {
             let mut sql = Sql::new(dialect);
-            sql.push(FTS_REBUILD);
+            sql.push(rebuild);
             tx.execute(sql).await?;
         }
         tx.commit().await?;

@@ -2,6 +2,7 @@
 //! narrow runs through [`push_filters`], so a filter means the same everywhere.
 //! Runs are aliased `e`.
 
+use super::code_search::{self, CodePlan, DRIVE_FROM_INDEX_BELOW};
 use super::db::{Db, Dialect, Sql};
 use super::StoreError;
 use crate::model::{Filters, TriggerFilter};
@@ -23,21 +24,6 @@ impl Skip {
         elicitation: false,
     };
 }
-
-/// How a code filter is answered (SQLite; PostgreSQL always scans through its
-/// trigram index).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CodePlan {
-    /// No code filter, or a predicate on each row.
-    Scan,
-    /// Few runs match: start from the trigram index's matches, then order
-    /// them. Walking the list order and probing each run would read the
-    /// whole window to find a handful of rows.
-    DriveFromIndex,
-}
-
-/// Matches at most this many runs and the code filter drives the query.
-const DRIVE_FROM_INDEX_BELOW: i64 = 5_000;
 
 /// Filters resolved against the database once per request.
 #[derive(Clone, Debug)]
@@ -62,7 +48,11 @@ impl Resolved {
 
 pub async fn resolve(db: &Db, scope: &str, filters: &Filters) -> Result<Resolved, StoreError> {
     let tools = resolve_tools(db, scope, filters).await?;
-    let code = match code_match_count_sql(db, scope, filters) {
+    let count = filters
+        .code
+        .as_deref()
+        .and_then(|needle| code_search::match_count_sql(db, scope, needle));
+    let code = match count {
         Some(sql) => {
             let (n,): (i64,) = db.fetch_optional(sql).await?.unwrap_or((0,));
             if n < DRIVE_FROM_INDEX_BELOW {
@@ -74,31 +64,6 @@ pub async fn resolve(db: &Db, scope: &str, filters: &Filters) -> Result<Resolved
         None => CodePlan::Scan,
     };
     Ok(Resolved { tools, code })
-}
-
-/// Counts the code filter's matches in the trigram index, up to the
-/// threshold; `None` when there is no code filter the index can answer.
-fn code_match_count_sql(db: &Db, scope: &str, filters: &Filters) -> Option<Sql> {
-    let needle = filters.code.as_deref()?;
-    let mut sql = db.sql();
-    match db.dialect() {
-        Dialect::Sqlite if needle.chars().count() >= 3 => {
-            sql.push("SELECT count(*) FROM (SELECT rowid FROM execution_code WHERE execution_code MATCH ")
-                .bind(fts_phrase(needle));
-        }
-        Dialect::Sqlite => return None,
-        Dialect::Postgres => {
-            sql.push("SELECT count(*) FROM (SELECT 1 FROM execution_code_search WHERE scope_id = ")
-                .bind(scope)
-                .push(" AND code ILIKE ")
-                .bind(ilike_pattern(needle))
-                .push(" ESCAPE '\\'");
-        }
-    }
-    sql.push(" LIMIT ")
-        .bind(DRIVE_FROM_INDEX_BELOW)
-        .push(") matches");
-    Some(sql)
 }
 
 /// Follows `execution_tool_path [alias]` in queries that read a time window
@@ -114,35 +79,11 @@ pub fn tool_paths_by_time(dialect: Dialect) -> &'static str {
 /// ` FROM execution e`, or the trigram matches joined to their runs.
 pub fn push_runs_from(sql: &mut Sql, filters: &Filters, resolved: &Resolved) {
     match (&filters.code, resolved.code) {
-        (Some(needle), CodePlan::DriveFromIndex) if sql.dialect == Dialect::Sqlite => {
-            // CROSS JOIN fixes the join order in SQLite: matches first.
-            sql.push(" FROM (SELECT rowid AS rid FROM execution_code WHERE execution_code MATCH ")
-                .bind(fts_phrase(needle))
-                .push(") m CROSS JOIN execution e ON e.rowid = m.rid");
-        }
-        (Some(needle), CodePlan::DriveFromIndex) => {
-            sql.push(" FROM (SELECT scope_id, execution_id FROM execution_code_search WHERE code ILIKE ")
-                .bind(ilike_pattern(needle))
-                .push(" ESCAPE '\\') m JOIN execution e ON e.scope_id = m.scope_id AND e.id = m.execution_id");
-        }
+        (Some(needle), CodePlan::DriveFromIndex) => code_search::push_from_matches(sql, needle),
         _ => {
             sql.push(" FROM execution e");
         }
     }
-}
-
-/// `%needle%` with ILIKE's wildcards escaped, so they match literally.
-fn ilike_pattern(needle: &str) -> String {
-    let escaped = needle
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
-}
-
-/// A quoted FTS5 phrase: with the trigram tokenizer, an exact substring.
-fn fts_phrase(needle: &str) -> String {
-    format!("\"{}\"", needle.replace('"', "\"\""))
 }
 
 /// Tool patterns resolved to the concrete paths a scope has called.
@@ -215,7 +156,7 @@ pub fn push_filters(sql: &mut Sql, filters: &Filters, resolved: &Resolved, skip:
         sql.push(" AND e.duration_ms <= ").bind(max);
     }
     if let (Some(code), CodePlan::Scan) = (&filters.code, resolved.code) {
-        push_code_filter(sql, code);
+        code_search::push_filter(sql, code);
     }
     if !skip.tool {
         match tools {
@@ -255,33 +196,4 @@ fn push_trigger_filter(sql: &mut Sql, triggers: &[TriggerFilter]) {
         sql.push("e.trigger_kind IS NULL");
     }
     sql.push(")");
-}
-
-/// Case-insensitive substring. SQLite answers from the FTS5 trigram index for
-/// three characters or more (a quoted phrase of trigrams is an exact substring
-/// match); shorter needles scan. PostgreSQL uses ILIKE over the pg_trgm index
-/// of `execution_code_search`.
-fn push_code_filter(sql: &mut Sql, needle: &str) {
-    match sql.dialect {
-        Dialect::Sqlite if needle.chars().count() >= 3 => {
-            sql.push(
-                " AND e.rowid IN (SELECT rowid FROM execution_code WHERE execution_code MATCH ",
-            )
-            .bind(fts_phrase(needle))
-            .push(")");
-        }
-        Dialect::Sqlite => {
-            sql.push(" AND instr(lower(e.code), lower(")
-                .bind(needle)
-                .push(")) > 0");
-        }
-        Dialect::Postgres => {
-            sql.push(
-                " AND e.id IN (SELECT c.execution_id FROM execution_code_search c \
-                 WHERE c.scope_id = e.scope_id AND c.code ILIKE ",
-            )
-            .bind(ilike_pattern(needle))
-            .push(" ESCAPE '\\')");
-        }
-    }
 }

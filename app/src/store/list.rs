@@ -4,9 +4,8 @@
 
 use std::collections::HashMap;
 
-use super::filter_sql::{
-    push_filters, push_runs_from, resolve, CodePlan, Resolved, Skip, ToolPaths,
-};
+use super::code_search::CodePlan;
+use super::filter_sql::{push_filters, push_runs_from, resolve, Resolved, Skip, ToolPaths};
 use super::rows::{
     convert_all, ExecutionRow, InteractionRow, EXECUTION_COLUMNS, INTERACTION_COLUMNS,
 };

@@ -5,6 +5,7 @@
 
 mod batch;
 mod checkpoint;
+mod code_search;
 mod db;
 mod derived;
 mod export;

@@ -1,0 +1,76 @@
+//! SQLite: an FTS5 table with the trigram tokenizer over `execution.code`
+//! (external content, keyed by the run's rowid). A quoted phrase of trigrams
+//! is an exact substring match, case-insensitive; needles shorter than three
+//! characters have no trigram and scan instead.
+
+use super::{Derived, IndexMark};
+use crate::store::db::{Db, Sql, Tx};
+use crate::store::StoreError;
+
+pub const DERIVED: Derived = Derived::SelfChecking {
+    name: "execution_code (FTS5)",
+    check: "INSERT INTO execution_code (execution_code, rank) VALUES ('integrity-check', 1)",
+    rebuild: "INSERT INTO execution_code (execution_code) VALUES ('rebuild')",
+};
+
+/// The index is fed from the rows a transaction adds: the single writer
+/// makes every new rowid larger than the maximum before it.
+pub async fn mark(db: &Db, tx: &mut Tx<'_>) -> Result<IndexMark, StoreError> {
+    let mut sql = db.sql();
+    sql.push("SELECT coalesce(max(rowid), 0) FROM execution");
+    Ok(IndexMark(Some(tx.fetch_one::<(i64,)>(sql).await?.0)))
+}
+
+/// One statement for the whole batch: FTS5 flushes its pending terms at
+/// every statement, so indexing row by row would cost ~150 µs a run.
+pub async fn index_new_runs(db: &Db, tx: &mut Tx<'_>, mark: IndexMark) -> Result<(), StoreError> {
+    let IndexMark(Some(from)) = mark else {
+        return Ok(());
+    };
+    let mut sql = db.sql();
+    sql.push(
+        "INSERT INTO execution_code (rowid, code) SELECT rowid, code FROM execution WHERE rowid > ",
+    )
+    .bind(from);
+    tx.execute(sql).await?;
+    Ok(())
+}
+
+fn indexable(needle: &str) -> bool {
+    needle.chars().count() >= 3
+}
+
+/// A quoted FTS5 phrase: with the trigram tokenizer, an exact substring.
+fn phrase(needle: &str) -> String {
+    format!("\"{}\"", needle.replace('"', "\"\""))
+}
+
+/// `SELECT count(*) FROM (SELECT … matches`; false when the needle is too
+/// short for the index.
+pub fn push_matches(sql: &mut Sql, needle: &str) -> bool {
+    if !indexable(needle) {
+        return false;
+    }
+    sql.push("SELECT count(*) FROM (SELECT rowid FROM execution_code WHERE execution_code MATCH ")
+        .bind(phrase(needle));
+    true
+}
+
+pub fn push_from_matches(sql: &mut Sql, needle: &str) {
+    // CROSS JOIN fixes the join order in SQLite: matches first.
+    sql.push(" FROM (SELECT rowid AS rid FROM execution_code WHERE execution_code MATCH ")
+        .bind(phrase(needle))
+        .push(") m CROSS JOIN execution e ON e.rowid = m.rid");
+}
+
+pub fn push_filter(sql: &mut Sql, needle: &str) {
+    if indexable(needle) {
+        sql.push(" AND e.rowid IN (SELECT rowid FROM execution_code WHERE execution_code MATCH ")
+            .bind(phrase(needle))
+            .push(")");
+    } else {
+        sql.push(" AND instr(lower(e.code), lower(")
+            .bind(needle)
+            .push(")) > 0");
+    }
+}
