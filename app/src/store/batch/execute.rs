@@ -1,144 +1,24 @@
-//! Applying one batch of writes in one transaction.
-//!
-//! Writes to rows created in the same batch are folded into their inserts
-//! (a run created, updated and finished within one batch is one INSERT), so
-//! under load most runs cost a handful of inserts and no updates. What is
-//! left is written in phases: inserts of runs, then of tool calls and
-//! interactions, then updates of rows from earlier batches. Each phase is a
-//! few multi-row statements of fixed shapes.
-//!
-//! The per-run distinct tool paths and their hourly roll-up are maintained
-//! here rather than by triggers: counted once per batch, a busy hour costs one
-//! upsert per tool path instead of one per call.
+//! Executing a [`Plan`]: inserts of runs, then of tool calls and
+//! interactions, then updates of rows from earlier batches, each phase a
+//! few multi-row statements of fixed shapes; the roll-up deltas they imply
+//! are gathered on the way and written once at the end.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use sqlx::FromRow;
 
-use super::code_search;
-use super::db::{Arg, Db, Sql, Tx, WriterConn};
-use super::rollup::{Field, Source, ROLLUPS};
-use super::write_ops::{
-    ExecutionPatch, InteractionResolution, NewExecution, NewInteraction, NewToolCall,
-    ToolCallFinish, WriteOp,
-};
-use super::StoreError;
+use super::deltas::RollupDeltas;
+use super::plan::{Key, Plan};
+use super::statements::{chunks, insert_rows, push_values, update_rows};
 use crate::model::{ExecutionStatus, InteractionStatus, ToolCallStatus};
-
-pub async fn write_all(
-    db: &Db,
-    conn: &mut Option<WriterConn>,
-    ops: &[&WriteOp],
-) -> Result<(), StoreError> {
-    let mut plan = Plan::default();
-    for op in ops {
-        plan.add(op);
-    }
-    let result = async {
-        if conn.is_none() {
-            *conn = Some(WriterConn::acquire(db).await?);
-        }
-        let Some(c) = conn.as_mut() else {
-            return Err(StoreError::WriterGone);
-        };
-        let mut tx = Tx::begin(c).await?;
-        plan.execute(db, &mut tx).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-    .await;
-    if matches!(&result, Err(StoreError::Database(e)) if e.as_database_error().is_none()) {
-        // Not something the database said about our data (an I/O or
-        // connection failure): start the next batch on a fresh connection.
-        *conn = None;
-    }
-    result
-}
-
-type Key<'a> = (&'a str, &'a str);
-
-/// A batch sorted into phases, with writes to rows born in the batch folded in.
-#[derive(Default)]
-struct Plan<'a> {
-    executions: Vec<(&'a NewExecution, ExecutionPatch)>,
-    execution_at: HashMap<Key<'a>, usize>,
-    tool_calls: Vec<(&'a NewToolCall, Option<&'a ToolCallFinish>)>,
-    tool_call_at: HashMap<(&'a str, &'a str, &'a str), usize>,
-    interactions: Vec<(&'a NewInteraction, Option<&'a InteractionResolution>)>,
-    interaction_at: HashMap<Key<'a>, usize>,
-    /// Changes to rows written by earlier batches; the last write wins.
-    finishes: BTreeMap<(&'a str, &'a str, &'a str), &'a ToolCallFinish>,
-    resolutions: BTreeMap<Key<'a>, &'a InteractionResolution>,
-    patches: BTreeMap<Key<'a>, ExecutionPatch>,
-}
+use crate::store::code_search;
+use crate::store::db::{Arg, Db, Tx};
+use crate::store::write_ops::{ExecutionPatch, InteractionResolution, ToolCallFinish};
+use crate::store::StoreError;
 
 impl<'a> Plan<'a> {
-    fn add(&mut self, op: &'a WriteOp) {
-        match op {
-            WriteOp::CreateExecution(new) => {
-                self.execution_at
-                    .insert((&new.scope_id, &new.id), self.executions.len());
-                self.executions.push((new, ExecutionPatch::default()));
-            }
-            WriteOp::UpdateExecution {
-                scope_id,
-                id,
-                patch,
-            } => self.patch((scope_id, id), patch.clone()),
-            WriteOp::RecordToolCall(new) => {
-                self.tool_call_at.insert(
-                    (&new.scope_id, &new.execution_id, &new.id),
-                    self.tool_calls.len(),
-                );
-                self.tool_calls.push((new, None));
-            }
-            WriteOp::FinishToolCall(finish) => {
-                let key = (
-                    finish.scope_id.as_str(),
-                    finish.execution_id.as_str(),
-                    finish.id.as_str(),
-                );
-                match self.tool_call_at.get(&key) {
-                    Some(&i) => self.tool_calls[i].1 = Some(finish),
-                    None => {
-                        self.finishes.insert(key, finish);
-                    }
-                }
-            }
-            WriteOp::RecordInteraction(new) => {
-                self.interaction_at
-                    .insert((&new.scope_id, &new.id), self.interactions.len());
-                self.interactions.push((new, None));
-                self.patch(
-                    (&new.scope_id, &new.execution_id),
-                    ExecutionPatch {
-                        had_elicitation: Some(true),
-                        ..Default::default()
-                    },
-                );
-            }
-            WriteOp::ResolveInteraction(resolution) => {
-                let key = (resolution.scope_id.as_str(), resolution.id.as_str());
-                match self.interaction_at.get(&key) {
-                    Some(&i) => self.interactions[i].1 = Some(resolution),
-                    None => {
-                        self.resolutions.insert(key, resolution);
-                    }
-                }
-            }
-        }
-    }
-
-    fn patch(&mut self, key: Key<'a>, patch: ExecutionPatch) {
-        if let Some(&i) = self.execution_at.get(&key) {
-            self.executions[i].1.merge(patch);
-        } else {
-            self.patches.entry(key).or_default().merge(patch);
-        }
-    }
-
-    async fn execute(&self, db: &Db, tx: &mut Tx<'_>) -> Result<(), StoreError> {
-        let now = super::now_ms();
+    pub(super) async fn execute(&self, db: &Db, tx: &mut Tx<'_>) -> Result<(), StoreError> {
+        let now = crate::store::now_ms();
         let code_index = code_search::mark(db, tx, !self.executions.is_empty()).await?;
         insert_rows(
             db,
@@ -563,124 +443,13 @@ struct ToolPathState {
     status: String,
 }
 
-/// One key value of a roll-up row.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum KeyValue {
-    Text(String),
-    Bool(bool),
-}
-
-impl From<&KeyValue> for Arg {
-    fn from(v: &KeyValue) -> Self {
-        match v {
-            KeyValue::Text(t) => t.clone().into(),
-            KeyValue::Bool(b) => (*b).into(),
-        }
-    }
-}
-
-/// A roll-up row: which roll-up (index into [`ROLLUPS`]), scope, slot, keys.
-type RollupKey = (usize, String, i64, Vec<KeyValue>);
-
-/// What a counted row says, for the roll-ups' keys.
-struct Counted<'a> {
-    status: &'a str,
-    trigger: Option<&'a str>,
-    elicited: bool,
-    tool_path: &'a str,
-}
-
-impl Counted<'_> {
-    fn value(&self, field: Field) -> KeyValue {
-        match field {
-            Field::Status => KeyValue::Text(self.status.to_owned()),
-            Field::Trigger => KeyValue::Text(self.trigger.unwrap_or("").to_owned()),
-            Field::Elicitation => KeyValue::Bool(self.elicited),
-            Field::ToolPath => KeyValue::Text(self.tool_path.to_owned()),
-        }
-    }
-}
-
-/// Changes to the roll-up tables gathered over a batch and written once per
-/// row: PostgreSQL leaves a row version behind at every update, so counting
-/// run by run would update a busy hour's rows thousands of times.
-#[derive(Default)]
-struct RollupDeltas {
-    counts: BTreeMap<RollupKey, i64>,
-    /// New runs per scope.
-    totals: BTreeMap<String, i64>,
-}
-
-impl RollupDeltas {
-    fn add(&mut self, source: Source, scope: &str, created_at: i64, row: &Counted, delta: i64) {
-        for (i, rollup) in ROLLUPS.iter().enumerate() {
-            if rollup.source != source {
-                continue;
-            }
-            let keys = rollup.keys.iter().map(|f| row.value(*f)).collect();
-            let key = (i, scope.to_owned(), rollup.slot_start(created_at), keys);
-            *self.counts.entry(key).or_default() += delta;
-        }
-    }
-
-    fn add_run(
-        &mut self,
-        scope: &str,
-        created_at: i64,
-        status: &str,
-        trigger: Option<&str>,
-        elicited: bool,
-        delta: i64,
-    ) {
-        let row = Counted {
-            status,
-            trigger,
-            elicited,
-            tool_path: "",
-        };
-        self.add(Source::Runs, scope, created_at, &row, delta);
-    }
-
-    fn add_tool(&mut self, scope: &str, created_at: i64, path: &str, status: &str, delta: i64) {
-        let row = Counted {
-            status,
-            trigger: None,
-            elicited: false,
-            tool_path: path,
-        };
-        self.add(Source::ToolPaths, scope, created_at, &row, delta);
-    }
-
-    async fn apply(self, db: &Db, tx: &mut Tx<'_>) -> Result<(), StoreError> {
-        add_counts(
-            db,
-            tx,
-            "execution_scope_total",
-            "scope_id",
-            &self.totals,
-            |s| vec![s.clone().into()],
-        )
-        .await?;
-        // A status change moves a run between statuses, not in or out of
-        // the status-free totals: its deltas cancel and nothing is written.
-        for (i, rollup) in ROLLUPS.iter().enumerate() {
-            let rows = self.counts.iter().filter(|(k, _)| k.0 == i);
-            add_counts(
-                db,
-                tx,
-                rollup.table,
-                &rollup.key_columns(),
-                rows,
-                |(_, scope, slot, keys)| {
-                    let mut args: Vec<Arg> = vec![scope.clone().into(), (*slot).into()];
-                    args.extend(keys.iter().map(Arg::from));
-                    args
-                },
-            )
-            .await?;
-        }
-        Ok(())
-    }
+#[derive(FromRow)]
+struct NewToolPath {
+    scope_id: String,
+    execution_id: String,
+    tool_path: String,
+    created_at: i64,
+    status: String,
 }
 
 /// `('completed', 'failed', 'cancelled')`: a run in one of these statuses is
@@ -693,130 +462,4 @@ fn terminal_statuses() -> String {
         .map(|s| format!("'{}'", s.as_str()))
         .collect();
     format!("({})", quoted.join(", "))
-}
-
-/// Adds the non-zero counts to a roll-up table keyed by `key_columns`
-/// (whose count column is `runs`), as multi-row upserts of fixed sizes.
-async fn add_counts<'a, K: 'a>(
-    db: &Db,
-    tx: &mut Tx<'_>,
-    table: &str,
-    key_columns: &str,
-    counts: impl IntoIterator<Item = (&'a K, &'a i64)>,
-    key_args: impl Fn(&K) -> Vec<Arg>,
-) -> Result<(), StoreError> {
-    let rows: Vec<(&K, i64)> = counts
-        .into_iter()
-        .filter(|(_, n)| **n != 0)
-        .map(|(k, n)| (k, *n))
-        .collect();
-    for chunk in chunks(&rows) {
-        let mut sql = db.sql();
-        sql.push("INSERT INTO ")
-            .push(table)
-            .push(" (")
-            .push(key_columns)
-            .push(", runs) VALUES ");
-        push_values(&mut sql, chunk, &|(k, n): &(&K, i64)| {
-            let mut args = key_args(k);
-            args.push((*n).into());
-            args
-        });
-        sql.push(" ON CONFLICT (")
-            .push(key_columns)
-            .push(") DO UPDATE SET runs = ")
-            .push(table)
-            .push(".runs + excluded.runs");
-        tx.execute(sql).await?;
-    }
-    Ok(())
-}
-
-#[derive(FromRow)]
-struct NewToolPath {
-    scope_id: String,
-    execution_id: String,
-    tool_path: String,
-    created_at: i64,
-    status: String,
-}
-
-/// `INSERT … VALUES (…), (…)` in chunks of fixed sizes.
-pub(super) async fn insert_rows<T>(
-    db: &Db,
-    tx: &mut Tx<'_>,
-    head: &str,
-    rows: &[T],
-    to_args: impl Fn(&T) -> Vec<Arg>,
-) -> Result<(), StoreError> {
-    for chunk in chunks(rows) {
-        let mut sql = db.sql();
-        sql.push(head);
-        push_values(&mut sql, chunk, &to_args);
-        tx.execute(sql).await?;
-    }
-    Ok(())
-}
-
-/// `WITH v(…) AS (VALUES …) UPDATE … FROM v …`: one statement updates many rows
-/// on both SQLite (3.33+) and PostgreSQL.
-async fn update_rows<T>(
-    db: &Db,
-    tx: &mut Tx<'_>,
-    cte: &str,
-    update: &str,
-    rows: &[T],
-    to_args: impl Fn(&T) -> Vec<Arg>,
-) -> Result<(), StoreError> {
-    for chunk in chunks(rows) {
-        let mut sql = db.sql();
-        sql.push("WITH ").push(cte).push(" AS (VALUES ");
-        push_values(&mut sql, chunk, &to_args);
-        sql.push(") ").push(update);
-        tx.execute(sql).await?;
-    }
-    Ok(())
-}
-
-fn push_values<T>(sql: &mut Sql, rows: &[T], to_args: &impl Fn(&T) -> Vec<Arg>) {
-    for (i, row) in rows.iter().enumerate() {
-        if i > 0 {
-            sql.push(", ");
-        }
-        sql.bind_list(to_args(row));
-    }
-}
-
-/// Splits rows into chunks whose sizes come from a fixed set, so each kind of
-/// statement has only a handful of distinct texts. Preparing a statement that
-/// fires triggers is expensive (SQLite compiles the triggers into it), and the
-/// driver caches prepared statements by text: fixed shapes make every batch
-/// hit that cache instead of preparing anew. 256 rows of the widest statement
-/// (16 columns) stay far below both databases' parameter limits.
-fn chunks<T>(rows: &[T]) -> impl Iterator<Item = &[T]> {
-    const SIZES: [usize; 5] = [256, 64, 16, 4, 1];
-    let mut rest = rows;
-    std::iter::from_fn(move || {
-        if rest.is_empty() {
-            return None;
-        }
-        let size = SIZES.into_iter().find(|s| *s <= rest.len()).unwrap_or(1);
-        let (chunk, tail) = rest.split_at(size);
-        rest = tail;
-        Some(chunk)
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::chunks;
-
-    #[test]
-    fn chunks_cover_every_row_once_in_fixed_sizes() {
-        let rows: Vec<u32> = (0..345).collect();
-        let sizes: Vec<usize> = chunks(&rows).map(<[u32]>::len).collect();
-        assert_eq!(sizes, vec![256, 64, 16, 4, 4, 1]);
-        let flat: Vec<u32> = chunks(&rows).flatten().copied().collect();
-        assert_eq!(flat, rows);
-    }
 }
