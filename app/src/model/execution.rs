@@ -9,13 +9,14 @@ use super::ExecutionStatus;
 
 /// One run: a submission of code and its outcome. Times are epoch milliseconds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema, sqlx::FromRow))]
 #[serde(rename_all = "camelCase")]
 pub struct Execution {
     /// UUID v7, so ids sort by creation time.
     pub id: String,
     pub scope_id: String,
     #[cfg_attr(feature = "ssr", schema(value_type = String))]
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
     pub status: ExecutionStatus,
     pub code: String,
     pub result_json: Option<String>,
@@ -55,13 +56,14 @@ impl ToolCallStatus {
 
 /// One call the code made to a tool.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema, sqlx::FromRow))]
 #[serde(rename_all = "camelCase")]
 pub struct ToolCall {
     pub id: String,
     pub execution_id: String,
     pub scope_id: String,
     #[cfg_attr(feature = "ssr", schema(value_type = String))]
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
     pub status: ToolCallStatus,
     pub tool_path: String,
     pub namespace: String,
@@ -93,13 +95,14 @@ impl InteractionStatus {
 
 /// A human-in-the-loop request that pauses a run until answered.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema, sqlx::FromRow))]
 #[serde(rename_all = "camelCase")]
 pub struct Interaction {
     pub id: String,
     pub execution_id: String,
     pub scope_id: String,
     #[cfg_attr(feature = "ssr", schema(value_type = String))]
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
     pub status: InteractionStatus,
     /// `form` or `url`.
     pub kind: String,
@@ -121,6 +124,14 @@ macro_rules! string_enum_serde_str {
                     $($s => Ok(Self::$variant),)+
                     other => Err(format!("unknown value '{other}'")),
                 }
+            }
+        }
+
+        /// Decoding a stored row: an unknown status is an error, not a default.
+        impl TryFrom<String> for $ty {
+            type Error = String;
+            fn try_from(s: String) -> Result<Self, String> {
+                s.parse()
             }
         }
     };

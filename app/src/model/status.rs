@@ -55,6 +55,14 @@ impl fmt::Display for ExecutionStatus {
     }
 }
 
+/// Decoding a stored row: an unknown status is an error, not a default.
+impl TryFrom<String> for ExecutionStatus {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse()
+    }
+}
+
 impl FromStr for ExecutionStatus {
     type Err = String;
 

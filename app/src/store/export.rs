@@ -28,8 +28,7 @@ impl Store {
                 let rows = store.page_rows(&scope, &query, &resolved).await?;
                 let more = rows.len() > EXPORT_PAGE as usize;
                 let mut last = None;
-                for row in rows.into_iter().take(EXPORT_PAGE as usize) {
-                    let execution = Execution::try_from(row)?;
+                for execution in rows.into_iter().take(EXPORT_PAGE as usize) {
                     last = Some(cursor_after(query.sort, &execution));
                     yield execution;
                 }

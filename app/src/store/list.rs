@@ -6,9 +6,7 @@ use std::collections::HashMap;
 
 use super::code_search::CodePlan;
 use super::filter_sql::{push_filters, push_runs_from, resolve, Resolved, Skip, ToolPaths};
-use super::rows::{
-    convert_all, ExecutionRow, InteractionRow, EXECUTION_COLUMNS, INTERACTION_COLUMNS,
-};
+use super::rows::{EXECUTION_COLUMNS, INTERACTION_COLUMNS};
 use super::{Store, StoreError};
 use crate::model::{
     Cursor, Execution, ExecutionEnvelope, Interaction, ListPage, ListQuery, Sort, SortDir, SortKey,
@@ -80,7 +78,7 @@ impl Store {
     ) -> Result<(Vec<ExecutionEnvelope>, Option<String>), StoreError> {
         let rows = self.page_rows(scope, query, resolved).await?;
         let limit = query.limit as usize;
-        let mut executions: Vec<Execution> = convert_all(rows)?;
+        let mut executions: Vec<Execution> = rows;
         let next_cursor = if executions.len() > limit {
             executions.truncate(limit);
             executions
@@ -99,7 +97,7 @@ impl Store {
         scope: &str,
         query: &ListQuery,
         resolved: &Resolved,
-    ) -> Result<Vec<ExecutionRow>, StoreError> {
+    ) -> Result<Vec<Execution>, StoreError> {
         if resolved.matches_nothing() || query.filters.matches_nothing() {
             return Ok(Vec::new());
         }
@@ -190,8 +188,8 @@ impl Store {
                 .push(" AND status = 'pending' AND execution_id IN ")
                 .bind_list(eliciting)
                 .push(" ORDER BY created_at ASC, id ASC");
-            let rows: Vec<InteractionRow> = self.db().fetch_all(sql).await?;
-            for interaction in convert_all::<_, Interaction>(rows)? {
+            let rows: Vec<Interaction> = self.db().fetch_all(sql).await?;
+            for interaction in rows {
                 // Ascending order: the newest overwrites older ones.
                 pending.insert(interaction.execution_id.clone(), interaction);
             }

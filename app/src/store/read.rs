@@ -1,9 +1,6 @@
 //! Reads by id: runs with their pending interaction, tool calls, interactions.
 
-use super::rows::{
-    convert_all, ExecutionRow, InteractionRow, ToolCallRow, EXECUTION_COLUMNS, INTERACTION_COLUMNS,
-    TOOL_CALL_COLUMNS,
-};
+use super::rows::{EXECUTION_COLUMNS, INTERACTION_COLUMNS, TOOL_CALL_COLUMNS};
 use super::{Store, StoreError};
 use crate::model::{Execution, ExecutionEnvelope, Interaction, ToolCall};
 
@@ -42,8 +39,7 @@ impl Store {
             .bind(scope)
             .push(" AND e.id IN ")
             .bind_list(ids.iter().copied());
-        let rows: Vec<ExecutionRow> = self.db().fetch_all(sql).await?;
-        let executions: Vec<Execution> = convert_all(rows)?;
+        let executions: Vec<Execution> = self.db().fetch_all(sql).await?;
         self.with_pending_interactions(scope, executions).await
     }
 
@@ -76,8 +72,7 @@ impl Store {
             .push(" AND execution_id = ")
             .bind(execution_id)
             .push(" ORDER BY started_at ASC, id ASC");
-        let rows: Vec<ToolCallRow> = self.db().fetch_all(sql).await?;
-        Ok(Some(convert_all(rows)?))
+        Ok(Some(self.db().fetch_all(sql).await?))
     }
 
     /// Every interaction of a run, oldest first (answered ones too).
@@ -95,7 +90,6 @@ impl Store {
             .push(" AND execution_id = ")
             .bind(execution_id)
             .push(" ORDER BY created_at ASC, id ASC");
-        let rows: Vec<InteractionRow> = self.db().fetch_all(sql).await?;
-        convert_all(rows)
+        Ok(self.db().fetch_all(sql).await?)
     }
 }
