@@ -59,10 +59,14 @@ pub fn push_from_matches(sql: &mut Sql, needle: &str) {
         );
 }
 
+/// Not correlated with the outer run: PostgreSQL then reads the trigram
+/// index once and semi-joins the matches (hashed), where the correlated form
+/// (`c.scope_id = e.scope_id`) was evaluated run by run and a 30-day meta
+/// over 72,000 runs did not answer within 60 s.
 pub fn push_filter(sql: &mut Sql, needle: &str) {
     sql.push(
-        " AND e.id IN (SELECT c.execution_id FROM execution_code_search c \
-         WHERE c.scope_id = e.scope_id AND c.code ILIKE ",
+        " AND (e.scope_id, e.id) IN (SELECT c.scope_id, c.execution_id \
+         FROM execution_code_search c WHERE c.code ILIKE ",
     )
     .bind(pattern(needle))
     .push(" ESCAPE '\\')");
