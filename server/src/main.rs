@@ -145,13 +145,19 @@ impl EngineArgs {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // Maintenance commands run long set comparisons on purpose: sqlx's
+    // slow-statement warnings would only bury their report.
+    let default_filter = match cli.command {
+        Command::Serve { .. } => "info",
+        _ => "info,sqlx::query=error,sqlx::postgres::notice=warn",
+    };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter)),
         )
         .init();
-    let cli = Cli::parse();
     match cli.command {
         Command::Serve {
             addr,

@@ -60,11 +60,23 @@ pub async fn seed(runs: u64, days: u32, database_url: &str) -> Result<(), Failur
         }
     });
     let started = Instant::now();
-    let recorded = record_history_counting(&store, &spec, 256, done).await;
+    // In parts growing fourfold, refreshing statistics between them: on a
+    // PostgreSQL without autovacuum, plans made for an empty database turned
+    // 2,300 runs/s into 130 by 72,000 runs.
+    let mut recorded = Ok(());
+    let mut start = 0;
+    let mut part = 2_000;
+    while start < runs && recorded.is_ok() {
+        let end = (start + part).min(runs);
+        recorded = record_history_counting(&store, &spec, start..end, 256, done.clone()).await;
+        if recorded.is_ok() {
+            recorded = store.analyze().await;
+        }
+        (start, part) = (end, part * 4);
+    }
     ticker.abort();
     progress.finish_and_clear();
     recorded?;
-    store.analyze().await?;
     store.close().await;
     tracing::info!(runs, days, secs = started.elapsed().as_secs_f64(), "seeded");
     Ok(())

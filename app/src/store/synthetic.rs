@@ -147,24 +147,27 @@ pub async fn record_history(
     spec: &SyntheticSpec,
     concurrency: u64,
 ) -> Result<(), StoreError> {
-    record_history_counting(store, spec, concurrency, Default::default()).await
+    record_history_counting(store, spec, 0..spec.runs, concurrency, Default::default()).await
 }
 
-/// [`record_history`], counting recorded runs into `done` (for progress).
+/// Records runs `range` of `spec` (a part of [`record_history`], so a
+/// caller can refresh statistics between parts), counting them into `done`.
 pub async fn record_history_counting(
     store: &Store,
     spec: &SyntheticSpec,
+    range: std::ops::Range<u64>,
     concurrency: u64,
     done: std::sync::Arc<std::sync::atomic::AtomicU64>,
 ) -> Result<(), StoreError> {
-    let next = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let end = range.end.min(spec.runs);
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(range.start));
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..concurrency.max(1) {
         let (store, spec, next, done) = (store.clone(), spec.clone(), next.clone(), done.clone());
         workers.spawn(async move {
             loop {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if i >= spec.runs {
+                if i >= end {
                     return Ok::<(), StoreError>(());
                 }
                 record_run(&store, &spec, i).await?;
