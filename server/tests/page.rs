@@ -16,6 +16,7 @@ on_both_databases!(
     the_page_renders_the_urls_runs_and_embeds_them,
     the_open_run_renders_in_the_drawer,
     root_redirects_and_unknown_paths_are_404,
+    server_functions_answer_at_fixed_routes,
 );
 
 /// Runs `code` through the engine; answers the run's id.
@@ -112,4 +113,26 @@ async fn root_redirects_and_unknown_paths_are_404(store: &Store) {
     assert_eq!(root.headers()["location"], "/runs");
     let (status, body) = get(&format!("{base}/nope")).await;
     assert_eq!(status, 404, "{body}");
+}
+
+/// The page's server functions live at `/api/<name>`, with no hash of the
+/// build directory in the route: a bundle built in another checkout of the
+/// same commit still reaches them.
+async fn server_functions_answer_at_fixed_routes(store: &Store) {
+    let base = serve(store).await;
+    run(&base, "return 1").await;
+    let response = reqwest::Client::new()
+        .post(format!("{base}/api/load_runs"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("query=status%3Dcompleted")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body["page"]["executions"].as_array().unwrap().len(),
+        1,
+        "{body}"
+    );
 }

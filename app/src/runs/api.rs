@@ -1,6 +1,9 @@
 //! Server functions the page calls. They reach the same store and engine as
 //! the JSON routes through Leptos context, and take the page's own query
 //! string so the server reads the URL exactly as the browser shows it.
+//! Each has a fixed endpoint (`/api/<name>`): by default Leptos puts a hash
+//! of the build directory in the route, so a server and a bundle built from
+//! the same commit in two checkouts did not find each other.
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -122,12 +125,12 @@ pub(crate) mod backend {
     }
 }
 
-#[server]
+#[server(endpoint = "load_runs")]
 pub async fn load_runs(query: String) -> Result<RunsData, ServerFnError> {
     backend::runs_data(&backend::store()?, &query).await
 }
 
-#[server]
+#[server(endpoint = "more_runs")]
 pub async fn more_runs(
     query: String,
     now_ms: i64,
@@ -145,7 +148,7 @@ pub async fn more_runs(
         .map_err(|e| backend::failed("loading more runs", e))
 }
 
-#[server]
+#[server(endpoint = "load_run")]
 pub async fn load_run(id: String) -> Result<Option<RunDetail>, ServerFnError> {
     backend::run_detail(&backend::store()?, &id).await
 }
@@ -153,7 +156,7 @@ pub async fn load_run(id: String) -> Result<Option<RunDetail>, ServerFnError> {
 /// New runs of the view created after `after`, and the current state of
 /// the unfinished runs `watch` names (comma-separated ids: a form-encoded
 /// empty list would not arrive at all).
-#[server]
+#[server(endpoint = "poll_runs")]
 pub async fn poll_runs(
     query: String,
     after: i64,
@@ -187,7 +190,7 @@ pub async fn poll_runs(
     Ok(LiveUpdate { new, changed })
 }
 
-#[server]
+#[server(endpoint = "answer_run")]
 pub async fn answer_run(
     id: String,
     action: String,
@@ -213,7 +216,7 @@ pub async fn answer_run(
         .map_err(|e| backend::engine_failed("answering the run", e))
 }
 
-#[server]
+#[server(endpoint = "cancel_run")]
 pub async fn cancel_run(id: String) -> Result<RunResponse, ServerFnError> {
     backend::engine()?
         .cancel(backend::scope(), &id)
@@ -221,7 +224,7 @@ pub async fn cancel_run(id: String) -> Result<RunResponse, ServerFnError> {
         .map_err(|e| backend::engine_failed("cancelling the run", e))
 }
 
-#[server]
+#[server(endpoint = "rerun_run")]
 pub async fn rerun_run(id: String) -> Result<RunResponse, ServerFnError> {
     backend::engine()?
         .rerun(backend::scope(), &id, None)
