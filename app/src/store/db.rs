@@ -13,6 +13,20 @@ pub enum Dialect {
     Postgres,
 }
 
+impl Dialect {
+    /// The database a URL names: `sqlite:PATH` / `sqlite://PATH` or
+    /// `postgres://…` / `postgresql://…`; `None` for anything else.
+    pub fn of_url(url: &str) -> Option<Self> {
+        if url.starts_with("sqlite:") {
+            Some(Self::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Self::Postgres)
+        } else {
+            None
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub enum Db {
     Sqlite(SqlitePool),

@@ -14,6 +14,8 @@ use std::str::FromStr;
 
 use sqlx::sqlite::SqliteConnectOptions;
 
+use super::db::Dialect;
+
 /// Held for as long as the process writes the database; dropping it (or
 /// the process dying, also by SIGKILL) releases the lock.
 #[derive(Debug)]
@@ -89,7 +91,7 @@ impl DatabaseLock {
 
 /// The file a `sqlite:` URL names; `None` for other databases and memory.
 fn sqlite_file(database_url: &str) -> Option<PathBuf> {
-    if !database_url.starts_with("sqlite:")
+    if Dialect::of_url(database_url) != Some(Dialect::Sqlite)
         || database_url.contains(":memory:")
         || database_url.contains("mode=memory")
     {

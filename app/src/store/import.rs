@@ -161,18 +161,20 @@ struct SourceInteraction {
 }
 
 async fn open_source(url: &str) -> Result<Db, StoreError> {
-    if url.starts_with("sqlite:") {
-        let options = SqliteConnectOptions::from_str(url)?.read_only(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(2)
-            .connect_with(options)
-            .await?;
-        Ok(Db::Sqlite(pool))
-    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let pool = PgPoolOptions::new().max_connections(2).connect(url).await?;
-        Ok(Db::Postgres(pool))
-    } else {
-        Err(StoreError::UnsupportedUrl(url.to_owned()))
+    match Dialect::of_url(url) {
+        Some(Dialect::Sqlite) => {
+            let options = SqliteConnectOptions::from_str(url)?.read_only(true);
+            let pool = SqlitePoolOptions::new()
+                .max_connections(2)
+                .connect_with(options)
+                .await?;
+            Ok(Db::Sqlite(pool))
+        }
+        Some(Dialect::Postgres) => {
+            let pool = PgPoolOptions::new().max_connections(2).connect(url).await?;
+            Ok(Db::Postgres(pool))
+        }
+        None => Err(StoreError::UnsupportedUrl(url.to_owned())),
     }
 }
 

@@ -94,38 +94,40 @@ impl Store {
     /// Connects, applies migrations and starts the writer. `url` is
     /// `sqlite:PATH` / `sqlite://PATH` (created when missing) or `postgres://…`.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let db = if url.starts_with("sqlite:") {
-            let options = SqliteConnectOptions::from_str(url)?
-                .create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(5))
-                .foreign_keys(true)
-                .pragma("cache_size", "-65536")
-                .pragma("temp_store", "memory")
-                .pragma("mmap_size", "1073741824")
-                // Checkpoints run beside the writer, not in it (checkpoint.rs).
-                .pragma("wal_autocheckpoint", "0");
-            // One connection is the writer's; the rest read. Each reader is
-            // a thread of its own, and a first page runs ~10 queries at once:
-            // on 2 cores, 3 readers answered /runs faster than 7 (less
-            // switching between threads that all want the CPU).
-            let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-            let pool = SqlitePoolOptions::new()
-                .max_connections(u32::try_from(2 * cores).unwrap_or(8).clamp(4, 16))
-                .connect_with(options)
-                .await?;
-            SQLITE_MIGRATIONS.run(&pool).await?;
-            Db::Sqlite(pool)
-        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let pool = PgPoolOptions::new()
-                .max_connections(16)
-                .connect(url)
-                .await?;
-            POSTGRES_MIGRATIONS.run(&pool).await?;
-            Db::Postgres(pool)
-        } else {
-            return Err(StoreError::UnsupportedUrl(url.to_owned()));
+        let db = match Dialect::of_url(url) {
+            Some(Dialect::Sqlite) => {
+                let options = SqliteConnectOptions::from_str(url)?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(5))
+                    .foreign_keys(true)
+                    .pragma("cache_size", "-65536")
+                    .pragma("temp_store", "memory")
+                    .pragma("mmap_size", "1073741824")
+                    // Checkpoints run beside the writer, not in it (checkpoint.rs).
+                    .pragma("wal_autocheckpoint", "0");
+                // One connection is the writer's; the rest read. Each reader is
+                // a thread of its own, and a first page runs ~10 queries at once:
+                // on 2 cores, 3 readers answered /runs faster than 7 (less
+                // switching between threads that all want the CPU).
+                let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(u32::try_from(2 * cores).unwrap_or(8).clamp(4, 16))
+                    .connect_with(options)
+                    .await?;
+                SQLITE_MIGRATIONS.run(&pool).await?;
+                Db::Sqlite(pool)
+            }
+            Some(Dialect::Postgres) => {
+                let pool = PgPoolOptions::new()
+                    .max_connections(16)
+                    .connect(url)
+                    .await?;
+                POSTGRES_MIGRATIONS.run(&pool).await?;
+                Db::Postgres(pool)
+            }
+            None => return Err(StoreError::UnsupportedUrl(url.to_owned())),
         };
         let writer = writer::spawn(db.clone());
         Ok(Self {
