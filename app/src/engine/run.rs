@@ -99,14 +99,7 @@ pub async fn settled(mut rx: watch::Receiver<Phase>, until: Until<'_>, id: &str)
         }
         if rx.changed().await.is_err() {
             // The worker dropped the run without settling it (a panic).
-            return RunResponse {
-                status: RunStatus::Failed,
-                execution_id: id.to_owned(),
-                result: None,
-                error: Some(WORKER_STOPPED.into()),
-                logs: Vec::new(),
-                interaction: None,
-            };
+            return worker_stopped(id.to_owned());
         }
     }
 }
@@ -211,6 +204,18 @@ pub async fn drive(job: RunJob) {
 /// Error text of a run whose driver stopped without ending it (a panic).
 const WORKER_STOPPED: &str = "internal error: the run's worker stopped";
 
+/// What the caller of such a run is told.
+fn worker_stopped(execution_id: String) -> RunResponse {
+    RunResponse {
+        status: RunStatus::Failed,
+        execution_id,
+        result: None,
+        error: Some(WORKER_STOPPED.into()),
+        logs: Vec::new(),
+        interaction: None,
+    }
+}
+
 /// Ends a run its driver dropped without finishing it (a panic in a tool,
 /// say, caught by the pool): the caller is answered `failed`, the engine
 /// forgets the run, and its row is failed, instead of all three waiting
@@ -258,14 +263,7 @@ impl Drop for Unfinished {
                 }
             }
             shared.forget(&id);
-            control.publish(Phase::Settled(RunResponse {
-                status: RunStatus::Failed,
-                execution_id: id,
-                result: None,
-                error: Some(WORKER_STOPPED.into()),
-                logs: Vec::new(),
-                interaction: None,
-            }));
+            control.publish(Phase::Settled(worker_stopped(id)));
         });
     }
 }

@@ -39,24 +39,21 @@ enum Side {
 }
 
 impl Structure {
+    /// `SELECT <columns> FROM <side>`.
+    fn push_select(&self, sql: &mut Sql, side: Side) {
+        sql.push("SELECT ").push(&self.columns).push(" FROM ");
+        match side {
+            Side::Computed => sql.push("(").push(&self.computed).push(") computed"),
+            Side::Kept => sql.push(self.name).push(self.kept),
+            Side::Table => sql.push(self.name),
+        };
+    }
+
     /// `SELECT <columns> FROM <a> EXCEPT SELECT <columns> FROM <b>`.
     fn push_difference(&self, sql: &mut Sql, a: Side, b: Side) {
-        for (i, side) in [a, b].into_iter().enumerate() {
-            sql.push(if i == 0 { "SELECT " } else { " EXCEPT SELECT " })
-                .push(&self.columns)
-                .push(" FROM ");
-            match side {
-                Side::Computed => {
-                    sql.push("(").push(&self.computed).push(") computed");
-                }
-                Side::Kept => {
-                    sql.push(self.name).push(self.kept);
-                }
-                Side::Table => {
-                    sql.push(self.name);
-                }
-            }
-        }
+        self.push_select(sql, a);
+        sql.push(" EXCEPT ");
+        self.push_select(sql, b);
     }
 }
 
@@ -138,7 +135,6 @@ fn structures(dialect: Dialect) -> Vec<Structure> {
 }
 
 fn rollup_structure(rollup: &Rollup) -> Structure {
-    let keys: Vec<&str> = rollup.keys.iter().map(|k| k.column()).collect();
     let exprs: Vec<String> = rollup
         .keys
         .iter()
@@ -147,7 +143,7 @@ fn rollup_structure(rollup: &Rollup) -> Structure {
     let slot = rollup.slot_expr("created_at");
     Structure {
         name: rollup.table,
-        columns: format!("scope_id, slot_start, {}, runs", keys.join(", ")),
+        columns: format!("{}, runs", rollup.key_columns()),
         computed: format!(
             "SELECT scope_id, {slot} AS slot_start, {}, count(*) AS runs FROM {} GROUP BY scope_id, {slot}, {}",
             exprs.join(", "),
@@ -273,11 +269,9 @@ impl Store {
                 .push(s.name)
                 .push(" WHERE (")
                 .push(&s.columns)
-                .push(") NOT IN (SELECT ")
-                .push(&s.columns)
-                .push(" FROM (")
-                .push(&s.computed)
-                .push(") computed)");
+                .push(") NOT IN (");
+            s.push_select(&mut stale, Side::Computed);
+            stale.push(")");
             tx.execute(stale).await?;
             let mut missing = Sql::new(dialect);
             missing
