@@ -235,17 +235,16 @@ impl ListQuery {
         let mut raw_cursor: Option<String> = None;
         let mut seen: Vec<&str> = Vec::new();
         for (name, value) in pairs {
-            let Some(param) = params::LIST_PARAMS.iter().find(|p| p.name == name) else {
-                if extra.contains(&name) {
-                    continue;
-                }
+            let param = params::LIST_PARAMS.iter().find(|p| p.name == name);
+            if param.is_none() && !extra.contains(&name) {
                 let mut allowed: Vec<&str> = params::list_param_names().collect();
                 allowed.extend(extra);
                 return Err(BadParam::new(
                     name,
                     format!("unknown parameter; expected one of {}", allowed.join(", ")),
                 ));
-            };
+            }
+            // Also for the caller's own parameters: each is read once.
             if seen.contains(&name) {
                 return Err(BadParam::new(
                     name,
@@ -253,6 +252,9 @@ impl ListQuery {
                 ));
             }
             seen.push(name);
+            let Some(param) = param else {
+                continue;
+            };
             if value.is_empty() {
                 continue;
             }
@@ -504,5 +506,7 @@ mod tests {
     fn format_is_only_accepted_where_the_caller_handles_it() {
         assert_eq!(err_param(&[("format", "csv")]), "format");
         assert!(ListQuery::parse([("format", "csv")], &["format"]).is_ok());
+        let twice = ListQuery::parse([("format", "csv"), ("format", "ndjson")], &["format"]);
+        assert_eq!(twice.unwrap_err().param, "format");
     }
 }

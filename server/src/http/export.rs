@@ -36,15 +36,13 @@ const CSV_COLUMNS: [&str; 14] = [
     "code",
 ];
 
+/// The export's format; a repeated `format` is refused by [`parse_query`],
+/// which runs first.
 fn format_of(raw: Option<&str>) -> Result<Format, ApiError> {
-    let given: Vec<String> = form_urlencoded::parse(raw.unwrap_or("").as_bytes())
-        .filter(|(k, _)| k == params::FORMAT.name)
+    let value = form_urlencoded::parse(raw.unwrap_or("").as_bytes())
+        .find(|(k, _)| k == params::FORMAT.name)
         .map(|(_, v)| v.into_owned())
-        .collect();
-    if given.len() > 1 {
-        return Err(BadParam::new(params::FORMAT.name, "given more than once").into());
-    }
-    let value = given.into_iter().next().unwrap_or_default();
+        .unwrap_or_default();
     if value.is_empty() {
         return Ok(Format::Ndjson);
     }
@@ -70,8 +68,8 @@ pub async fn export(
     Scope(scope): Scope,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let format = format_of(raw.as_deref())?;
     let query = parse_query(raw.as_deref(), &[params::FORMAT.name])?;
+    let format = format_of(raw.as_deref())?;
     let header_row = match format {
         Format::Csv => Some(csv_line(CSV_COLUMNS.iter().map(|c| c.to_string()))),
         Format::Ndjson => None,
