@@ -34,7 +34,7 @@ pub use run::{
 };
 pub use status::{ExecutionStatus, StatusCounts};
 pub use time::{format_iso_short, format_utc, parse_utc};
-pub use tool_pattern::ToolPathPattern;
+pub use tool_pattern::{namespace_of, ToolPathPattern};
 pub use view_state::{trigger_str, Range, RunsView};
 pub use wire::{
     Chart, ChartBucket, ExecutionEnvelope, InteractionCounts, ListMeta, ListPage, ToolCallList,

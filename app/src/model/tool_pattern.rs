@@ -37,6 +37,14 @@ impl ToolPathPattern {
         !self.0.contains('*')
     }
 
+    /// The namespace this pattern selects whole (`github` of `github.*`),
+    /// if it is one: it then matches exactly the paths of that namespace.
+    pub fn namespace(&self) -> Option<&str> {
+        self.0
+            .strip_suffix(".*")
+            .filter(|ns| !ns.is_empty() && !ns.contains(['.', '*']))
+    }
+
     pub fn matches(&self, path: &str) -> bool {
         if glob_matches(self.0.as_bytes(), path.as_bytes()) {
             return true;
@@ -52,6 +60,12 @@ impl fmt::Display for ToolPathPattern {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// A tool path's namespace: its first segment (`github` of
+/// `github.issues.list`, `github` of `github`).
+pub fn namespace_of(path: &str) -> &str {
+    path.split('.').next().unwrap_or(path)
 }
 
 /// Iterative glob with `*` only: linear in practice, no recursion blow-up on
@@ -79,6 +93,22 @@ fn glob_matches(pattern: &[u8], text: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_namespace_pattern_matches_exactly_its_namespace() {
+        let p = |raw: &str| ToolPathPattern::parse(raw).unwrap();
+        assert_eq!(p("github.*").namespace(), Some("github"));
+        for not_whole in ["github.issues.*", "*.op7", "gh*.*", "github", ".*"] {
+            assert_eq!(p(not_whole).namespace(), None, "{not_whole}");
+        }
+        for path in ["github", "github.issues.list", "githubx.a", "git.hub"] {
+            assert_eq!(
+                p("github.*").matches(path),
+                namespace_of(path) == "github",
+                "{path}"
+            );
+        }
+    }
+
     use super::*;
 
     fn m(pattern: &str, path: &str) -> bool {

@@ -9,7 +9,7 @@
 
 use super::code_search;
 use super::db::{Dialect, Sql, Tx, WriterConn};
-use super::rollup::{Rollup, ROLLUPS, TOOL_PATHS_FROM_CALLS};
+use super::rollup::{Rollup, ROLLUPS, TOOL_NAMESPACES_FROM_CALLS, TOOL_PATHS_FROM_CALLS};
 use super::{Store, StoreError};
 
 /// One derived structure and how it compares.
@@ -96,8 +96,19 @@ fn structures(dialect: Dialect) -> Vec<Structure> {
     let mut all = vec![
         Structure {
             name: "execution_tool_path",
-            columns: "scope_id, execution_id, tool_path, created_at, status".into(),
+            columns: "scope_id, execution_id, tool_path, created_at, status, trigger_kind, \
+                      had_elicitation"
+                .into(),
             computed: TOOL_PATHS_FROM_CALLS.into(),
+            kept: "",
+            extras_allowed: false,
+        },
+        Structure {
+            name: "execution_tool_namespace",
+            columns: "scope_id, execution_id, namespace, created_at, status, trigger_kind, \
+                      had_elicitation"
+                .into(),
+            computed: TOOL_NAMESPACES_FROM_CALLS.into(),
             kept: "",
             extras_allowed: false,
         },

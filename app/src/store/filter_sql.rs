@@ -4,6 +4,7 @@
 
 use super::code_search::{self, CodePlan, DRIVE_FROM_INDEX_BELOW};
 use super::db::{Db, Dialect, Sql};
+use super::rollup::Source;
 use super::StoreError;
 use crate::model::{Filters, TriggerFilter};
 
@@ -76,6 +77,17 @@ pub fn tool_paths_by_time(dialect: Dialect) -> &'static str {
     }
 }
 
+/// Follows a pair table in queries that read one name's time range of it
+/// (one tool path, one namespace): SQLite would rather take another index
+/// and read every name's pairs.
+pub fn pairs_by_name(dialect: Dialect, source: Source) -> &'static str {
+    match (dialect, source) {
+        (Dialect::Sqlite, Source::ToolPaths) => " INDEXED BY execution_tool_path_path_idx",
+        (Dialect::Sqlite, Source::ToolNamespaces) => " INDEXED BY execution_tool_namespace_idx",
+        (Dialect::Sqlite, Source::Runs) | (Dialect::Postgres, _) => "",
+    }
+}
+
 /// ` FROM execution e`, or the trigram matches joined to their runs.
 pub fn push_runs_from(sql: &mut Sql, filters: &Filters, resolved: &Resolved) {
     match (&filters.code, resolved.code) {
@@ -142,7 +154,7 @@ pub fn push_filters(sql: &mut Sql, filters: &Filters, resolved: &Resolved, skip:
             .bind_list(filters.statuses.iter().map(|s| s.as_str()));
     }
     if !skip.trigger && !filters.triggers.is_empty() {
-        push_trigger_filter(sql, &filters.triggers);
+        push_trigger_filter(sql, "e.trigger_kind", NoTrigger::Null, &filters.triggers);
     }
     if !skip.elicitation {
         if let Some(had) = filters.elicitation {
@@ -176,7 +188,37 @@ pub fn push_filters(sql: &mut Sql, filters: &Filters, resolved: &Resolved, skip:
     }
 }
 
-fn push_trigger_filter(sql: &mut Sql, triggers: &[TriggerFilter]) {
+/// How a table spells a run without a trigger.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoTrigger {
+    /// `NULL`, as the runs and their tool paths keep it.
+    Null,
+    /// `''`, as the roll-ups key it (a key column cannot be NULL).
+    Empty,
+}
+
+/// Appends ` AND …` for the status, trigger and elicitation filters over a
+/// table whose columns are `status`, `trigger_kind` and `had_elicitation`
+/// (a roll-up, or `execution_tool_path`), unaliased.
+pub fn push_class_filters(sql: &mut Sql, filters: &Filters, no_trigger: NoTrigger) {
+    if !filters.statuses.is_empty() {
+        sql.push(" AND status IN ")
+            .bind_list(filters.statuses.iter().map(|s| s.as_str()));
+    }
+    if !filters.triggers.is_empty() {
+        push_trigger_filter(sql, "trigger_kind", no_trigger, &filters.triggers);
+    }
+    if let Some(had) = filters.elicitation {
+        sql.push(" AND had_elicitation = ").bind(had);
+    }
+}
+
+fn push_trigger_filter(
+    sql: &mut Sql,
+    column: &str,
+    no_trigger: NoTrigger,
+    triggers: &[TriggerFilter],
+) {
     let kinds: Vec<&str> = triggers
         .iter()
         .filter_map(|t| match t {
@@ -187,13 +229,16 @@ fn push_trigger_filter(sql: &mut Sql, triggers: &[TriggerFilter]) {
     let unknown = triggers.contains(&TriggerFilter::Unknown);
     sql.push(" AND (");
     if !kinds.is_empty() {
-        sql.push("e.trigger_kind IN ").bind_list(kinds);
+        sql.push(column).push(" IN ").bind_list(kinds);
         if unknown {
             sql.push(" OR ");
         }
     }
     if unknown {
-        sql.push("e.trigger_kind IS NULL");
+        sql.push(column).push(match no_trigger {
+            NoTrigger::Null => " IS NULL",
+            NoTrigger::Empty => " = ''",
+        });
     }
     sql.push(")");
 }

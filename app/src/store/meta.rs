@@ -13,7 +13,10 @@ use std::collections::{BTreeMap, HashMap};
 use sqlx::FromRow;
 
 use super::db::Sql;
-use super::filter_sql::{push_filters, push_runs_from, tool_paths_by_time, Resolved, Skip};
+use super::filter_sql::{
+    pairs_by_name, push_class_filters, push_filters, push_runs_from, tool_paths_by_time, NoTrigger,
+    Resolved, Skip, ToolPaths,
+};
 use super::{now_ms, Store, StoreError};
 use crate::model::{
     Chart, ChartBucket, ChartWindow, EpochMs, ExecutionStatus, Filters, InteractionCounts,
@@ -21,7 +24,8 @@ use crate::model::{
 };
 
 use super::rollup::{
-    Rollup, DAY, HOUR, HOURLY, QUARTER_HOURLY, TOOL_DAILY, TOOL_DAILY_TOTAL, TOOL_HOURLY,
+    Rollup, Source, DAY, HOUR, HOURLY, NAMESPACE_CLASS_DAILY, NAMESPACE_CLASS_HOURLY,
+    QUARTER_HOURLY, TOOL_CLASS_DAILY, TOOL_CLASS_HOURLY, TOOL_DAILY, TOOL_DAILY_TOTAL, TOOL_HOURLY,
     TOOL_HOURLY_TOTAL,
 };
 const TOP_TOOLS: usize = 20;
@@ -110,11 +114,69 @@ fn push_dimensions(
     }
 }
 
-/// The coarsest run roll-up whose slots tile buckets of `width`.
-fn run_rollup_for(width: i64) -> Option<&'static Rollup> {
-    [&HOURLY, &QUARTER_HOURLY]
-        .into_iter()
-        .find(|r| width % r.slot_ms == 0)
+/// What a view's run counts (facets and chart) are read from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Basis<'a> {
+    /// The run roll-ups, with the window's edges from the runs.
+    Runs,
+    /// The class roll-ups of the one tool path or namespace the tool filter
+    /// names, with the edges from its pair table: a run is paired with a
+    /// path or namespace at most once, so its pairs count runs.
+    Pairs(Source, &'a str),
+    /// The runs alone: a filter no roll-up keys (code, duration, several
+    /// tool paths, a glob that is not a namespace).
+    Rows,
+}
+
+impl<'a> Basis<'a> {
+    fn of(filters: &'a Filters, resolved: &'a Resolved) -> Self {
+        if filters.code.is_some()
+            || filters.min_duration_ms.is_some()
+            || filters.max_duration_ms.is_some()
+        {
+            return Self::Rows;
+        }
+        if let [pattern] = filters.tools.as_slice() {
+            if let Some(namespace) = pattern.namespace() {
+                return Self::Pairs(Source::ToolNamespaces, namespace);
+            }
+        }
+        match &resolved.tools {
+            ToolPaths::Any => Self::Runs,
+            ToolPaths::OneOf(paths) => match paths.as_slice() {
+                [path] => Self::Pairs(Source::ToolPaths, path),
+                _ => Self::Rows,
+            },
+        }
+    }
+
+    /// The roll-ups that can answer, coarsest first.
+    fn ladder(self) -> &'static [&'static Rollup] {
+        match self {
+            Self::Runs => &[&HOURLY, &QUARTER_HOURLY],
+            Self::Pairs(Source::ToolPaths, _) => &[&TOOL_CLASS_DAILY, &TOOL_CLASS_HOURLY],
+            Self::Pairs(Source::ToolNamespaces, _) => {
+                &[&NAMESPACE_CLASS_DAILY, &NAMESPACE_CLASS_HOURLY]
+            }
+            Self::Pairs(Source::Runs, _) | Self::Rows => &[],
+        }
+    }
+
+    /// The levels that tile a grouping: facets have no buckets, so every
+    /// level of the ladder (whole days from the daily one, the days' edges
+    /// from the hourly one, …); a chart needs slots that tile its buckets,
+    /// so the coarsest level whose slots do.
+    fn levels(self, by: GroupBy, width: i64) -> Vec<&'static Rollup> {
+        let ladder = self.ladder();
+        match by {
+            GroupBy::Facets => ladder.to_vec(),
+            GroupBy::All | GroupBy::Chart => ladder
+                .iter()
+                .find(|r| width % r.slot_ms == 0)
+                .map(|r| vec![*r])
+                .unwrap_or_default(),
+        }
+    }
 }
 
 /// A time range `[from, to)` in epoch ms.
@@ -314,20 +376,12 @@ impl Store {
             tool: false,
             elicitation: true,
         };
-        // Roll-ups from coarse to fine: the chart's buckets must be tiled by
-        // the roll-up's slots, but facets have no buckets, so their whole
-        // hours come from the hourly roll-up (a quarter of the rows) and
-        // only the hours' edges from the quarter-hourly one.
-        let levels: Vec<&'static Rollup> = match run_rollup_for(width) {
-            _ if filters.needs_row_filters() => Vec::new(),
-            None => Vec::new(),
-            Some(rollup) if *rollup == QUARTER_HOURLY && by == GroupBy::Facets => {
-                vec![&HOURLY, &QUARTER_HOURLY]
-            }
-            Some(rollup) => vec![rollup],
-        };
-        let levels: Vec<(&'static Rollup, i64)> =
-            levels.into_iter().map(|r| (r, r.slot_ms)).collect();
+        let basis = Basis::of(filters, resolved);
+        let levels: Vec<(&'static Rollup, i64)> = basis
+            .levels(by, width)
+            .into_iter()
+            .map(|r| (r, r.slot_ms))
+            .collect();
         let Tiling { slots, rows } = tile(window.from, window.to, &levels);
         let mut out = Vec::new();
         let mut add = |found: Vec<GroupRow>, sign: Sign| {
@@ -335,6 +389,37 @@ impl Store {
         };
         for ((from, to), sign) in rows {
             let mut sql = self.db().sql();
+            if let Basis::Pairs(source, name) = basis {
+                let Some((table, column)) = source.pair_table() else {
+                    continue;
+                };
+                let hint = pairs_by_name(sql.dialect, source);
+                sql.push("SELECT status, ");
+                push_dimensions(
+                    &mut sql,
+                    by,
+                    "trigger_kind",
+                    "had_elicitation",
+                    ("created_at", 1),
+                    width,
+                );
+                sql.push(", count(*) AS n FROM ")
+                    .push(table)
+                    .push(hint)
+                    .push(" WHERE scope_id = ")
+                    .bind(scope)
+                    .push(" AND ")
+                    .push(column)
+                    .push(" = ")
+                    .bind(name)
+                    .push(" AND created_at >= ")
+                    .bind(from)
+                    .push(" AND created_at < ")
+                    .bind(to)
+                    .push(by.group_by());
+                add(self.db().fetch_all(sql).await?, sign);
+                continue;
+            }
             sql.push("SELECT e.status AS status, ");
             push_dimensions(
                 &mut sql,
@@ -370,8 +455,13 @@ impl Store {
             sql.push(", CAST(sum(runs) AS BIGINT) AS n FROM ")
                 .push(rollup.table)
                 .push(" WHERE scope_id = ")
-                .bind(scope)
-                .push(" AND slot_start >= ")
+                .bind(scope);
+            if let Basis::Pairs(source, name) = basis {
+                if let Some((_, column)) = source.pair_table() {
+                    sql.push(" AND ").push(column).push(" = ").bind(name);
+                }
+            }
+            sql.push(" AND slot_start >= ")
                 .bind(s1)
                 .push(" AND slot_start < ")
                 .bind(s2)
@@ -389,13 +479,13 @@ impl Store {
         resolved: &Resolved,
         window: ChartWindow,
     ) -> Result<Vec<ToolFacet>, StoreError> {
-        // The tool roll-ups carry the run status, so time and status filters
-        // can be answered from them; any other filter needs the runs.
-        let rollups_answer = filters.triggers.is_empty()
-            && filters.elicitation.is_none()
-            && filters.code.is_none()
+        // The tool roll-ups key runs by their status, trigger and
+        // elicitation, so those filters and time can be answered from them;
+        // code and duration filters need the runs.
+        let rollups_answer = filters.code.is_none()
             && filters.min_duration_ms.is_none()
             && filters.max_duration_ms.is_none();
+        let by_class = !filters.triggers.is_empty() || filters.elicitation.is_some();
         let from = window.from;
         // An open window ends after the newest run, so nothing lies between
         // its end and the end of that day: the trailing partial day can come
@@ -417,11 +507,16 @@ impl Store {
             }
         };
         if rollups_answer {
-            // Whole days from the daily roll-up, whole hours left at either
-            // end from the hourly one, and the partial hours from the rows.
-            // Without a status filter, the roll-ups that sum the statuses
-            // (a sixth of the rows).
-            let [daily, hourly] = if filters.statuses.is_empty() {
+            // Whole days from a daily roll-up, whole hours left at either
+            // end from the hourly one, and the partial hours from the
+            // (run, path) pairs. The narrowest roll-up that keys what is
+            // filtered: without filters the ones that sum the classes (a
+            // sixth of the rows), with a status filter the ones by status,
+            // with a trigger or elicitation filter the ones by class, which
+            // are keyed path first: one range per path of the catalog.
+            let [daily, hourly] = if by_class {
+                [&TOOL_CLASS_DAILY, &TOOL_CLASS_HOURLY]
+            } else if filters.statuses.is_empty() {
                 [&TOOL_DAILY_TOTAL, &TOOL_HOURLY_TOTAL]
             } else {
                 [&TOOL_DAILY, &TOOL_HOURLY]
@@ -433,12 +528,21 @@ impl Store {
                 sql.push("SELECT tool_path, CAST(sum(runs) AS BIGINT) AS n FROM ")
                     .push(rollup.table)
                     .push(" WHERE scope_id = ")
+                    .bind(scope);
+                if by_class {
+                    // Seeks the path-first key path by path.
+                    sql.push(
+                        " AND tool_path IN (SELECT tool_path FROM tool_path_catalog \
+                         WHERE scope_id = ",
+                    )
                     .bind(scope)
-                    .push(" AND slot_start >= ")
+                    .push(")");
+                }
+                sql.push(" AND slot_start >= ")
                     .bind(a)
                     .push(" AND slot_start < ")
                     .bind(b);
-                push_status_filter(&mut sql, filters);
+                push_class_filters(&mut sql, filters, NoTrigger::Empty);
                 sql.push(" GROUP BY tool_path");
                 add(self.db().fetch_all(sql).await?, sign);
             }
@@ -453,7 +557,7 @@ impl Store {
                     .bind(a)
                     .push(" AND created_at < ")
                     .bind(b);
-                push_status_filter(&mut sql, filters);
+                push_class_filters(&mut sql, filters, NoTrigger::Null);
                 sql.push(" GROUP BY tool_path");
                 add(self.db().fetch_all(sql).await?, sign);
             }
@@ -495,13 +599,6 @@ impl Store {
         });
         facets.truncate(TOP_TOOLS);
         Ok(facets)
-    }
-}
-
-fn push_status_filter(sql: &mut Sql, filters: &Filters) {
-    if !filters.statuses.is_empty() {
-        sql.push(" AND status IN ")
-            .bind_list(filters.statuses.iter().map(|s| s.as_str()));
     }
 }
 
@@ -723,8 +820,21 @@ mod tests {
 
     #[test]
     fn buckets_use_the_coarsest_rollup_that_tiles_them() {
-        assert_eq!(run_rollup_for(6 * HOUR), Some(&HOURLY));
-        assert_eq!(run_rollup_for(15 * MINUTE), Some(&QUARTER_HOURLY));
-        assert_eq!(run_rollup_for(5 * MINUTE), None);
+        let chart = |basis: Basis, width| basis.levels(GroupBy::Chart, width);
+        assert_eq!(chart(Basis::Runs, 6 * HOUR), vec![&HOURLY]);
+        assert_eq!(chart(Basis::Runs, 15 * MINUTE), vec![&QUARTER_HOURLY]);
+        assert!(chart(Basis::Runs, 5 * MINUTE).is_empty());
+        let path = Basis::Pairs(Source::ToolPaths, "a.b");
+        assert_eq!(chart(path, 2 * DAY), vec![&TOOL_CLASS_DAILY]);
+        assert_eq!(chart(path, 2 * HOUR), vec![&TOOL_CLASS_HOURLY]);
+        assert!(chart(path, 15 * MINUTE).is_empty());
+        let namespace = Basis::Pairs(Source::ToolNamespaces, "a");
+        assert_eq!(chart(namespace, 2 * HOUR), vec![&NAMESPACE_CLASS_HOURLY]);
+        assert!(chart(Basis::Rows, DAY).is_empty());
+        // Facets have no buckets: the whole ladder, whatever the width.
+        assert_eq!(
+            Basis::Runs.levels(GroupBy::Facets, 5 * MINUTE),
+            vec![&HOURLY, &QUARTER_HOURLY]
+        );
     }
 }

@@ -16,21 +16,47 @@ pub enum Source {
     Runs,
     /// Distinct (run, tool path) pairs (`execution_tool_path`).
     ToolPaths,
+    /// Distinct (run, tool namespace) pairs (`execution_tool_namespace`).
+    ToolNamespaces,
 }
 
 /// The distinct (run, tool path) pairs as the three tables imply them: what
-/// `execution_tool_path` holds, with the run's created_at and status.
+/// `execution_tool_path` holds, with the run's created_at, status, trigger
+/// and elicitation.
 pub const TOOL_PATHS_FROM_CALLS: &str =
-    "SELECT DISTINCT c.scope_id, c.execution_id, c.tool_path, e.created_at, e.status \
+    "SELECT DISTINCT c.scope_id, c.execution_id, c.tool_path, e.created_at, e.status, \
+     e.trigger_kind, e.had_elicitation \
+     FROM execution_tool_call c JOIN execution e \
+     ON e.scope_id = c.scope_id AND e.id = c.execution_id";
+
+/// The distinct (run, namespace) pairs as the three tables imply them: what
+/// `execution_tool_namespace` holds (the calls keep their path's namespace).
+pub const TOOL_NAMESPACES_FROM_CALLS: &str =
+    "SELECT DISTINCT c.scope_id, c.execution_id, c.namespace, e.created_at, e.status, \
+     e.trigger_kind, e.had_elicitation \
      FROM execution_tool_call c JOIN execution e \
      ON e.scope_id = c.scope_id AND e.id = c.execution_id";
 
 impl Source {
+    /// The per-run pair sources, which the writer fills and keeps in step.
+    pub const PAIRS: [Source; 2] = [Source::ToolPaths, Source::ToolNamespaces];
+
+    /// A pair source's table and the column naming what the run is paired
+    /// with (runs count from `execution` itself).
+    pub fn pair_table(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            Self::Runs => None,
+            Self::ToolPaths => Some(("execution_tool_path", "tool_path")),
+            Self::ToolNamespaces => Some(("execution_tool_namespace", "namespace")),
+        }
+    }
+
     /// The counted rows, from the three tables alone (for check and rebuild).
     pub fn rows_from_base(self) -> String {
         match self {
             Self::Runs => "execution".to_owned(),
             Self::ToolPaths => format!("({TOOL_PATHS_FROM_CALLS}) tp"),
+            Self::ToolNamespaces => format!("({TOOL_NAMESPACES_FROM_CALLS}) tn"),
         }
     }
 }
@@ -43,6 +69,7 @@ pub enum Field {
     Trigger,
     Elicitation,
     ToolPath,
+    Namespace,
 }
 
 impl Field {
@@ -52,6 +79,7 @@ impl Field {
             Self::Trigger => "trigger_kind",
             Self::Elicitation => "had_elicitation",
             Self::ToolPath => "tool_path",
+            Self::Namespace => "namespace",
         }
     }
 
@@ -108,13 +136,56 @@ pub const TOOL_DAILY_TOTAL: Rollup = Rollup {
     ..TOOL_HOURLY_TOTAL
 };
 
-pub const ROLLUPS: [&Rollup; 6] = [
+/// Every run class of a tool path: what a view filtered to one path counts
+/// (its facets and chart), and tool facets under trigger or elicitation
+/// filters. Keyed path first in the table, so one path is one range.
+pub const TOOL_CLASS_HOURLY: Rollup = Rollup {
+    table: "tool_class_hourly",
+    slot_ms: HOUR,
+    source: Source::ToolPaths,
+    keys: &[
+        Field::ToolPath,
+        Field::Status,
+        Field::Trigger,
+        Field::Elicitation,
+    ],
+};
+pub const TOOL_CLASS_DAILY: Rollup = Rollup {
+    table: "tool_class_daily",
+    slot_ms: DAY,
+    ..TOOL_CLASS_HOURLY
+};
+
+/// Every run class of a tool namespace: what a view filtered to one
+/// namespace (`tool=github.*`) counts. Keyed namespace first.
+pub const NAMESPACE_CLASS_HOURLY: Rollup = Rollup {
+    table: "namespace_class_hourly",
+    slot_ms: HOUR,
+    source: Source::ToolNamespaces,
+    keys: &[
+        Field::Namespace,
+        Field::Status,
+        Field::Trigger,
+        Field::Elicitation,
+    ],
+};
+pub const NAMESPACE_CLASS_DAILY: Rollup = Rollup {
+    table: "namespace_class_daily",
+    slot_ms: DAY,
+    ..NAMESPACE_CLASS_HOURLY
+};
+
+pub const ROLLUPS: [&Rollup; 10] = [
     &QUARTER_HOURLY,
     &HOURLY,
     &TOOL_HOURLY,
     &TOOL_DAILY,
     &TOOL_HOURLY_TOTAL,
     &TOOL_DAILY_TOTAL,
+    &TOOL_CLASS_HOURLY,
+    &TOOL_CLASS_DAILY,
+    &NAMESPACE_CLASS_HOURLY,
+    &NAMESPACE_CLASS_DAILY,
 ];
 
 impl Rollup {

@@ -33,7 +33,8 @@ struct Counted<'a> {
     status: &'a str,
     trigger: Option<&'a str>,
     elicited: bool,
-    tool_path: &'a str,
+    /// The tool path or namespace of a pair.
+    name: &'a str,
 }
 
 impl Counted<'_> {
@@ -42,9 +43,24 @@ impl Counted<'_> {
             Field::Status => KeyValue::Text(self.status.to_owned()),
             Field::Trigger => KeyValue::Text(self.trigger.unwrap_or("").to_owned()),
             Field::Elicitation => KeyValue::Bool(self.elicited),
-            Field::ToolPath => KeyValue::Text(self.tool_path.to_owned()),
+            Field::ToolPath | Field::Namespace => KeyValue::Text(self.name.to_owned()),
         }
     }
+}
+
+/// A row of a per-run pair table (`execution_tool_path`,
+/// `execution_tool_namespace`): a run and what it is paired with (`name`: a
+/// tool path, a namespace), with what the roll-ups key it by (the run's
+/// created_at, status, trigger, elicitation).
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub(super) struct RunPair {
+    pub(super) scope_id: String,
+    pub(super) execution_id: String,
+    pub(super) name: String,
+    pub(super) created_at: i64,
+    pub(super) status: String,
+    pub(super) trigger_kind: Option<String>,
+    pub(super) had_elicitation: bool,
 }
 
 /// Changes to the roll-up tables gathered over a batch and written once per
@@ -82,26 +98,20 @@ impl RollupDeltas {
             status,
             trigger,
             elicited,
-            tool_path: "",
+            name: "",
         };
         self.add(Source::Runs, scope, created_at, &row, delta);
     }
 
-    pub(super) fn add_tool(
-        &mut self,
-        scope: &str,
-        created_at: i64,
-        path: &str,
-        status: &str,
-        delta: i64,
-    ) {
+    /// Counts a pair of `source`, as its table keeps it.
+    pub(super) fn add_pair(&mut self, source: Source, pair: &RunPair, delta: i64) {
         let row = Counted {
-            status,
-            trigger: None,
-            elicited: false,
-            tool_path: path,
+            status: &pair.status,
+            trigger: pair.trigger_kind.as_deref(),
+            elicited: pair.had_elicitation,
+            name: &pair.name,
         };
-        self.add(Source::ToolPaths, scope, created_at, &row, delta);
+        self.add(source, &pair.scope_id, pair.created_at, &row, delta);
     }
 
     pub(super) async fn apply(self, db: &Db, tx: &mut Tx<'_>) -> Result<(), StoreError> {

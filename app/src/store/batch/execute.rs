@@ -7,12 +7,13 @@ use std::collections::{BTreeSet, HashMap};
 
 use sqlx::FromRow;
 
-use super::deltas::RollupDeltas;
+use super::deltas::{RollupDeltas, RunPair};
 use super::plan::{Key, Plan};
 use super::statements::{chunks, insert_rows, push_values, update_rows};
 use crate::model::{ExecutionStatus, InteractionStatus, ToolCallStatus};
 use crate::store::code_search;
 use crate::store::db::{Arg, Db, Tx};
+use crate::store::rollup::Source;
 use crate::store::write_ops::{ExecutionPatch, InteractionResolution, ToolCallFinish};
 use crate::store::StoreError;
 
@@ -70,7 +71,7 @@ impl<'a> Plan<'a> {
              namespace, args_json, result_json, error_text, started_at, completed_at, duration_ms) VALUES ",
             &self.tool_calls,
             |(t, finish)| {
-                let namespace = t.tool_path.split('.').next().unwrap_or_default();
+                let namespace = crate::model::namespace_of(&t.tool_path);
                 vec![
                     t.id.clone().into(),
                     t.execution_id.clone().into(),
@@ -158,7 +159,7 @@ impl<'a> Plan<'a> {
         )
         .await?;
         let patches: Vec<(&Key<'a>, &ExecutionPatch)> = self.patches.iter().collect();
-        let moved_statuses = self.move_patched_runs(db, tx, &mut deltas).await?;
+        let moved_runs = self.move_patched_runs(db, tx, &mut deltas).await?;
         let update_unfinished = format!(
             "UPDATE execution SET \
              status = coalesce(v.status, execution.status), \
@@ -200,23 +201,29 @@ impl<'a> Plan<'a> {
             },
         )
         .await?;
-        update_rows(
-            db,
-            tx,
-            "v(scope_id, execution_id, status)",
-            "UPDATE execution_tool_path SET status = v.status FROM v \
-             WHERE execution_tool_path.scope_id = v.scope_id \
-             AND execution_tool_path.execution_id = v.execution_id",
-            &moved_statuses,
-            |(scope, id, status)| {
-                vec![
-                    scope.clone().into(),
-                    id.clone().into(),
-                    status.clone().into(),
-                ]
-            },
-        )
-        .await?;
+        for source in Source::PAIRS {
+            let table = pair_table(source).0;
+            update_rows(
+                db,
+                tx,
+                "v(scope_id, execution_id, status, had_elicitation)",
+                &format!(
+                    "UPDATE {table} SET status = v.status, had_elicitation = v.had_elicitation \
+                     FROM v WHERE {table}.scope_id = v.scope_id \
+                     AND {table}.execution_id = v.execution_id"
+                ),
+                &moved_runs,
+                |(scope, id, status, elicited)| {
+                    vec![
+                        scope.clone().into(),
+                        id.clone().into(),
+                        status.clone().into(),
+                        (*elicited).into(),
+                    ]
+                },
+            )
+            .await?;
+        }
         deltas.apply(db, tx).await?;
         if let [((scope, id), _)] = patches.as_slice() {
             if self.executions.is_empty()
@@ -240,14 +247,14 @@ impl<'a> Plan<'a> {
 
     /// Moves the roll-up counts of runs from earlier batches whose status or
     /// elicitation this batch changes, reading their state before the
-    /// update. Returns the runs whose status changes, so their per-run tool
-    /// path rows can follow.
+    /// update. Returns the runs whose status or elicitation changes, so
+    /// their per-run tool path rows can follow.
     async fn move_patched_runs(
         &self,
         db: &Db,
         tx: &mut Tx<'_>,
         deltas: &mut RollupDeltas,
-    ) -> Result<Vec<(String, String, String)>, StoreError> {
+    ) -> Result<Vec<(String, String, String, bool)>, StoreError> {
         let keyed: Vec<&Key<'a>> = self
             .patches
             .iter()
@@ -267,8 +274,9 @@ impl<'a> Plan<'a> {
             );
             before.extend(tx.fetch_all::<RunState>(sql).await?);
         }
-        let mut moved: Vec<(String, String, String)> = Vec::new();
-        let mut created: HashMap<(String, String), (i64, String)> = HashMap::new();
+        // Runs whose status or elicitation changes, with both: their tool
+        // path rows follow them, in the table and in the roll-ups.
+        let mut moved: HashMap<RunKey, (String, bool)> = HashMap::new();
         for old in before {
             let Some(patch) = self.patches.get(&(old.scope_id.as_str(), old.id.as_str())) else {
                 continue;
@@ -296,33 +304,41 @@ impl<'a> Plan<'a> {
                 -1,
             );
             deltas.add_run(&old.scope_id, old.created_at, status, trigger, elicited, 1);
-            if status != old.status {
-                moved.push((old.scope_id.clone(), old.id.clone(), status.to_owned()));
-                created.insert((old.scope_id, old.id), (old.created_at, status.to_owned()));
+            moved.insert((old.scope_id, old.id), (status.to_owned(), elicited));
+        }
+        let runs: Vec<&RunKey> = moved.keys().collect();
+        for source in Source::PAIRS {
+            for chunk in chunks(&runs) {
+                let mut sql = db.sql();
+                sql.push("WITH v(scope_id, execution_id) AS (VALUES ");
+                push_values(&mut sql, chunk, &|(s, e): &&RunKey| {
+                    vec![s.clone().into(), e.clone().into()]
+                });
+                sql.push(") SELECT ")
+                    .push(&pair_columns(source, "p.", Columns::Select))
+                    .push(" FROM v JOIN ")
+                    .push(pair_table(source).0)
+                    .push(" p ON p.scope_id = v.scope_id AND p.execution_id = v.execution_id");
+                for pair in tx.fetch_all::<RunPair>(sql).await? {
+                    let Some((status, elicited)) =
+                        moved.get(&(pair.scope_id.clone(), pair.execution_id.clone()))
+                    else {
+                        continue;
+                    };
+                    deltas.add_pair(source, &pair, -1);
+                    let now = RunPair {
+                        status: status.clone(),
+                        had_elicitation: *elicited,
+                        ..pair
+                    };
+                    deltas.add_pair(source, &now, 1);
+                }
             }
         }
-        for chunk in chunks(&moved) {
-            let mut sql = db.sql();
-            sql.push("WITH v(scope_id, execution_id) AS (VALUES ");
-            push_values(&mut sql, chunk, &|(s, e, _): &(String, String, String)| {
-                vec![s.clone().into(), e.clone().into()]
-            });
-            sql.push(
-                ") SELECT tp.scope_id, tp.execution_id, tp.tool_path, tp.created_at, tp.status \
-                 FROM v JOIN execution_tool_path tp \
-                 ON tp.scope_id = v.scope_id AND tp.execution_id = v.execution_id",
-            );
-            for tp in tx.fetch_all::<ToolPathState>(sql).await? {
-                let Some((_, status)) =
-                    created.get(&(tp.scope_id.clone(), tp.execution_id.clone()))
-                else {
-                    continue;
-                };
-                deltas.add_tool(&tp.scope_id, tp.created_at, &tp.tool_path, &tp.status, -1);
-                deltas.add_tool(&tp.scope_id, tp.created_at, &tp.tool_path, status, 1);
-            }
-        }
-        Ok(moved)
+        Ok(moved
+            .into_iter()
+            .map(|((scope, id), (status, elicited))| (scope, id, status, elicited))
+            .collect())
     }
 
     /// Adds the batch's new (run, tool path) pairs and counts each new pair
@@ -353,33 +369,32 @@ impl<'a> Plan<'a> {
             .into_iter()
             .partition(|(s, e, _)| self.execution_at.contains_key(&(*s, *e)));
         // A new run's pairs are all new: insert them without asking back.
-        let mut added: Vec<NewToolPath> = known
+        let mut added: Vec<RunPair> = known
             .into_iter()
             .filter_map(|(s, e, path)| {
                 let (run, patch) = &self.executions[*self.execution_at.get(&(s, e))?];
-                Some(NewToolPath {
+                Some(RunPair {
                     scope_id: s.to_owned(),
                     execution_id: e.to_owned(),
-                    tool_path: path.to_owned(),
+                    name: path.to_owned(),
                     created_at: run.created_at,
                     status: patch.status.unwrap_or(run.status).as_str().to_owned(),
+                    trigger_kind: run.trigger_kind.clone(),
+                    had_elicitation: patch.had_elicitation.unwrap_or(false),
                 })
             })
             .collect();
+        let paths = Source::ToolPaths;
         insert_rows(
             db,
             tx,
-            "INSERT INTO execution_tool_path (scope_id, execution_id, tool_path, created_at, status) VALUES ",
+            &format!(
+                "INSERT INTO {} ({}) VALUES ",
+                pair_table(paths).0,
+                pair_columns(paths, "", Columns::Insert)
+            ),
             &added,
-            |p| {
-                vec![
-                    p.scope_id.clone().into(),
-                    p.execution_id.clone().into(),
-                    p.tool_path.clone().into(),
-                    p.created_at.into(),
-                    p.status.clone().into(),
-                ]
-            },
+            pair_args,
         )
         .await?;
         for chunk in chunks(&earlier) {
@@ -388,27 +403,64 @@ impl<'a> Plan<'a> {
             push_values(&mut sql, chunk, &|(s, e, p): &(&str, &str, &str)| {
                 vec![(*s).into(), (*e).into(), (*p).into()]
             });
-            sql.push(
-                ") INSERT INTO execution_tool_path (scope_id, execution_id, tool_path, created_at, status) \
-                 SELECT v.scope_id, v.execution_id, v.tool_path, e.created_at, e.status FROM v \
-                 JOIN execution e ON e.scope_id = v.scope_id AND e.id = v.execution_id \
-                 WHERE true ON CONFLICT DO NOTHING \
-                 RETURNING scope_id, execution_id, tool_path, created_at, status",
-            );
-            added.extend(tx.fetch_all::<NewToolPath>(sql).await?);
+            sql.push(") INSERT INTO execution_tool_path (")
+                .push(&pair_columns(paths, "", Columns::Insert))
+                .push(
+                    ") SELECT v.scope_id, v.execution_id, v.tool_path, e.created_at, e.status, \
+                     e.trigger_kind, e.had_elicitation FROM v \
+                     JOIN execution e ON e.scope_id = v.scope_id AND e.id = v.execution_id \
+                     WHERE true ON CONFLICT DO NOTHING RETURNING ",
+                )
+                .push(&pair_columns(paths, "", Columns::Select));
+            added.extend(tx.fetch_all::<RunPair>(sql).await?);
         }
         for row in &added {
-            deltas.add_tool(
-                &row.scope_id,
-                row.created_at,
-                &row.tool_path,
-                &row.status,
-                1,
-            );
+            deltas.add_pair(paths, row, 1);
+        }
+        // A run's namespaces, from its new paths; a namespace is new to the
+        // run unless an earlier batch paired them.
+        let namespaces: BTreeSet<(&str, &str, &str)> = added
+            .iter()
+            .map(|p| {
+                (
+                    p.scope_id.as_str(),
+                    p.execution_id.as_str(),
+                    crate::model::namespace_of(&p.name),
+                )
+            })
+            .collect();
+        let by_run: HashMap<(&str, &str), &RunPair> = added
+            .iter()
+            .map(|p| ((p.scope_id.as_str(), p.execution_id.as_str()), p))
+            .collect();
+        let namespaces: Vec<RunPair> = namespaces
+            .into_iter()
+            .filter_map(|(s, e, ns)| {
+                let run = by_run.get(&(s, e))?;
+                Some(RunPair {
+                    name: ns.to_owned(),
+                    ..(*run).clone()
+                })
+            })
+            .collect();
+        let spaces = Source::ToolNamespaces;
+        for chunk in chunks(&namespaces) {
+            let mut sql = db.sql();
+            sql.push("INSERT INTO ")
+                .push(pair_table(spaces).0)
+                .push(" (")
+                .push(&pair_columns(spaces, "", Columns::Insert))
+                .push(") VALUES ");
+            push_values(&mut sql, chunk, &pair_args);
+            sql.push(" ON CONFLICT DO NOTHING RETURNING ")
+                .push(&pair_columns(spaces, "", Columns::Select));
+            for row in tx.fetch_all::<RunPair>(sql).await? {
+                deltas.add_pair(spaces, &row, 1);
+            }
         }
         let catalog: BTreeSet<(&str, &str)> = added
             .iter()
-            .map(|r| (r.scope_id.as_str(), r.tool_path.as_str()))
+            .map(|r| (r.scope_id.as_str(), r.name.as_str()))
             .collect();
         let catalog: Vec<_> = catalog.into_iter().collect();
         for chunk in chunks(&catalog) {
@@ -434,22 +486,50 @@ struct RunState {
     created_at: i64,
 }
 
-#[derive(FromRow)]
-struct ToolPathState {
-    scope_id: String,
-    execution_id: String,
-    tool_path: String,
-    created_at: i64,
-    status: String,
+fn pair_table(source: Source) -> (&'static str, &'static str) {
+    source
+        .pair_table()
+        .expect("Source::PAIRS are the sources with pair tables")
 }
 
-#[derive(FromRow)]
-struct NewToolPath {
-    scope_id: String,
-    execution_id: String,
-    tool_path: String,
-    created_at: i64,
-    status: String,
+/// A run: its scope and id.
+type RunKey = (String, String);
+
+/// How a list of a pair table's columns is used.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Columns {
+    /// Inserted into.
+    Insert,
+    /// Read into a [`RunPair`]: the name column `AS name`.
+    Select,
+}
+
+/// The columns of a pair table, in [`RunPair`]'s order, each prefixed by
+/// `prefix` (a table alias and its dot, or nothing).
+fn pair_columns(source: Source, prefix: &str, usage: Columns) -> String {
+    let name = pair_table(source).1;
+    let p = prefix;
+    let alias = if usage == Columns::Select {
+        " AS name"
+    } else {
+        ""
+    };
+    format!(
+        "{p}scope_id, {p}execution_id, {p}{name}{alias}, {p}created_at, {p}status, \
+         {p}trigger_kind, {p}had_elicitation"
+    )
+}
+
+fn pair_args(p: &RunPair) -> Vec<Arg> {
+    vec![
+        p.scope_id.clone().into(),
+        p.execution_id.clone().into(),
+        p.name.clone().into(),
+        p.created_at.into(),
+        p.status.clone().into(),
+        p.trigger_kind.clone().into(),
+        p.had_elicitation.into(),
+    ]
 }
 
 /// `('completed', 'failed', 'cancelled')`: a run in one of these statuses is
