@@ -16,6 +16,7 @@ const T0: i64 = 1_767_225_600_000;
 
 on_both_databases!(
     list_answers_pages_with_meta_and_cursor,
+    rows_and_meta_can_be_asked_for_apart,
     bad_parameters_answer_400_naming_the_parameter,
     unknown_ids_answer_404,
     one_run_and_its_tool_calls_are_served,
@@ -48,6 +49,39 @@ async fn list_answers_pages_with_meta_and_cursor(store: &Store) {
     assert_eq!(status, 200);
     assert!(page2.get("meta").is_none(), "meta only on the first page");
     assert_eq!(page2["executions"][0]["execution"]["createdAt"], T0 + 2);
+}
+
+async fn rows_and_meta_can_be_asked_for_apart(store: &Store) {
+    for i in 0..4 {
+        run(T0 + i)
+            .trigger(Some(if i % 2 == 0 { "cli" } else { "mcp" }))
+            .tools(&["github.issues.list"])
+            .record(store)
+            .await;
+    }
+    let base = serve(store).await;
+    let (status, rows) = get(&format!("{base}/executions?trigger=cli&meta=false")).await;
+    assert_eq!(status, 200, "{rows}");
+    assert_eq!(rows["executions"].as_array().unwrap().len(), 2);
+    assert!(rows.get("meta").is_none(), "meta=false leaves the meta out");
+    let (_, whole) = get(&format!("{base}/executions?trigger=cli&meta=true")).await;
+    let (status, meta) = get(&format!("{base}/executions/meta?trigger=cli&limit=1")).await;
+    assert_eq!(status, 200, "{meta}");
+    assert_eq!(meta, whole["meta"], "the meta alone is the first page's");
+    assert_eq!(meta["filterRowCount"], 2);
+    assert_eq!(meta["totalRowCount"], 4);
+    for bad in ["meta=no", "meta=false&meta=true"] {
+        let (status, body) = get(&format!("{base}/executions?{bad}")).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert_eq!(body["error"]["parameter"], "meta", "{bad}: {body}");
+    }
+    let (status, body) = get(&format!("{base}/executions/meta?meta=false")).await;
+    assert_eq!(status, 400, "the meta route has no meta switch: {body}");
+    let (status, body) = get(&format!("{base}/executions/meta?status=nope")).await;
+    assert_eq!(
+        (status, &body["error"]["parameter"]),
+        (400, &Value::from("status"))
+    );
 }
 
 async fn bad_parameters_answer_400_naming_the_parameter(store: &Store) {

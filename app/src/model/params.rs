@@ -170,6 +170,14 @@ pub const FORMAT: Param = query(
     false,
 );
 
+/// `GET /executions`'s own parameter, beside the list's.
+pub const META: Param = query(
+    "meta",
+    "false leaves out the meta (counts, facets, chart) of a first page, so the rows come at index speed; GET /executions/meta answers it alone",
+    Shape::Boolean,
+    false,
+);
+
 pub const TRIGGER_HEADER: Param = Param {
     name: "x-executor-trigger",
     location: Location::Header,

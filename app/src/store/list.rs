@@ -9,7 +9,8 @@ use super::filter_sql::{push_filters, push_runs_from, resolve, Resolved, Skip, T
 use super::rows::{EXECUTION_COLUMNS, INTERACTION_COLUMNS};
 use super::{Store, StoreError};
 use crate::model::{
-    Cursor, Execution, ExecutionEnvelope, Interaction, ListPage, ListQuery, Sort, SortDir, SortKey,
+    Cursor, Execution, ExecutionEnvelope, Filters, Interaction, ListMeta, ListPage, ListQuery,
+    Sort, SortDir, SortKey,
 };
 
 /// The SQL expression a sort orders by; it must match the index expression.
@@ -53,6 +54,13 @@ impl Store {
             next_cursor,
             meta: Some(meta),
         })
+    }
+
+    /// The meta of the first page of runs matching `filters`, alone.
+    #[tracing::instrument(skip(self, filters), fields(scope))]
+    pub async fn list_meta(&self, scope: &str, filters: &Filters) -> Result<ListMeta, StoreError> {
+        let resolved = resolve(self.db(), scope, filters).await?;
+        self.meta(scope, filters, &resolved).await
     }
 
     /// One page of runs without facets, whatever the cursor.

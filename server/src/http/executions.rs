@@ -3,7 +3,8 @@
 use axum::extract::{Path, RawQuery, State};
 use axum::Json;
 
-use app::model::{ExecutionEnvelope, ListPage, ListQuery, ToolCallList};
+use app::model::params::{self, Param};
+use app::model::{BadParam, ExecutionEnvelope, ListMeta, ListPage, ListQuery, ToolCallList};
 use app::store::Store;
 
 use super::{ApiError, Scope};
@@ -20,11 +21,27 @@ pub fn parse_query(raw: Option<&str>, extra: &[&str]) -> Result<ListQuery, ApiEr
     )?)
 }
 
+/// The value of a handler's own parameter (one of `extra` in
+/// [`parse_query`], which runs first and refuses a repeated one), checked
+/// against its declaration.
+pub fn extra_value(raw: Option<&str>, param: &Param) -> Result<Option<String>, ApiError> {
+    let Some(value) = form_urlencoded::parse(raw.unwrap_or("").as_bytes())
+        .find(|(k, _)| k == param.name)
+        .map(|(_, v)| v.into_owned())
+    else {
+        return Ok(None);
+    };
+    param
+        .check(&value)
+        .map_err(|m| BadParam::new(param.name, m))?;
+    Ok(Some(value))
+}
+
 #[utoipa::path(
     get,
     path = "/executions",
     responses(
-        (status = 200, description = "A page of runs; meta on the first page", body = ListPage),
+        (status = 200, description = "A page of runs; meta on the first page unless meta=false", body = ListPage),
     )
 )]
 #[tracing::instrument(skip(store, raw))]
@@ -33,8 +50,34 @@ pub async fn list(
     Scope(scope): Scope,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<ListPage>, ApiError> {
+    let query = parse_query(raw.as_deref(), &[params::META.name])?;
+    let with_meta = extra_value(raw.as_deref(), &params::META)?.as_deref() != Some("false");
+    let page = if with_meta {
+        store.list(&scope, &query).await?
+    } else {
+        store.list_without_meta(&scope, &query).await?
+    };
+    Ok(Json(page))
+}
+
+/// The meta of the first page of a list query (its limit, cursor and sort
+/// change nothing), for clients that fetch rows with `meta=false` and the
+/// counts beside them.
+#[utoipa::path(
+    get,
+    path = "/executions/meta",
+    responses(
+        (status = 200, description = "Counts, facets and chart of the runs matching the filters", body = ListMeta),
+    )
+)]
+#[tracing::instrument(skip(store, raw))]
+pub async fn meta(
+    State(store): State<Store>,
+    Scope(scope): Scope,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<ListMeta>, ApiError> {
     let query = parse_query(raw.as_deref(), &[])?;
-    Ok(Json(store.list(&scope, &query).await?))
+    Ok(Json(store.list_meta(&scope, &query.filters).await?))
 }
 
 #[utoipa::path(

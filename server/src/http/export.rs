@@ -10,7 +10,7 @@ use futures_util::StreamExt;
 use app::model::{params, BadParam, Execution};
 use app::store::Store;
 
-use super::executions::parse_query;
+use super::executions::{extra_value, parse_query};
 use super::{ApiError, Scope};
 
 #[derive(Clone, Copy)]
@@ -36,23 +36,11 @@ const CSV_COLUMNS: [&str; 14] = [
     "code",
 ];
 
-/// The export's format; a repeated `format` is refused by [`parse_query`],
-/// which runs first.
+/// The export's format.
 fn format_of(raw: Option<&str>) -> Result<Format, ApiError> {
-    let value = form_urlencoded::parse(raw.unwrap_or("").as_bytes())
-        .find(|(k, _)| k == params::FORMAT.name)
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default();
-    if value.is_empty() {
-        return Ok(Format::Ndjson);
-    }
-    params::FORMAT
-        .check(&value)
-        .map_err(|m| BadParam::new(params::FORMAT.name, m))?;
-    Ok(if value == "csv" {
-        Format::Csv
-    } else {
-        Format::Ndjson
+    Ok(match extra_value(raw, &params::FORMAT)?.as_deref() {
+        Some("csv") => Format::Csv,
+        _ => Format::Ndjson,
     })
 }
 

@@ -22,6 +22,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/executions", get(executions::list).post(runs::run))
         .route("/executions/export", get(export::export))
+        .route("/executions/meta", get(executions::meta))
         .route("/executions/{id}", get(executions::get_one))
         .route("/executions/{id}/tool-calls", get(executions::tool_calls))
         .route("/executions/{id}/resume", post(runs::resume))

@@ -25,6 +25,7 @@ use app::model::{
     ),
     paths(
         super::executions::list,
+        super::executions::meta,
         super::executions::get_one,
         super::executions::tool_calls,
         super::export::export,
@@ -68,21 +69,30 @@ struct Operation {
     errors: &'static [u16],
 }
 
-const LIST_AND_FORMAT: [Param; 14] = {
-    let mut all = [params::FORMAT; 14];
+/// The list's parameters and one of a handler's own.
+const fn list_and(own: Param) -> [Param; 14] {
+    let mut all = [own; 14];
     let mut i = 0;
     while i < params::LIST_PARAMS.len() {
         all[i] = params::LIST_PARAMS[i];
         i += 1;
     }
     all
-};
+}
+const LIST_AND_FORMAT: [Param; 14] = list_and(params::FORMAT);
+const LIST_AND_META: [Param; 14] = list_and(params::META);
 const TRIGGER_HEADERS: [Param; 2] = [params::TRIGGER_HEADER, params::TRIGGER_META_HEADER];
 
-const OPERATIONS: [Operation; 8] = [
+const OPERATIONS: [Operation; 9] = [
     Operation {
         method: "get",
         path: "/executions",
+        params: &LIST_AND_META,
+        errors: &[400],
+    },
+    Operation {
+        method: "get",
+        path: "/executions/meta",
         params: &params::LIST_PARAMS,
         errors: &[400],
     },
