@@ -65,6 +65,11 @@ async fn rows_and_meta_can_be_asked_for_apart(store: &Store) {
     assert_eq!(rows["executions"].as_array().unwrap().len(), 2);
     assert!(rows.get("meta").is_none(), "meta=false leaves the meta out");
     let (_, whole) = get(&format!("{base}/executions?trigger=cli&meta=true")).await;
+    let (_, empty) = get(&format!("{base}/executions?trigger=cli&meta=")).await;
+    assert_eq!(
+        empty["meta"], whole["meta"],
+        "an empty meta counts as absent"
+    );
     let (status, meta) = get(&format!("{base}/executions/meta?trigger=cli&limit=1")).await;
     assert_eq!(status, 200, "{meta}");
     assert_eq!(meta, whole["meta"], "the meta alone is the first page's");

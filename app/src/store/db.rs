@@ -3,6 +3,7 @@
 //! helpers that bind a dialect-neutral argument list. Everything above this
 //! module writes SQL once.
 
+use super::statement_limit::SqliteLimit;
 use sqlx::postgres::{PgPool, PgRow};
 use sqlx::sqlite::{SqlitePool, SqliteRow};
 use sqlx::FromRow;
@@ -161,6 +162,8 @@ impl<T> AnyRow for T where
 {
 }
 
+/// Reads through [`Db::fetch_all`] and [`Db::fetch_optional`] run under
+/// the statement limit on both databases (see `statement_limit`).
 impl Db {
     pub fn dialect(&self) -> Dialect {
         match self {
@@ -176,8 +179,10 @@ impl Db {
     pub async fn fetch_all<T: AnyRow>(&self, sql: Sql) -> Result<Vec<T>, sqlx::Error> {
         match self {
             Db::Sqlite(pool) => {
+                let mut conn = pool.acquire().await?;
+                let _limit = SqliteLimit::arm(&mut conn).await?;
                 bind_all!(sqlx::query_as::<_, T>(&sql.text), sql.args)
-                    .fetch_all(pool)
+                    .fetch_all(&mut *conn)
                     .await
             }
             Db::Postgres(pool) => {
@@ -191,8 +196,10 @@ impl Db {
     pub async fn fetch_optional<T: AnyRow>(&self, sql: Sql) -> Result<Option<T>, sqlx::Error> {
         match self {
             Db::Sqlite(pool) => {
+                let mut conn = pool.acquire().await?;
+                let _limit = SqliteLimit::arm(&mut conn).await?;
                 bind_all!(sqlx::query_as::<_, T>(&sql.text), sql.args)
-                    .fetch_optional(pool)
+                    .fetch_optional(&mut *conn)
                     .await
             }
             Db::Postgres(pool) => {

@@ -171,6 +171,18 @@ fn rollup_structure(rollup: &Rollup) -> Structure {
     }
 }
 
+/// Check and rebuild compare millions of rows in one statement: past the
+/// limit of a request's statements, so their transaction lifts it (SQLite's
+/// limit is armed only by reads through the pool, which these are not).
+async fn lift_statement_limit(tx: &mut Tx<'_>, dialect: Dialect) -> Result<(), StoreError> {
+    if dialect == Dialect::Postgres {
+        let mut sql = Sql::new(dialect);
+        sql.push("SET LOCAL statement_timeout = 0");
+        tx.execute(sql).await?;
+    }
+    Ok(())
+}
+
 /// Comparisons hold millions of rows in temporary b-trees: on SQLite they go
 /// to temporary files for the duration (the store keeps them in memory for
 /// its small sorts), so a check of a large history does not take gigabytes.
@@ -207,6 +219,7 @@ impl Store {
     async fn compare_all(&self, conn: &mut WriterConn) -> Result<Vec<Drift>, StoreError> {
         let dialect = self.dialect();
         let mut tx = Tx::begin(conn).await?;
+        lift_statement_limit(&mut tx, dialect).await?;
         let mut out = Vec::new();
         for s in structures(dialect) {
             let mut sql = self.db().sql();
@@ -262,6 +275,7 @@ impl Store {
         step: &mut impl FnMut(&str),
     ) -> Result<(), StoreError> {
         let mut tx = Tx::begin(conn).await?;
+        lift_statement_limit(&mut tx, dialect).await?;
         if dialect == Dialect::Postgres {
             let mut lock = Sql::new(dialect);
             lock.push(

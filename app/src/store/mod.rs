@@ -18,6 +18,7 @@ mod read;
 mod recover;
 mod rollup;
 mod rows;
+mod statement_limit;
 mod sweep;
 pub mod synthetic;
 mod write_ops;
@@ -27,8 +28,9 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::Connection;
 
 use db::Db;
 pub use db::Dialect;
@@ -44,7 +46,7 @@ pub use writer::PendingWrite;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("unsupported database URL '{0}'; expected sqlite:PATH or postgres://…")]
@@ -55,6 +57,19 @@ pub enum StoreError {
     WriterGone,
     #[error("no such row: {0}")]
     NotFound(String),
+    /// A statement ran past its limit (or its caller went away).
+    #[error("a query took longer than {}s and was stopped", statement_limit::STATEMENT_LIMIT.as_secs())]
+    TimedOut,
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        if statement_limit::is_limit(&error) {
+            Self::TimedOut
+        } else {
+            Self::Database(error)
+        }
+    }
 }
 
 /// Why the store cannot serve (`/readyz`).
@@ -114,17 +129,30 @@ impl Store {
                 let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
                 let pool = SqlitePoolOptions::new()
                     .max_connections(u32::try_from(2 * cores).unwrap_or(8).clamp(4, 16))
+                    .before_acquire(|conn, _| {
+                        Box::pin(async move {
+                            statement_limit::SqliteLimit::disarm(conn).await?;
+                            Ok(true)
+                        })
+                    })
                     .connect_with(options)
                     .await?;
                 SQLITE_MIGRATIONS.run(&pool).await?;
                 Db::Sqlite(pool)
             }
             Some(Dialect::Postgres) => {
+                // Migrations may rewrite millions of rows: on a connection
+                // of their own, without the statement limit.
+                let mut migrating = PgConnection::connect(url).await?;
+                POSTGRES_MIGRATIONS.run(&mut migrating).await?;
+                migrating.close().await?;
+                let timeout = statement_limit::postgres_statement_timeout();
+                let options = PgConnectOptions::from_str(url)?
+                    .options([("statement_timeout", timeout.as_str())]);
                 let pool = PgPoolOptions::new()
                     .max_connections(16)
-                    .connect(url)
+                    .connect_with(options)
                     .await?;
-                POSTGRES_MIGRATIONS.run(&pool).await?;
                 Db::Postgres(pool)
             }
             None => return Err(StoreError::UnsupportedUrl(url.to_owned())),

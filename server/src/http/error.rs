@@ -42,6 +42,9 @@ impl ApiError {
             Self::BadParam(_) | Self::BodyUnreadable(_) => ErrorKind::BadRequest,
             Self::ExecutionNotFound(_) | Self::RouteNotFound(_) => ErrorKind::NotFound,
             Self::BodyTooLarge => ErrorKind::BadRequest,
+            Self::Store(StoreError::TimedOut) => ErrorKind::Unavailable {
+                retry_after_secs: 5,
+            },
             Self::Store(_) | Self::Panic(_) => ErrorKind::Internal,
             Self::Engine(e) => e.kind(),
         }
@@ -68,6 +71,7 @@ impl ApiError {
             Self::Engine(EngineError::ShuttingDown) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "shutting_down")
             }
+            Self::Store(StoreError::TimedOut) => (StatusCode::SERVICE_UNAVAILABLE, "query_timeout"),
             Self::Store(_)
             | Self::Panic(_)
             | Self::Engine(EngineError::Store(_) | EngineError::PoolGone) => {

@@ -28,7 +28,10 @@ pub fn extra_value(raw: Option<&str>, param: &Param) -> Result<Option<String>, A
     let Some(value) = form_urlencoded::parse(raw.unwrap_or("").as_bytes())
         .find(|(k, _)| k == param.name)
         .map(|(_, v)| v.into_owned())
+        .filter(|v| !v.is_empty())
     else {
+        // Absent or empty: an empty value counts as absent, as for the
+        // list's own parameters.
         return Ok(None);
     };
     param

@@ -7,7 +7,7 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 
-use app::model::{params, BadParam, Execution};
+use app::model::{params, Execution};
 use app::store::Store;
 
 use super::executions::{extra_value, parse_query};

@@ -1,0 +1,121 @@
+//! Every statement's time limit, and how each database enforces it. A query
+//! that runs away (a plan gone bad, a filter no index serves) must not hold
+//! a connection and a core for minutes after its caller has given up:
+//! PostgreSQL ends it with `statement_timeout`; SQLite, which has no such
+//! setting, with a progress handler that also ends it as soon as the request
+//! that asked for it is dropped (its client went away).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sqlx::pool::PoolConnection;
+use sqlx::Sqlite;
+
+/// How long one statement of a request may run. Generous for reads that
+/// take milliseconds, short enough that a runaway one gives its connection
+/// back. Migrations and maintenance commands (check, rebuild) lift it.
+pub const STATEMENT_LIMIT: Duration = Duration::from_secs(30);
+
+/// `statement_timeout` for PostgreSQL connection options, in milliseconds.
+pub fn postgres_statement_timeout() -> String {
+    STATEMENT_LIMIT.as_millis().to_string()
+}
+
+/// SQLite virtual machine instructions between two checks of the limit:
+/// a check costs a clock read, a thousand instructions a few microseconds.
+const CHECK_EVERY_OPS: i32 = 1_000;
+
+/// Ends a SQLite connection's statements past [`STATEMENT_LIMIT`] or once
+/// the guard is dropped, whichever is first. Arm it before the statement and
+/// keep it alive across the `.await`: dropping the future drops the guard.
+pub struct SqliteLimit {
+    abandoned: Arc<AtomicBool>,
+}
+
+impl SqliteLimit {
+    pub async fn arm(conn: &mut PoolConnection<Sqlite>) -> Result<Self, sqlx::Error> {
+        let abandoned = Arc::new(AtomicBool::new(false));
+        let deadline = Instant::now() + STATEMENT_LIMIT;
+        let flag = abandoned.clone();
+        conn.lock_handle()
+            .await?
+            .set_progress_handler(CHECK_EVERY_OPS, move || {
+                // true goes on; false interrupts (SQLITE_INTERRUPT).
+                !flag.load(Ordering::Relaxed) && Instant::now() < deadline
+            });
+        Ok(Self { abandoned })
+    }
+
+    /// Removes a connection's handler: every use of a pooled connection
+    /// starts without one (the writer's batches must never be interrupted
+    /// by the limit of the read that used the connection before).
+    pub async fn disarm(conn: &mut sqlx::SqliteConnection) -> Result<(), sqlx::Error> {
+        conn.lock_handle().await?.remove_progress_handler();
+        Ok(())
+    }
+}
+
+impl Drop for SqliteLimit {
+    fn drop(&mut self) {
+        self.abandoned.store(true, Ordering::Relaxed);
+    }
+}
+
+/// True when the database ended a statement for its limit (or because its
+/// caller went away): SQLite's SQLITE_INTERRUPT, PostgreSQL's
+/// query_canceled (57014).
+pub fn is_limit(error: &sqlx::Error) -> bool {
+    let Some(db) = error.as_database_error() else {
+        return false;
+    };
+    matches!(db.code().as_deref(), Some("9") | Some("57014"))
+}
+
+#[cfg(all(test, feature = "test-support"))]
+mod tests {
+    use std::time::Duration;
+
+    use crate::store::db::Sql;
+    use crate::test_support::TestDb;
+
+    /// Seconds of work for SQLite: counting to ten billion.
+    const ENDLESS: &str = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c \
+                           WHERE x < 10000000000) SELECT count(*) FROM c";
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_abandoned_sqlite_read_stops_and_frees_its_connection() {
+        let test = TestDb::sqlite().await;
+        let db = test.store.db().clone();
+        // More abandoned reads than the pool has connections: if they kept
+        // running, the read after them would wait for minutes.
+        for _ in 0..20 {
+            let mut sql = Sql::new(db.dialect());
+            sql.push(ENDLESS);
+            let abandoned =
+                tokio::time::timeout(Duration::from_millis(50), db.fetch_all::<(i64,)>(sql)).await;
+            assert!(abandoned.is_err(), "the endless read was still running");
+        }
+        let mut sql = Sql::new(db.dialect());
+        sql.push("SELECT 1");
+        let next = tokio::time::timeout(Duration::from_secs(20), db.fetch_all::<(i64,)>(sql))
+            .await
+            .expect("a read after abandoned ones gets a connection")
+            .expect("and answers");
+        assert_eq!(next, vec![(1,)]);
+        // The connections the abandoned reads used go on to serve writes,
+        // uninterrupted.
+        crate::test_support::run(1).record(&test.store).await;
+        test.finish().await;
+    }
+
+    #[tokio::test]
+    async fn postgres_connections_carry_the_statement_timeout() {
+        let test = TestDb::postgres().await;
+        let mut sql = Sql::new(test.store.db().dialect());
+        sql.push("SELECT current_setting('statement_timeout')");
+        let (setting,): (String,) = test.store.db().fetch_optional(sql).await.unwrap().unwrap();
+        assert_eq!(setting, "30s");
+        test.finish().await;
+    }
+}
