@@ -8,6 +8,11 @@
 //! `--bare` serves the routes without the layers every request goes
 //! through, panic catching, body limit and the /metrics counting, to
 //! measure what they cost).
+//! `-- --matrix [--database-url URL]` (issue 11) measures every filtered
+//! view instead, at 24 h, 7 d and 30 d: the page with its counts and chart,
+//! and the rows alone (`GET /executions?meta=false`), p50 of a few requests
+//! each, printed as a table; with `--database-url` over a history seeded by
+//! `executor seed` (SQLite or PostgreSQL) instead of the bench's own file.
 //! Never point `executor serve` at that file: a third of the synthetic runs
 //! are unfinished, and a server fails those at start.
 
@@ -29,16 +34,20 @@ fn main() {
     let mut fresh = false;
     let mut only: Option<String> = None;
     let mut bare = false;
+    let mut matrix = false;
+    let mut database_url: Option<String> = None;
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--runs" => runs = it.next().and_then(|v| v.parse().ok()).unwrap_or(runs),
             "--fresh" => fresh = true,
             "--bare" => bare = true,
+            "--matrix" => matrix = true,
+            "--database-url" => database_url = it.next(),
             "--only" => only = it.next(),
             "--bench" => {}
             other => {
-                eprintln!("page bench: unknown argument '{other}'; expected --runs N, --fresh, --bare, --only PATH|LABEL-WORD");
+                eprintln!("page bench: unknown argument '{other}'; expected --runs N, --fresh, --bare, --only PATH|LABEL-WORD, --matrix, --database-url URL");
                 std::process::exit(2);
             }
         }
@@ -52,10 +61,17 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    runtime.block_on(bench(runs, fresh, only, bare));
+    runtime.block_on(bench(runs, fresh, only, bare, matrix, database_url));
 }
 
-async fn bench(runs: u64, fresh: bool, only: Option<String>, bare: bool) {
+async fn bench(
+    runs: u64,
+    fresh: bool,
+    only: Option<String>,
+    bare: bool,
+    matrix: bool,
+    database_url: Option<String>,
+) {
     // The workspace's target dir, wherever cargo runs the bench from.
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
     std::fs::create_dir_all(format!("{root}/target/bench")).unwrap();
@@ -65,7 +81,8 @@ async fn bench(runs: u64, fresh: bool, only: Option<String>, bare: bool) {
             let _ = std::fs::remove_file(format!("{path}{suffix}"));
         }
     }
-    let store = Store::connect(&format!("sqlite://{path}")).await.unwrap();
+    let url = database_url.unwrap_or_else(|| format!("sqlite://{path}"));
+    let store = Store::connect(&url).await.unwrap();
     let existing = store
         .list(LOCAL_SCOPE, &ListQuery::default())
         .await
@@ -116,6 +133,11 @@ async fn bench(runs: u64, fresh: bool, only: Option<String>, bare: bool) {
     );
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     let client = reqwest::Client::new();
+    if matrix {
+        view_matrix(&client, &format!("http://{addr}")).await;
+        store.close().await;
+        return;
+    }
     // The drawer opens the newest run, with its tool calls.
     let newest = store
         .list_without_meta(LOCAL_SCOPE, &ListQuery::default())
@@ -179,4 +201,80 @@ async fn bench(runs: u64, fresh: bool, only: Option<String>, bare: bool) {
         );
     }
     store.close().await;
+}
+
+/// Every filter of issue 11's table and two-filter combinations.
+const MATRIX_FILTERS: [&str; 15] = [
+    "",
+    "status=failed",
+    "trigger=cli",
+    "trigger=cli&status=failed",
+    "tool=ns3.resource.op7",
+    "tool=ns3.*",
+    "tool=*.op7",
+    "code=resource",
+    "code=ZqXv",
+    "elicitation=true",
+    "minDurationMs=1000",
+    "trigger=cli&elicitation=true",
+    "tool=ns3.resource.op7&trigger=cli",
+    "tool=ns3.*&status=failed",
+    "status=failed&minDurationMs=1000",
+];
+const MATRIX_RANGES: [(&str, i64); 3] = [("24h", 1), ("7d", 7), ("30d", 30)];
+/// Requests per cell after one warm-up; slow cells get fewer.
+const MATRIX_SAMPLES: usize = 5;
+const MATRIX_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// p50 in ms of GETs of `url`, or None past [`MATRIX_TIMEOUT`].
+async fn p50(client: &reqwest::Client, url: &str) -> Option<f64> {
+    let mut times = Vec::new();
+    for i in 0..=MATRIX_SAMPLES {
+        let started = Instant::now();
+        let sent = client.get(url).timeout(MATRIX_TIMEOUT).send().await;
+        let ok = match sent {
+            Ok(response) => response.status().is_success() && response.text().await.is_ok(),
+            Err(_) => false,
+        };
+        if !ok {
+            return None;
+        }
+        let took = started.elapsed();
+        if i > 0 {
+            times.push(took);
+        }
+        // A view of seconds says what it is in three samples.
+        if took > Duration::from_secs(2) && times.len() >= 2 {
+            break;
+        }
+    }
+    times.sort();
+    times.get(times.len() / 2).map(|t| t.as_secs_f64() * 1000.0)
+}
+
+async fn view_matrix(client: &reqwest::Client, base: &str) {
+    let cell = |v: Option<f64>| v.map_or_else(|| "> 60 s".to_owned(), |ms| format!("{ms:.1}"));
+    println!(
+        "view matrix (p50 ms; page = /runs with counts and chart, rows = /executions?meta=false)"
+    );
+    let mut header = format!("{:<38}", "filter");
+    for (range, _) in MATRIX_RANGES {
+        header.push_str(&format!(" {:>10} {:>9}", format!("page {range}"), "rows"));
+    }
+    println!("{header}");
+    for filter in MATRIX_FILTERS {
+        let mut line = format!("{:<38}", if filter.is_empty() { "none" } else { filter });
+        for (range, days) in MATRIX_RANGES {
+            let and = if filter.is_empty() { "" } else { "&" };
+            let page = p50(client, &format!("{base}/runs?range={range}{and}{filter}")).await;
+            let from = now_ms() - days * 86_400_000;
+            let rows = p50(
+                client,
+                &format!("{base}/executions?meta=false&from={from}{and}{filter}"),
+            )
+            .await;
+            line.push_str(&format!(" {:>10} {:>9}", cell(page), cell(rows)));
+        }
+        println!("{line}");
+    }
 }
