@@ -15,7 +15,7 @@ CREATE TABLE tool_class_hourly (
     trigger_kind TEXT NOT NULL, -- '' stands for no trigger (not a valid kind)
     had_elicitation BOOLEAN NOT NULL,
     runs BIGINT NOT NULL,
-    PRIMARY KEY (scope_id, tool_path, slot_start, status, trigger_kind, had_elicitation)
+    PRIMARY KEY (scope_id, slot_start, tool_path, status, trigger_kind, had_elicitation)
 );
 
 CREATE TABLE tool_class_daily (
@@ -26,7 +26,7 @@ CREATE TABLE tool_class_daily (
     trigger_kind TEXT NOT NULL,
     had_elicitation BOOLEAN NOT NULL,
     runs BIGINT NOT NULL,
-    PRIMARY KEY (scope_id, tool_path, slot_start, status, trigger_kind, had_elicitation)
+    PRIMARY KEY (scope_id, slot_start, tool_path, status, trigger_kind, had_elicitation)
 );
 
 INSERT INTO tool_class_hourly (scope_id, slot_start, tool_path, status, trigger_kind, had_elicitation, runs)

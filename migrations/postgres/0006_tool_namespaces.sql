@@ -25,7 +25,7 @@ CREATE TABLE namespace_class_hourly (
     trigger_kind TEXT NOT NULL, -- '' stands for no trigger (not a valid kind)
     had_elicitation BOOLEAN NOT NULL,
     runs BIGINT NOT NULL,
-    PRIMARY KEY (scope_id, namespace, slot_start, status, trigger_kind, had_elicitation)
+    PRIMARY KEY (scope_id, slot_start, namespace, status, trigger_kind, had_elicitation)
 );
 
 CREATE TABLE namespace_class_daily (
@@ -36,7 +36,7 @@ CREATE TABLE namespace_class_daily (
     trigger_kind TEXT NOT NULL,
     had_elicitation BOOLEAN NOT NULL,
     runs BIGINT NOT NULL,
-    PRIMARY KEY (scope_id, namespace, slot_start, status, trigger_kind, had_elicitation)
+    PRIMARY KEY (scope_id, slot_start, namespace, status, trigger_kind, had_elicitation)
 );
 
 INSERT INTO namespace_class_hourly (scope_id, slot_start, namespace, status, trigger_kind, had_elicitation, runs)

@@ -1,8 +1,8 @@
 -- Runs per tool path, run status, trigger and elicitation, per hour and per
 -- day: they answer a view filtered to one tool path (its counts and chart)
 -- and tool facets under trigger or elicitation filters without reading the
--- runs. Keyed path first: one path is a range of the table, and facets over
--- every path are one range per path of the catalog. Counted up (and moved
+-- runs. Keyed slot first, like the other roll-ups: a batch's counts land
+-- side by side (one path is read slot by slot). Counted up (and moved
 -- when a run's status or elicitation changes) by the store's writer once per
 -- batch (app/src/store/batch/), down by the trigger below; it reads the run's
 -- trigger and elicitation from execution_tool_path, which now keeps them
@@ -21,7 +21,7 @@ CREATE TABLE tool_class_hourly (
     trigger_kind TEXT NOT NULL, -- '' stands for no trigger (not a valid kind)
     had_elicitation INTEGER NOT NULL,
     runs INTEGER NOT NULL,
-    PRIMARY KEY (scope_id, tool_path, slot_start, status, trigger_kind, had_elicitation)
+    PRIMARY KEY (scope_id, slot_start, tool_path, status, trigger_kind, had_elicitation)
 ) WITHOUT ROWID;
 
 CREATE TABLE tool_class_daily (
@@ -32,7 +32,7 @@ CREATE TABLE tool_class_daily (
     trigger_kind TEXT NOT NULL,
     had_elicitation INTEGER NOT NULL,
     runs INTEGER NOT NULL,
-    PRIMARY KEY (scope_id, tool_path, slot_start, status, trigger_kind, had_elicitation)
+    PRIMARY KEY (scope_id, slot_start, tool_path, status, trigger_kind, had_elicitation)
 ) WITHOUT ROWID;
 
 INSERT INTO tool_class_hourly (scope_id, slot_start, tool_path, status, trigger_kind, had_elicitation, runs)

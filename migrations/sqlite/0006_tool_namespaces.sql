@@ -31,7 +31,7 @@ CREATE TABLE namespace_class_hourly (
     trigger_kind TEXT NOT NULL, -- '' stands for no trigger (not a valid kind)
     had_elicitation INTEGER NOT NULL,
     runs INTEGER NOT NULL,
-    PRIMARY KEY (scope_id, namespace, slot_start, status, trigger_kind, had_elicitation)
+    PRIMARY KEY (scope_id, slot_start, namespace, status, trigger_kind, had_elicitation)
 ) WITHOUT ROWID;
 
 CREATE TABLE namespace_class_daily (
@@ -42,7 +42,7 @@ CREATE TABLE namespace_class_daily (
     trigger_kind TEXT NOT NULL,
     had_elicitation INTEGER NOT NULL,
     runs INTEGER NOT NULL,
-    PRIMARY KEY (scope_id, namespace, slot_start, status, trigger_kind, had_elicitation)
+    PRIMARY KEY (scope_id, slot_start, namespace, status, trigger_kind, had_elicitation)
 ) WITHOUT ROWID;
 
 INSERT INTO namespace_class_hourly (scope_id, slot_start, namespace, status, trigger_kind, had_elicitation, runs)

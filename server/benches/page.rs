@@ -107,7 +107,7 @@ async fn bench(
             started.elapsed().as_secs_f64()
         );
     } else {
-        println!("history: {existing} runs already in {path} (--fresh rebuilds it)");
+        println!("history: {existing} runs already in {url} (--fresh rebuilds it)");
     }
 
     let engine = Engine::start(store.clone(), Registry::new(), EngineConfig::default()).unwrap();

@@ -179,6 +179,28 @@ impl<'a> Basis<'a> {
     }
 }
 
+/// Most slots a roll-up read seeks one by one (a 30-day window has 720
+/// hourly slots); past it, the read scans the slots' range instead.
+const MAX_SEEKED_SLOTS: i64 = 2_000;
+
+/// ` AND slot_start …` for one name's rows in the slots of `[from, to)`.
+/// The class roll-ups are keyed slot first, so that a batch's counts land
+/// side by side in the table (keyed by name first, every batch wrote into
+/// as many places of a large table as it had names); one name's rows are
+/// then one seek per slot, not a scan of every name's rows.
+fn push_slots(sql: &mut Sql, (from, to): Range, slot_ms: i64) {
+    let count = (to - from) / slot_ms;
+    if count <= MAX_SEEKED_SLOTS {
+        sql.push(" AND slot_start IN ")
+            .bind_list((0..count).map(|i| from + i * slot_ms));
+    } else {
+        sql.push(" AND slot_start >= ")
+            .bind(from)
+            .push(" AND slot_start < ")
+            .bind(to);
+    }
+}
+
 /// A time range `[from, to)` in epoch ms.
 type Range = (i64, i64);
 
@@ -456,16 +478,22 @@ impl Store {
                 .push(rollup.table)
                 .push(" WHERE scope_id = ")
                 .bind(scope);
-            if let Basis::Pairs(source, name) = basis {
-                if let Some((_, column)) = source.pair_table() {
+            match basis {
+                Basis::Pairs(source, name) => {
+                    let Some((_, column)) = source.pair_table() else {
+                        continue;
+                    };
                     sql.push(" AND ").push(column).push(" = ").bind(name);
+                    push_slots(&mut sql, (s1, s2), rollup.slot_ms);
+                }
+                _ => {
+                    sql.push(" AND slot_start >= ")
+                        .bind(s1)
+                        .push(" AND slot_start < ")
+                        .bind(s2);
                 }
             }
-            sql.push(" AND slot_start >= ")
-                .bind(s1)
-                .push(" AND slot_start < ")
-                .bind(s2)
-                .push(by.group_by());
+            sql.push(by.group_by());
             add(self.db().fetch_all(sql).await?, sign);
         }
         Ok(out)
@@ -512,8 +540,7 @@ impl Store {
             // (run, path) pairs. The narrowest roll-up that keys what is
             // filtered: without filters the ones that sum the classes (a
             // sixth of the rows), with a status filter the ones by status,
-            // with a trigger or elicitation filter the ones by class, which
-            // are keyed path first: one range per path of the catalog.
+            // with a trigger or elicitation filter the ones by class.
             let [daily, hourly] = if by_class {
                 [&TOOL_CLASS_DAILY, &TOOL_CLASS_HOURLY]
             } else if filters.statuses.is_empty() {
@@ -529,15 +556,6 @@ impl Store {
                     .push(rollup.table)
                     .push(" WHERE scope_id = ")
                     .bind(scope);
-                if by_class {
-                    // Seeks the path-first key path by path.
-                    sql.push(
-                        " AND tool_path IN (SELECT tool_path FROM tool_path_catalog \
-                         WHERE scope_id = ",
-                    )
-                    .bind(scope)
-                    .push(")");
-                }
                 sql.push(" AND slot_start >= ")
                     .bind(a)
                     .push(" AND slot_start < ")

@@ -138,7 +138,8 @@ pub const TOOL_DAILY_TOTAL: Rollup = Rollup {
 
 /// Every run class of a tool path: what a view filtered to one path counts
 /// (its facets and chart), and tool facets under trigger or elicitation
-/// filters. Keyed path first in the table, so one path is one range.
+/// filters. Keyed slot first, like every roll-up: a batch's counts land
+/// side by side; one path's rows are read slot by slot.
 pub const TOOL_CLASS_HOURLY: Rollup = Rollup {
     table: "tool_class_hourly",
     slot_ms: HOUR,
@@ -157,7 +158,7 @@ pub const TOOL_CLASS_DAILY: Rollup = Rollup {
 };
 
 /// Every run class of a tool namespace: what a view filtered to one
-/// namespace (`tool=github.*`) counts. Keyed namespace first.
+/// namespace (`tool=github.*`) counts.
 pub const NAMESPACE_CLASS_HOURLY: Rollup = Rollup {
     table: "namespace_class_hourly",
     slot_ms: HOUR,

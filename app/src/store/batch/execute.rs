@@ -341,8 +341,9 @@ impl<'a> Plan<'a> {
             .collect())
     }
 
-    /// Adds the batch's new (run, tool path) pairs and counts each new pair
-    /// once in the hourly tool roll-up and the scope's tool catalog.
+    /// Adds the batch's new (run, tool path) and (run, namespace) pairs,
+    /// counts each new pair once in its roll-ups, and adds new paths to the
+    /// scope's tool catalog.
     async fn record_tool_paths(
         &self,
         db: &Db,
