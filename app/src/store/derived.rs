@@ -9,7 +9,7 @@
 
 use super::code_search;
 use super::db::{Dialect, Sql, Tx, WriterConn};
-use super::rollup::{Rollup, ROLLUPS, TOOL_NAMESPACES_FROM_CALLS, TOOL_PATHS_FROM_CALLS};
+use super::rollup::{Pairs, Rollup, ROLLUPS};
 use super::{Store, StoreError};
 
 /// One derived structure and how it compares.
@@ -93,33 +93,24 @@ pub fn rebuild_steps(dialect: Dialect) -> usize {
 }
 
 fn structures(dialect: Dialect) -> Vec<Structure> {
-    let mut all = vec![
-        Structure {
-            name: "execution_tool_path",
-            columns: "scope_id, execution_id, tool_path, created_at, status, trigger_kind, \
-                      had_elicitation"
-                .into(),
-            computed: TOOL_PATHS_FROM_CALLS.into(),
+    // Pair tables first, in this order (see `reconcile`).
+    let mut all: Vec<Structure> = Pairs::ALL
+        .into_iter()
+        .map(|pairs| Structure {
+            name: pairs.table(),
+            columns: pairs.columns("", ""),
+            computed: pairs.implied_by_calls(),
             kept: "",
             extras_allowed: false,
-        },
-        Structure {
-            name: "execution_tool_namespace",
-            columns: "scope_id, execution_id, namespace, created_at, status, trigger_kind, \
-                      had_elicitation"
-                .into(),
-            computed: TOOL_NAMESPACES_FROM_CALLS.into(),
-            kept: "",
-            extras_allowed: false,
-        },
-        Structure {
-            name: "tool_path_catalog",
-            columns: "scope_id, tool_path".into(),
-            computed: "SELECT DISTINCT scope_id, tool_path FROM execution_tool_call".into(),
-            kept: "",
-            extras_allowed: true,
-        },
-    ];
+        })
+        .collect();
+    all.push(Structure {
+        name: "tool_path_catalog",
+        columns: "scope_id, tool_path".into(),
+        computed: "SELECT DISTINCT scope_id, tool_path FROM execution_tool_call".into(),
+        kept: "",
+        extras_allowed: true,
+    });
     all.extend(ROLLUPS.iter().map(|r| rollup_structure(r)));
     all.push(Structure {
         name: "execution_scope_total",

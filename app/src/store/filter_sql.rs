@@ -4,7 +4,7 @@
 
 use super::code_search::{self, CodePlan, DRIVE_FROM_INDEX_BELOW};
 use super::db::{Db, Dialect, Sql};
-use super::rollup::Source;
+use super::rollup::Pairs;
 use super::StoreError;
 use crate::model::{Filters, TriggerFilter};
 
@@ -80,11 +80,11 @@ pub fn tool_paths_by_time(dialect: Dialect) -> &'static str {
 /// Follows a pair table in queries that read one name's time range of it
 /// (one tool path, one namespace): SQLite would rather take another index
 /// and read every name's pairs.
-pub fn pairs_by_name(dialect: Dialect, source: Source) -> &'static str {
-    match (dialect, source) {
-        (Dialect::Sqlite, Source::ToolPaths) => " INDEXED BY execution_tool_path_path_idx",
-        (Dialect::Sqlite, Source::ToolNamespaces) => " INDEXED BY execution_tool_namespace_idx",
-        (Dialect::Sqlite, Source::Runs) | (Dialect::Postgres, _) => "",
+pub fn pairs_by_name(dialect: Dialect, pairs: Pairs) -> &'static str {
+    match (dialect, pairs) {
+        (Dialect::Sqlite, Pairs::ToolPaths) => " INDEXED BY execution_tool_path_path_idx",
+        (Dialect::Sqlite, Pairs::ToolNamespaces) => " INDEXED BY execution_tool_namespace_idx",
+        (Dialect::Postgres, _) => "",
     }
 }
 
@@ -149,18 +149,7 @@ pub fn push_filters(sql: &mut Sql, filters: &Filters, resolved: &Resolved, skip:
     if let Some(to) = filters.to {
         sql.push(" AND e.created_at < ").bind(to.get());
     }
-    if !skip.status && !filters.statuses.is_empty() {
-        sql.push(" AND e.status IN ")
-            .bind_list(filters.statuses.iter().map(|s| s.as_str()));
-    }
-    if !skip.trigger && !filters.triggers.is_empty() {
-        push_trigger_filter(sql, "e.trigger_kind", NoTrigger::Null, &filters.triggers);
-    }
-    if !skip.elicitation {
-        if let Some(had) = filters.elicitation {
-            sql.push(" AND e.had_elicitation = ").bind(had);
-        }
-    }
+    push_class_filters(sql, filters, ("e.", NoTrigger::Null), skip);
     if let Some(min) = filters.min_duration_ms {
         sql.push(" AND e.duration_ms >= ").bind(min);
     }
@@ -197,19 +186,33 @@ pub enum NoTrigger {
     Empty,
 }
 
-/// Appends ` AND …` for the status, trigger and elicitation filters over a
-/// table whose columns are `status`, `trigger_kind` and `had_elicitation`
-/// (a roll-up, or `execution_tool_path`), unaliased.
-pub fn push_class_filters(sql: &mut Sql, filters: &Filters, no_trigger: NoTrigger) {
-    if !filters.statuses.is_empty() {
-        sql.push(" AND status IN ")
+/// Appends ` AND …` for the status, trigger and elicitation filters not
+/// skipped, over columns `status`, `trigger_kind` and `had_elicitation`
+/// prefixed by `prefix` (the runs `e.`; a roll-up or a pair table, nothing)
+/// in a table that spells "no trigger" as `no_trigger`.
+pub fn push_class_filters(
+    sql: &mut Sql,
+    filters: &Filters,
+    (prefix, no_trigger): (&str, NoTrigger),
+    skip: Skip,
+) {
+    if !skip.status && !filters.statuses.is_empty() {
+        sql.push(" AND ")
+            .push(prefix)
+            .push("status IN ")
             .bind_list(filters.statuses.iter().map(|s| s.as_str()));
     }
-    if !filters.triggers.is_empty() {
-        push_trigger_filter(sql, "trigger_kind", no_trigger, &filters.triggers);
+    if !skip.trigger && !filters.triggers.is_empty() {
+        let column = format!("{prefix}trigger_kind");
+        push_trigger_filter(sql, &column, no_trigger, &filters.triggers);
     }
-    if let Some(had) = filters.elicitation {
-        sql.push(" AND had_elicitation = ").bind(had);
+    if !skip.elicitation {
+        if let Some(had) = filters.elicitation {
+            sql.push(" AND ")
+                .push(prefix)
+                .push("had_elicitation = ")
+                .bind(had);
+        }
     }
 }
 

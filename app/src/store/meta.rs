@@ -24,7 +24,7 @@ use crate::model::{
 };
 
 use super::rollup::{
-    Rollup, Source, DAY, HOUR, HOURLY, NAMESPACE_CLASS_DAILY, NAMESPACE_CLASS_HOURLY,
+    Pairs, Rollup, DAY, HOUR, HOURLY, NAMESPACE_CLASS_DAILY, NAMESPACE_CLASS_HOURLY,
     QUARTER_HOURLY, TOOL_CLASS_DAILY, TOOL_CLASS_HOURLY, TOOL_DAILY, TOOL_DAILY_TOTAL, TOOL_HOURLY,
     TOOL_HOURLY_TOTAL,
 };
@@ -122,7 +122,7 @@ enum Basis<'a> {
     /// The class roll-ups of the one tool path or namespace the tool filter
     /// names, with the edges from its pair table: a run is paired with a
     /// path or namespace at most once, so its pairs count runs.
-    Pairs(Source, &'a str),
+    Pairs(Pairs, &'a str),
     /// The runs alone: a filter no roll-up keys (code, duration, several
     /// tool paths, a glob that is not a namespace).
     Rows,
@@ -138,13 +138,13 @@ impl<'a> Basis<'a> {
         }
         if let [pattern] = filters.tools.as_slice() {
             if let Some(namespace) = pattern.namespace() {
-                return Self::Pairs(Source::ToolNamespaces, namespace);
+                return Self::Pairs(Pairs::ToolNamespaces, namespace);
             }
         }
         match &resolved.tools {
             ToolPaths::Any => Self::Runs,
             ToolPaths::OneOf(paths) => match paths.as_slice() {
-                [path] => Self::Pairs(Source::ToolPaths, path),
+                [path] => Self::Pairs(Pairs::ToolPaths, path),
                 _ => Self::Rows,
             },
         }
@@ -154,11 +154,11 @@ impl<'a> Basis<'a> {
     fn ladder(self) -> &'static [&'static Rollup] {
         match self {
             Self::Runs => &[&HOURLY, &QUARTER_HOURLY],
-            Self::Pairs(Source::ToolPaths, _) => &[&TOOL_CLASS_DAILY, &TOOL_CLASS_HOURLY],
-            Self::Pairs(Source::ToolNamespaces, _) => {
+            Self::Pairs(Pairs::ToolPaths, _) => &[&TOOL_CLASS_DAILY, &TOOL_CLASS_HOURLY],
+            Self::Pairs(Pairs::ToolNamespaces, _) => {
                 &[&NAMESPACE_CLASS_DAILY, &NAMESPACE_CLASS_HOURLY]
             }
-            Self::Pairs(Source::Runs, _) | Self::Rows => &[],
+            Self::Rows => &[],
         }
     }
 
@@ -194,11 +194,16 @@ fn push_slots(sql: &mut Sql, (from, to): Range, slot_ms: i64) {
         sql.push(" AND slot_start IN ")
             .bind_list((0..count).map(|i| from + i * slot_ms));
     } else {
-        sql.push(" AND slot_start >= ")
-            .bind(from)
-            .push(" AND slot_start < ")
-            .bind(to);
+        push_slot_range(sql, (from, to));
     }
+}
+
+/// ` AND slot_start …` for every slot of `[from, to)`.
+fn push_slot_range(sql: &mut Sql, (from, to): Range) {
+    sql.push(" AND slot_start >= ")
+        .bind(from)
+        .push(" AND slot_start < ")
+        .bind(to);
 }
 
 /// A time range `[from, to)` in epoch ms.
@@ -411,11 +416,8 @@ impl Store {
         };
         for ((from, to), sign) in rows {
             let mut sql = self.db().sql();
-            if let Basis::Pairs(source, name) = basis {
-                let Some((table, column)) = source.pair_table() else {
-                    continue;
-                };
-                let hint = pairs_by_name(sql.dialect, source);
+            if let Basis::Pairs(pairs, name) = basis {
+                let hint = pairs_by_name(sql.dialect, pairs);
                 sql.push("SELECT status, ");
                 push_dimensions(
                     &mut sql,
@@ -426,12 +428,12 @@ impl Store {
                     width,
                 );
                 sql.push(", count(*) AS n FROM ")
-                    .push(table)
+                    .push(pairs.table())
                     .push(hint)
                     .push(" WHERE scope_id = ")
                     .bind(scope)
                     .push(" AND ")
-                    .push(column)
+                    .push(pairs.name_column())
                     .push(" = ")
                     .bind(name)
                     .push(" AND created_at >= ")
@@ -479,19 +481,14 @@ impl Store {
                 .push(" WHERE scope_id = ")
                 .bind(scope);
             match basis {
-                Basis::Pairs(source, name) => {
-                    let Some((_, column)) = source.pair_table() else {
-                        continue;
-                    };
-                    sql.push(" AND ").push(column).push(" = ").bind(name);
+                Basis::Pairs(pairs, name) => {
+                    sql.push(" AND ")
+                        .push(pairs.name_column())
+                        .push(" = ")
+                        .bind(name);
                     push_slots(&mut sql, (s1, s2), rollup.slot_ms);
                 }
-                _ => {
-                    sql.push(" AND slot_start >= ")
-                        .bind(s1)
-                        .push(" AND slot_start < ")
-                        .bind(s2);
-                }
+                Basis::Runs | Basis::Rows => push_slot_range(&mut sql, (s1, s2)),
             }
             sql.push(by.group_by());
             add(self.db().fetch_all(sql).await?, sign);
@@ -556,11 +553,8 @@ impl Store {
                     .push(rollup.table)
                     .push(" WHERE scope_id = ")
                     .bind(scope);
-                sql.push(" AND slot_start >= ")
-                    .bind(a)
-                    .push(" AND slot_start < ")
-                    .bind(b);
-                push_class_filters(&mut sql, filters, NoTrigger::Empty);
+                push_slot_range(&mut sql, (a, b));
+                push_class_filters(&mut sql, filters, ("", NoTrigger::Empty), Skip::NONE);
                 sql.push(" GROUP BY tool_path");
                 add(self.db().fetch_all(sql).await?, sign);
             }
@@ -575,7 +569,7 @@ impl Store {
                     .bind(a)
                     .push(" AND created_at < ")
                     .bind(b);
-                push_class_filters(&mut sql, filters, NoTrigger::Null);
+                push_class_filters(&mut sql, filters, ("", NoTrigger::Null), Skip::NONE);
                 sql.push(" GROUP BY tool_path");
                 add(self.db().fetch_all(sql).await?, sign);
             }
@@ -842,11 +836,11 @@ mod tests {
         assert_eq!(chart(Basis::Runs, 6 * HOUR), vec![&HOURLY]);
         assert_eq!(chart(Basis::Runs, 15 * MINUTE), vec![&QUARTER_HOURLY]);
         assert!(chart(Basis::Runs, 5 * MINUTE).is_empty());
-        let path = Basis::Pairs(Source::ToolPaths, "a.b");
+        let path = Basis::Pairs(Pairs::ToolPaths, "a.b");
         assert_eq!(chart(path, 2 * DAY), vec![&TOOL_CLASS_DAILY]);
         assert_eq!(chart(path, 2 * HOUR), vec![&TOOL_CLASS_HOURLY]);
         assert!(chart(path, 15 * MINUTE).is_empty());
-        let namespace = Basis::Pairs(Source::ToolNamespaces, "a");
+        let namespace = Basis::Pairs(Pairs::ToolNamespaces, "a");
         assert_eq!(chart(namespace, 2 * HOUR), vec![&NAMESPACE_CLASS_HOURLY]);
         assert!(chart(Basis::Rows, DAY).is_empty());
         // Facets have no buckets: the whole ladder, whatever the width.

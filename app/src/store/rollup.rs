@@ -14,49 +14,69 @@ pub const DAY: i64 = 24 * HOUR;
 pub enum Source {
     /// Runs (`execution`).
     Runs,
-    /// Distinct (run, tool path) pairs (`execution_tool_path`).
+    /// The pairs of a per-run pair table.
+    Pairs(Pairs),
+}
+
+/// A per-run pair table: the distinct pairs of a run and something its tool
+/// calls name (a tool path, a namespace), with the run's created_at, status,
+/// trigger and elicitation, which the writer keeps in step. A run is in a
+/// pair table at most once per name, so its rows count runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pairs {
+    /// `execution_tool_path`.
     ToolPaths,
-    /// Distinct (run, tool namespace) pairs (`execution_tool_namespace`).
+    /// `execution_tool_namespace`.
     ToolNamespaces,
 }
 
-/// The distinct (run, tool path) pairs as the three tables imply them: what
-/// `execution_tool_path` holds, with the run's created_at, status, trigger
-/// and elicitation.
-pub const TOOL_PATHS_FROM_CALLS: &str =
-    "SELECT DISTINCT c.scope_id, c.execution_id, c.tool_path, e.created_at, e.status, \
-     e.trigger_kind, e.had_elicitation \
-     FROM execution_tool_call c JOIN execution e \
-     ON e.scope_id = c.scope_id AND e.id = c.execution_id";
+impl Pairs {
+    pub const ALL: [Pairs; 2] = [Pairs::ToolPaths, Pairs::ToolNamespaces];
 
-/// The distinct (run, namespace) pairs as the three tables imply them: what
-/// `execution_tool_namespace` holds (the calls keep their path's namespace).
-pub const TOOL_NAMESPACES_FROM_CALLS: &str =
-    "SELECT DISTINCT c.scope_id, c.execution_id, c.namespace, e.created_at, e.status, \
-     e.trigger_kind, e.had_elicitation \
-     FROM execution_tool_call c JOIN execution e \
-     ON e.scope_id = c.scope_id AND e.id = c.execution_id";
-
-impl Source {
-    /// The per-run pair sources, which the writer fills and keeps in step.
-    pub const PAIRS: [Source; 2] = [Source::ToolPaths, Source::ToolNamespaces];
-
-    /// A pair source's table and the column naming what the run is paired
-    /// with (runs count from `execution` itself).
-    pub fn pair_table(self) -> Option<(&'static str, &'static str)> {
+    pub fn table(self) -> &'static str {
         match self {
-            Self::Runs => None,
-            Self::ToolPaths => Some(("execution_tool_path", "tool_path")),
-            Self::ToolNamespaces => Some(("execution_tool_namespace", "namespace")),
+            Self::ToolPaths => "execution_tool_path",
+            Self::ToolNamespaces => "execution_tool_namespace",
         }
     }
 
+    /// The column naming what the run is paired with, in the pair table and
+    /// in `execution_tool_call` alike.
+    pub fn name_column(self) -> &'static str {
+        match self {
+            Self::ToolPaths => "tool_path",
+            Self::ToolNamespaces => "namespace",
+        }
+    }
+
+    /// The table's columns, each prefixed by `prefix` (an alias and its dot,
+    /// or nothing); `name_alias` renames the name column (` AS name`).
+    pub fn columns(self, prefix: &str, name_alias: &str) -> String {
+        let (p, name) = (prefix, self.name_column());
+        format!(
+            "{p}scope_id, {p}execution_id, {p}{name}{name_alias}, {p}created_at, {p}status, \
+             {p}trigger_kind, {p}had_elicitation"
+        )
+    }
+
+    /// The pairs as the three tables imply them: what the table holds.
+    pub fn implied_by_calls(self) -> String {
+        format!(
+            "SELECT DISTINCT c.scope_id, c.execution_id, c.{}, e.created_at, e.status, \
+             e.trigger_kind, e.had_elicitation \
+             FROM execution_tool_call c JOIN execution e \
+             ON e.scope_id = c.scope_id AND e.id = c.execution_id",
+            self.name_column()
+        )
+    }
+}
+
+impl Source {
     /// The counted rows, from the three tables alone (for check and rebuild).
     pub fn rows_from_base(self) -> String {
         match self {
             Self::Runs => "execution".to_owned(),
-            Self::ToolPaths => format!("({TOOL_PATHS_FROM_CALLS}) tp"),
-            Self::ToolNamespaces => format!("({TOOL_NAMESPACES_FROM_CALLS}) tn"),
+            Self::Pairs(pairs) => format!("({}) p", pairs.implied_by_calls()),
         }
     }
 }
@@ -115,7 +135,7 @@ pub const HOURLY: Rollup = Rollup {
 pub const TOOL_HOURLY: Rollup = Rollup {
     table: "tool_hourly",
     slot_ms: HOUR,
-    source: Source::ToolPaths,
+    source: Source::Pairs(Pairs::ToolPaths),
     keys: &[Field::ToolPath, Field::Status],
 };
 pub const TOOL_DAILY: Rollup = Rollup {
@@ -127,7 +147,7 @@ pub const TOOL_DAILY: Rollup = Rollup {
 pub const TOOL_HOURLY_TOTAL: Rollup = Rollup {
     table: "tool_hourly_total",
     slot_ms: HOUR,
-    source: Source::ToolPaths,
+    source: Source::Pairs(Pairs::ToolPaths),
     keys: &[Field::ToolPath],
 };
 pub const TOOL_DAILY_TOTAL: Rollup = Rollup {
@@ -143,7 +163,7 @@ pub const TOOL_DAILY_TOTAL: Rollup = Rollup {
 pub const TOOL_CLASS_HOURLY: Rollup = Rollup {
     table: "tool_class_hourly",
     slot_ms: HOUR,
-    source: Source::ToolPaths,
+    source: Source::Pairs(Pairs::ToolPaths),
     keys: &[
         Field::ToolPath,
         Field::Status,
@@ -162,7 +182,7 @@ pub const TOOL_CLASS_DAILY: Rollup = Rollup {
 pub const NAMESPACE_CLASS_HOURLY: Rollup = Rollup {
     table: "namespace_class_hourly",
     slot_ms: HOUR,
-    source: Source::ToolNamespaces,
+    source: Source::Pairs(Pairs::ToolNamespaces),
     keys: &[
         Field::Namespace,
         Field::Status,

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use super::statements::chunks;
 use super::statements::push_values;
 use crate::store::db::{Arg, Db, Tx};
-use crate::store::rollup::{Field, Source, ROLLUPS};
+use crate::store::rollup::{Field, Pairs, Source, ROLLUPS};
 use crate::store::StoreError;
 
 /// One key value of a roll-up row.
@@ -103,15 +103,21 @@ impl RollupDeltas {
         self.add(Source::Runs, scope, created_at, &row, delta);
     }
 
-    /// Counts a pair of `source`, as its table keeps it.
-    pub(super) fn add_pair(&mut self, source: Source, pair: &RunPair, delta: i64) {
+    /// Counts a pair of `pairs`, as its table keeps it.
+    pub(super) fn add_pair(&mut self, pairs: Pairs, pair: &RunPair, delta: i64) {
         let row = Counted {
             status: &pair.status,
             trigger: pair.trigger_kind.as_deref(),
             elicited: pair.had_elicitation,
             name: &pair.name,
         };
-        self.add(source, &pair.scope_id, pair.created_at, &row, delta);
+        self.add(
+            Source::Pairs(pairs),
+            &pair.scope_id,
+            pair.created_at,
+            &row,
+            delta,
+        );
     }
 
     pub(super) async fn apply(self, db: &Db, tx: &mut Tx<'_>) -> Result<(), StoreError> {

@@ -13,7 +13,7 @@ use super::statements::{chunks, insert_rows, push_values, update_rows};
 use crate::model::{ExecutionStatus, InteractionStatus, ToolCallStatus};
 use crate::store::code_search;
 use crate::store::db::{Arg, Db, Tx};
-use crate::store::rollup::Source;
+use crate::store::rollup::Pairs;
 use crate::store::write_ops::{ExecutionPatch, InteractionResolution, ToolCallFinish};
 use crate::store::StoreError;
 
@@ -201,8 +201,8 @@ impl<'a> Plan<'a> {
             },
         )
         .await?;
-        for source in Source::PAIRS {
-            let table = pair_table(source).0;
+        for pairs in Pairs::ALL {
+            let table = pairs.table();
             update_rows(
                 db,
                 tx,
@@ -307,7 +307,7 @@ impl<'a> Plan<'a> {
             moved.insert((old.scope_id, old.id), (status.to_owned(), elicited));
         }
         let runs: Vec<&RunKey> = moved.keys().collect();
-        for source in Source::PAIRS {
+        for pairs in Pairs::ALL {
             for chunk in chunks(&runs) {
                 let mut sql = db.sql();
                 sql.push("WITH v(scope_id, execution_id) AS (VALUES ");
@@ -315,9 +315,9 @@ impl<'a> Plan<'a> {
                     vec![s.clone().into(), e.clone().into()]
                 });
                 sql.push(") SELECT ")
-                    .push(&pair_columns(source, "p.", Columns::Select))
+                    .push(&pairs.columns("p.", AS_NAME))
                     .push(" FROM v JOIN ")
-                    .push(pair_table(source).0)
+                    .push(pairs.table())
                     .push(" p ON p.scope_id = v.scope_id AND p.execution_id = v.execution_id");
                 for pair in tx.fetch_all::<RunPair>(sql).await? {
                     let Some((status, elicited)) =
@@ -325,13 +325,13 @@ impl<'a> Plan<'a> {
                     else {
                         continue;
                     };
-                    deltas.add_pair(source, &pair, -1);
+                    deltas.add_pair(pairs, &pair, -1);
                     let now = RunPair {
                         status: status.clone(),
                         had_elicitation: *elicited,
                         ..pair
                     };
-                    deltas.add_pair(source, &now, 1);
+                    deltas.add_pair(pairs, &now, 1);
                 }
             }
         }
@@ -385,14 +385,14 @@ impl<'a> Plan<'a> {
                 })
             })
             .collect();
-        let paths = Source::ToolPaths;
+        let paths = Pairs::ToolPaths;
         insert_rows(
             db,
             tx,
             &format!(
                 "INSERT INTO {} ({}) VALUES ",
-                pair_table(paths).0,
-                pair_columns(paths, "", Columns::Insert)
+                paths.table(),
+                paths.columns("", "")
             ),
             &added,
             pair_args,
@@ -404,15 +404,17 @@ impl<'a> Plan<'a> {
             push_values(&mut sql, chunk, &|(s, e, p): &(&str, &str, &str)| {
                 vec![(*s).into(), (*e).into(), (*p).into()]
             });
-            sql.push(") INSERT INTO execution_tool_path (")
-                .push(&pair_columns(paths, "", Columns::Insert))
+            sql.push(") INSERT INTO ")
+                .push(paths.table())
+                .push(" (")
+                .push(&paths.columns("", ""))
                 .push(
                     ") SELECT v.scope_id, v.execution_id, v.tool_path, e.created_at, e.status, \
                      e.trigger_kind, e.had_elicitation FROM v \
                      JOIN execution e ON e.scope_id = v.scope_id AND e.id = v.execution_id \
                      WHERE true ON CONFLICT DO NOTHING RETURNING ",
                 )
-                .push(&pair_columns(paths, "", Columns::Select));
+                .push(&paths.columns("", AS_NAME));
             added.extend(tx.fetch_all::<RunPair>(sql).await?);
         }
         for row in &added {
@@ -444,17 +446,17 @@ impl<'a> Plan<'a> {
                 })
             })
             .collect();
-        let spaces = Source::ToolNamespaces;
+        let spaces = Pairs::ToolNamespaces;
         for chunk in chunks(&namespaces) {
             let mut sql = db.sql();
             sql.push("INSERT INTO ")
-                .push(pair_table(spaces).0)
+                .push(spaces.table())
                 .push(" (")
-                .push(&pair_columns(spaces, "", Columns::Insert))
+                .push(&spaces.columns("", ""))
                 .push(") VALUES ");
             push_values(&mut sql, chunk, &pair_args);
             sql.push(" ON CONFLICT DO NOTHING RETURNING ")
-                .push(&pair_columns(spaces, "", Columns::Select));
+                .push(&spaces.columns("", AS_NAME));
             for row in tx.fetch_all::<RunPair>(sql).await? {
                 deltas.add_pair(spaces, &row, 1);
             }
@@ -487,39 +489,11 @@ struct RunState {
     created_at: i64,
 }
 
-fn pair_table(source: Source) -> (&'static str, &'static str) {
-    source
-        .pair_table()
-        .expect("Source::PAIRS are the sources with pair tables")
-}
-
 /// A run: its scope and id.
 type RunKey = (String, String);
 
-/// How a list of a pair table's columns is used.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Columns {
-    /// Inserted into.
-    Insert,
-    /// Read into a [`RunPair`]: the name column `AS name`.
-    Select,
-}
-
-/// The columns of a pair table, in [`RunPair`]'s order, each prefixed by
-/// `prefix` (a table alias and its dot, or nothing).
-fn pair_columns(source: Source, prefix: &str, usage: Columns) -> String {
-    let name = pair_table(source).1;
-    let p = prefix;
-    let alias = if usage == Columns::Select {
-        " AS name"
-    } else {
-        ""
-    };
-    format!(
-        "{p}scope_id, {p}execution_id, {p}{name}{alias}, {p}created_at, {p}status, \
-         {p}trigger_kind, {p}had_elicitation"
-    )
-}
+/// What a pair table's name column is read as, into a [`RunPair`].
+const AS_NAME: &str = " AS name";
 
 fn pair_args(p: &RunPair) -> Vec<Arg> {
     vec![
