@@ -16,7 +16,7 @@ use super::write_ops::WriteOp;
 use super::StoreError;
 
 /// Most operations taken into one transaction.
-const MAX_BATCH: usize = 8_192;
+const MAX_BATCH: usize = 32_768;
 /// Queue bound: past it, enqueuers wait (back-pressure instead of memory growth).
 const QUEUE: usize = 32_768;
 

@@ -1,32 +1,60 @@
 //! Roll-up deltas: the changes a batch makes to the roll-up tables
 //! ([`ROLLUPS`]), gathered per row and written once per batch.
 
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use super::statements::chunks;
 use super::statements::push_values;
 use crate::store::db::{Arg, Db, Tx};
-use crate::store::rollup::{Field, Pairs, Source, ROLLUPS};
+use crate::store::rollup::{Field, Pairs, Rollup, Source, ROLLUPS};
 use crate::store::StoreError;
 
-/// One key value of a roll-up row.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum KeyValue {
-    Text(String),
-    Bool(bool),
+/// The strings a batch's roll-up keys name, each held once, so that a key is
+/// a few integers: a batch of thousands of runs touches each roll-up row
+/// once per pair, and building string keys for every touch cost more than
+/// writing the rows.
+#[derive(Default)]
+struct Names {
+    ids: HashMap<String, u32>,
+    names: Vec<String>,
 }
 
-impl From<&KeyValue> for Arg {
-    fn from(v: &KeyValue) -> Self {
-        match v {
-            KeyValue::Text(t) => t.clone().into(),
-            KeyValue::Bool(b) => (*b).into(),
+impl Names {
+    fn id(&mut self, name: &str) -> u32 {
+        if let Some(id) = self.ids.get(name) {
+            return *id;
         }
+        let id = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
+        self.names.push(name.to_owned());
+        self.ids.insert(name.to_owned(), id);
+        id
+    }
+
+    fn name(&self, id: u32) -> &str {
+        self.names.get(id as usize).map_or("", String::as_str)
     }
 }
 
-/// A roll-up row: which roll-up (index into [`ROLLUPS`]), scope, slot, keys.
-type RollupKey = (usize, String, i64, Vec<KeyValue>);
+/// A roll-up row: which roll-up (index into [`ROLLUPS`]), scope, slot, and
+/// its keys in the roll-up's order, each a name's id (a text key) or 0/1 (a
+/// flag); unused places are 0.
+type RollupKey = (usize, u32, i64, [u32; MAX_KEYS]);
+
+/// Most key columns of a roll-up besides scope and slot.
+const MAX_KEYS: usize = 4;
+const _: () = {
+    let mut i = 0;
+    while i < ROLLUPS.len() {
+        assert!(
+            ROLLUPS[i].keys.len() <= MAX_KEYS,
+            "a roll-up has more keys than MAX_KEYS"
+        );
+        i += 1;
+    }
+};
 
 /// What a counted row says, for the roll-ups' keys.
 struct Counted<'a> {
@@ -38,14 +66,60 @@ struct Counted<'a> {
 }
 
 impl Counted<'_> {
-    fn value(&self, field: Field) -> KeyValue {
-        match field {
-            Field::Status => KeyValue::Text(self.status.to_owned()),
-            Field::Trigger => KeyValue::Text(self.trigger.unwrap_or("").to_owned()),
-            Field::Elicitation => KeyValue::Bool(self.elicited),
-            Field::ToolPath | Field::Namespace => KeyValue::Text(self.name.to_owned()),
+    /// The row's key values, each text looked up once for all roll-ups.
+    fn ids(&self, names: &mut Names) -> CountedIds {
+        CountedIds {
+            status: names.id(self.status),
+            trigger: names.id(self.trigger.unwrap_or("")),
+            elicited: u32::from(self.elicited),
+            name: names.id(self.name),
         }
     }
+}
+
+/// A [`Counted`] row's key values as ids (see [`Names`]).
+struct CountedIds {
+    status: u32,
+    trigger: u32,
+    elicited: u32,
+    name: u32,
+}
+
+impl CountedIds {
+    fn value(&self, field: Field) -> u32 {
+        match field {
+            Field::Status => self.status,
+            Field::Trigger => self.trigger,
+            Field::Elicitation => self.elicited,
+            Field::ToolPath | Field::Namespace => self.name,
+        }
+    }
+}
+
+/// A key value as its column holds it.
+fn key_arg(field: Field, value: u32, names: &Names) -> Arg {
+    match field {
+        Field::Elicitation => (value != 0).into(),
+        _ => names.name(value).to_owned().into(),
+    }
+}
+
+/// Orders two rows of `rollup` as its primary key does (bytes of text, then
+/// false before true), so a batch writes each table front to back.
+fn key_order(rollup: &Rollup, names: &Names, a: &RollupKey, b: &RollupKey) -> Ordering {
+    let text = |id: u32| names.name(id).as_bytes();
+    text(a.1).cmp(text(b.1)).then(a.2.cmp(&b.2)).then_with(|| {
+        for (i, field) in rollup.keys.iter().enumerate() {
+            let order = match field {
+                Field::Elicitation => a.3[i].cmp(&b.3[i]),
+                _ => text(a.3[i]).cmp(text(b.3[i])),
+            };
+            if order != Ordering::Equal {
+                return order;
+            }
+        }
+        Ordering::Equal
+    })
 }
 
 /// A row of a per-run pair table (`execution_tool_path`,
@@ -68,19 +142,25 @@ pub(super) struct RunPair {
 /// run by run would update a busy hour's rows thousands of times.
 #[derive(Default)]
 pub(super) struct RollupDeltas {
-    counts: BTreeMap<RollupKey, i64>,
+    names: Names,
+    counts: HashMap<RollupKey, i64>,
     /// New runs per scope.
     pub(super) totals: BTreeMap<String, i64>,
 }
 
 impl RollupDeltas {
     fn add(&mut self, source: Source, scope: &str, created_at: i64, row: &Counted, delta: i64) {
+        let ids = row.ids(&mut self.names);
+        let scope = self.names.id(scope);
         for (i, rollup) in ROLLUPS.iter().enumerate() {
             if rollup.source != source {
                 continue;
             }
-            let keys = rollup.keys.iter().map(|f| row.value(*f)).collect();
-            let key = (i, scope.to_owned(), rollup.slot_start(created_at), keys);
+            let mut keys = [0; MAX_KEYS];
+            for (k, field) in keys.iter_mut().zip(rollup.keys) {
+                *k = ids.value(*field);
+            }
+            let key = (i, scope, rollup.slot_start(created_at), keys);
             *self.counts.entry(key).or_default() += delta;
         }
     }
@@ -132,8 +212,11 @@ impl RollupDeltas {
         .await?;
         // A status change moves a run between statuses, not in or out of
         // the status-free totals: its deltas cancel and nothing is written.
+        let names = &self.names;
         for (i, rollup) in ROLLUPS.iter().enumerate() {
-            let rows = self.counts.iter().filter(|(k, _)| k.0 == i);
+            let mut rows: Vec<(&RollupKey, &i64)> =
+                self.counts.iter().filter(|(k, _)| k.0 == i).collect();
+            rows.sort_by(|a, b| key_order(rollup, names, a.0, b.0));
             add_counts(
                 db,
                 tx,
@@ -141,8 +224,15 @@ impl RollupDeltas {
                 &rollup.key_columns(),
                 rows,
                 |(_, scope, slot, keys)| {
-                    let mut args: Vec<Arg> = vec![scope.clone().into(), (*slot).into()];
-                    args.extend(keys.iter().map(Arg::from));
+                    let mut args: Vec<Arg> =
+                        vec![names.name(*scope).to_owned().into(), (*slot).into()];
+                    args.extend(
+                        rollup
+                            .keys
+                            .iter()
+                            .zip(keys)
+                            .map(|(field, value)| key_arg(*field, *value, names)),
+                    );
                     args
                 },
             )

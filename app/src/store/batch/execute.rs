@@ -385,6 +385,7 @@ impl<'a> Plan<'a> {
                 })
             })
             .collect();
+        let known_count = added.len();
         let paths = Pairs::ToolPaths;
         insert_rows(
             db,
@@ -420,34 +421,30 @@ impl<'a> Plan<'a> {
         for row in &added {
             deltas.add_pair(paths, row, 1);
         }
-        // A run's namespaces, from its new paths; a namespace is new to the
-        // run unless an earlier batch paired them.
-        let namespaces: BTreeSet<(&str, &str, &str)> = added
-            .iter()
-            .map(|p| {
-                (
-                    p.scope_id.as_str(),
-                    p.execution_id.as_str(),
-                    crate::model::namespace_of(&p.name),
-                )
-            })
-            .collect();
-        let by_run: HashMap<(&str, &str), &RunPair> = added
-            .iter()
-            .map(|p| ((p.scope_id.as_str(), p.execution_id.as_str()), p))
-            .collect();
-        let namespaces: Vec<RunPair> = namespaces
-            .into_iter()
-            .filter_map(|(s, e, ns)| {
-                let run = by_run.get(&(s, e))?;
-                Some(RunPair {
-                    name: ns.to_owned(),
-                    ..(*run).clone()
-                })
-            })
-            .collect();
+        // A run's namespaces, from its new paths. A run created in this
+        // batch has no earlier pairs: its namespaces are inserted without
+        // asking back, like its paths (reading rows back costs more than
+        // writing them). A namespace is new to an earlier run unless an
+        // earlier batch paired them.
+        let (fresh, later) = added.split_at(known_count);
         let spaces = Pairs::ToolNamespaces;
-        for chunk in chunks(&namespaces) {
+        let fresh = namespaces_of(fresh);
+        insert_rows(
+            db,
+            tx,
+            &format!(
+                "INSERT INTO {} ({}) VALUES ",
+                spaces.table(),
+                spaces.columns("", "")
+            ),
+            &fresh,
+            pair_args,
+        )
+        .await?;
+        for row in &fresh {
+            deltas.add_pair(spaces, row, 1);
+        }
+        for chunk in chunks(&namespaces_of(later)) {
             let mut sql = db.sql();
             sql.push("INSERT INTO ")
                 .push(spaces.table())
@@ -487,6 +484,25 @@ struct RunState {
     trigger_kind: Option<String>,
     had_elicitation: bool,
     created_at: i64,
+}
+
+/// The distinct (run, namespace) pairs of (run, path) pairs.
+fn namespaces_of(paths: &[RunPair]) -> Vec<RunPair> {
+    let mut seen: BTreeSet<(&str, &str, &str)> = BTreeSet::new();
+    paths
+        .iter()
+        .filter(|p| {
+            seen.insert((
+                p.scope_id.as_str(),
+                p.execution_id.as_str(),
+                crate::model::namespace_of(&p.name),
+            ))
+        })
+        .map(|p| RunPair {
+            name: crate::model::namespace_of(&p.name).to_owned(),
+            ..p.clone()
+        })
+        .collect()
 }
 
 /// A run: its scope and id.

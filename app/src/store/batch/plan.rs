@@ -1,7 +1,9 @@
 //! A batch sorted into phases, with writes to rows born in the batch folded
 //! into their inserts. Pure: no database; the tests below pin the folding.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::store::write_ops::{
     ExecutionPatch, InteractionResolution, NewExecution, NewInteraction, NewToolCall,
