@@ -82,6 +82,25 @@ async fn rows_and_meta_can_be_asked_for_apart(store: &Store) {
     }
     let (status, body) = get(&format!("{base}/executions/meta?meta=false")).await;
     assert_eq!(status, 400, "the meta route has no meta switch: {body}");
+    // Exact counts on request, on both routes; a view this small is exact
+    // anyway, so the answers agree and none is marked approximate.
+    for url in [
+        format!("{base}/executions/meta?trigger=cli&exact=true"),
+        format!("{base}/executions?trigger=cli&exact=true"),
+    ] {
+        let (status, body) = get(&url).await;
+        assert_eq!(status, 200, "{url}: {body}");
+        let exact = body.get("meta").unwrap_or(&body);
+        assert_eq!(exact, &whole["meta"], "{url}");
+        assert_eq!(exact["approximate"], false, "{url}");
+    }
+    for bad in ["exact=yes", "exact=true&exact=false"] {
+        for route in ["executions", "executions/meta"] {
+            let (status, body) = get(&format!("{base}/{route}?{bad}")).await;
+            assert_eq!(status, 400, "{route}?{bad}: {body}");
+            assert_eq!(body["error"]["parameter"], "exact", "{route}?{bad}: {body}");
+        }
+    }
     let (status, body) = get(&format!("{base}/executions/meta?status=nope")).await;
     assert_eq!(
         (status, &body["error"]["parameter"]),

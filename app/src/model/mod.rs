@@ -26,7 +26,8 @@ pub use cursor::{Cursor, CursorError};
 pub use error_kind::ErrorKind;
 pub use execution::{Execution, Interaction, InteractionStatus, ToolCall, ToolCallStatus};
 pub use query::{
-    BadParam, Filters, ListQuery, Sort, SortDir, SortKey, TriggerFilter, DEFAULT_LIMIT, MAX_LIMIT,
+    BadParam, Counts, Filters, ListQuery, Sort, SortDir, SortKey, TriggerFilter, DEFAULT_LIMIT,
+    MAX_LIMIT,
 };
 pub use run::{
     ElicitationRequest, PendingInteraction, ResumeAction, ResumeRequest, RunRequest, RunResponse,
@@ -37,6 +38,6 @@ pub use time::{format_iso_short, format_utc, parse_utc};
 pub use tool_pattern::{namespace_of, ToolPathPattern};
 pub use view_state::{trigger_str, Range, RunsView};
 pub use wire::{
-    Chart, ChartBucket, ExecutionEnvelope, InteractionCounts, ListMeta, ListPage, ToolCallList,
-    ToolFacet, TriggerCount,
+    Chart, ChartBucket, Estimate, ExecutionEnvelope, InteractionCounts, ListMeta, ListPage,
+    ToolCallList, ToolFacet, TriggerCount,
 };

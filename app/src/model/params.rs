@@ -178,6 +178,14 @@ pub const META: Param = query(
     false,
 );
 
+/// `GET /executions`'s and `GET /executions/meta`'s: how exact the counts are.
+pub const EXACT: Param = query(
+    "exact",
+    "true asks for exact counts however many runs they read, within the exact request's time limit (60 s; past it 503 query_timeout); otherwise counts past the meta's work budget are estimates, marked approximate",
+    Shape::Boolean,
+    false,
+);
+
 pub const TRIGGER_HEADER: Param = Param {
     name: "x-executor-trigger",
     location: Location::Header,

@@ -197,6 +197,19 @@ impl Filters {
     }
 }
 
+/// How exact a first page's counts must be.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Counts {
+    /// Exact where the roll-ups or an index answer within the meta's work
+    /// budget; past it, estimated from a sample and marked so
+    /// (`approximate`, `estimate`).
+    #[default]
+    Bounded,
+    /// Exact whatever it reads, within the exact request's own time limit
+    /// (`exact=true`).
+    Exact,
+}
+
 /// A validated `GET /executions` request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ListQuery {

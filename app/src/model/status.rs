@@ -118,6 +118,15 @@ impl StatusCounts {
     pub fn total(&self) -> i64 {
         ExecutionStatus::ALL.iter().map(|s| self.get(*s)).sum()
     }
+
+    /// Every count passed through `f`.
+    pub fn map(&self, f: impl Fn(i64) -> i64) -> Self {
+        let mut out = Self::default();
+        for s in ExecutionStatus::ALL {
+            out.add(s, f(self.get(s)));
+        }
+        out
+    }
 }
 
 #[cfg(test)]

@@ -11,6 +11,27 @@ pub fn status_label(status: ExecutionStatus) -> &'static str {
 }
 
 /// `850ms`, `4.2s`, `3.1m`.
+/// A count as the page shows it: exact as it is, an estimate rounded to
+/// three figures behind `≈` (`≈ 12.3k`), since its last digits mean nothing.
+pub fn count(n: i64, estimated: bool) -> String {
+    if !estimated {
+        return n.to_string();
+    }
+    let (value, suffix) = match n.unsigned_abs() {
+        a if a >= 1_000_000 => (n as f64 / 1_000_000.0, "M"),
+        a if a >= 1_000 => (n as f64 / 1_000.0, "k"),
+        _ => return format!("≈ {n}"),
+    };
+    let digits = if value.abs() >= 100.0 {
+        0
+    } else if value.abs() >= 10.0 {
+        1
+    } else {
+        2
+    };
+    format!("≈ {value:.digits$}{suffix}")
+}
+
 pub fn duration(ms: i64) -> String {
     if ms < 1_000 {
         format!("{ms}ms")
@@ -88,6 +109,15 @@ pub fn pretty_json(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn estimates_show_three_figures_behind_an_approximately_sign() {
+        assert_eq!(count(12_345, false), "12345");
+        assert_eq!(count(12_345, true), "≈ 12.3k");
+        assert_eq!(count(950, true), "≈ 950");
+        assert_eq!(count(1_234_567, true), "≈ 1.23M");
+        assert_eq!(count(123_456, true), "≈ 123k");
+    }
 
     #[test]
     fn durations_read_naturally() {

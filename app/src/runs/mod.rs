@@ -320,7 +320,8 @@ fn TopBar() -> impl IntoView {
                 + ctx.extra.get().len();
             format!(
                 "{loaded} loaded · {} matching · {} total",
-                m.filter_row_count, m.total_row_count
+                format::count(m.filter_row_count, m.is_estimated("filterRowCount")),
+                m.total_row_count
             )
         })
     };

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use super::format::status_label;
+use super::format::{self, status_label};
 use super::{PageCtx, ViewLink};
 use crate::model::{ExecutionStatus, ListMeta, Range, RunsView, ToolPathPattern, TriggerFilter};
 
@@ -12,6 +12,9 @@ use crate::model::{ExecutionStatus, ListMeta, Range, RunsView, ToolPathPattern, 
 fn Facet(
     label: String,
     count: i64,
+    /// The count is an estimate.
+    #[prop(optional)]
+    estimated: bool,
     checked: bool,
     toggle: RunsView,
     only: RunsView,
@@ -24,7 +27,7 @@ fn Facet(
                 <span class="box" aria-hidden="true">{if checked { "☑" } else { "☐" }}</span>
                 {dot.map(|d| view! { <span class=format!("dot status-{d}")></span> })}
                 <span class="label">{label}</span>
-                <span class="count">{count}</span>
+                <span class="count">{format::count(count, estimated)}</span>
                 <span class="sr-only">{if checked { " (selected)" } else { "" }}</span>
             </ViewLink>
             <ViewLink href=only.href() class="only".to_owned()>
@@ -64,6 +67,7 @@ fn Sections(meta: ListMeta, view: RunsView) -> impl IntoView {
                 <Facet
                     label=status_label(s).to_owned()
                     count=meta.status_counts.get(s)
+                    estimated=meta.is_estimated("statusCounts")
                     checked=f.statuses.contains(&s)
                     toggle=view.toggle_status(s)
                     only=view.only_status(s)
@@ -84,6 +88,7 @@ fn Sections(meta: ListMeta, view: RunsView) -> impl IntoView {
                 <Facet
                     label=t.trigger_kind.clone().unwrap_or_else(|| "unknown".into())
                     count=t.count
+                    estimated=meta.is_estimated("triggerCounts")
                     checked=f.triggers.contains(&filter)
                     toggle=view.toggle_trigger(filter.clone())
                     only=view.only_trigger(filter)
@@ -100,6 +105,7 @@ fn Sections(meta: ListMeta, view: RunsView) -> impl IntoView {
                 <Facet
                     label=t.tool_path.clone()
                     count=t.count
+                    estimated=meta.is_estimated("toolFacets")
                     checked=f.tools.contains(&pattern)
                     toggle=view.toggle_tool(pattern.clone())
                     only=view.only_tool(pattern)
@@ -120,6 +126,7 @@ fn Sections(meta: ListMeta, view: RunsView) -> impl IntoView {
                 <Facet
                     label=label.to_owned()
                     count=count
+                    estimated=meta.is_estimated("interactionCounts")
                     checked=f.elicitation == Some(value)
                     toggle=toggled.clone()
                     only=toggled

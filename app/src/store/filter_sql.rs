@@ -38,11 +38,15 @@ impl Resolved {
         self.tools.matches_nothing()
     }
 
-    /// The same filters for a query whose FROM clause is not the runs table.
-    pub fn scanning(&self) -> Self {
+    /// The same filters for a query whose FROM clause is not the runs table
+    /// (the index's matches cannot drive it), or that reads few runs: a
+    /// code filter is tested on each run's code. Semi-joined to the index's
+    /// matches instead, SQLite let the matches drive a join with the tool
+    /// pairs and read the window's pairs once per match (30 s for 12,000).
+    pub fn row_by_row(&self) -> Self {
         Self {
             tools: self.tools.clone(),
-            code: CodePlan::Scan,
+            code: CodePlan::TestEachRow,
         }
     }
 }
@@ -73,6 +77,16 @@ pub async fn resolve(db: &Db, scope: &str, filters: &Filters) -> Result<Resolved
 pub fn tool_paths_by_time(dialect: Dialect) -> &'static str {
     match dialect {
         Dialect::Sqlite => " INDEXED BY execution_tool_path_created_idx",
+        Dialect::Postgres => "",
+    }
+}
+
+/// Follows `execution e` in queries that read short time ranges of the runs
+/// (an estimate's slices): SQLite would rather take the duration index under
+/// a duration filter and read every run of it.
+pub fn runs_by_time(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Sqlite => " INDEXED BY execution_scope_created_idx",
         Dialect::Postgres => "",
     }
 }
@@ -156,8 +170,10 @@ pub fn push_filters(sql: &mut Sql, filters: &Filters, resolved: &Resolved, skip:
     if let Some(max) = filters.max_duration_ms {
         sql.push(" AND e.duration_ms <= ").bind(max);
     }
-    if let (Some(code), CodePlan::Scan) = (&filters.code, resolved.code) {
-        code_search::push_filter(sql, code);
+    match (&filters.code, resolved.code) {
+        (Some(code), CodePlan::Scan) => code_search::push_filter(sql, code),
+        (Some(code), CodePlan::TestEachRow) => code_search::push_row_test(sql, code),
+        (_, CodePlan::DriveFromIndex) | (None, _) => {}
     }
     if !skip.tool {
         match tools {

@@ -17,6 +17,10 @@ use sqlx::Sqlite;
 /// back. Migrations and maintenance commands (check, rebuild) lift it.
 pub const STATEMENT_LIMIT: Duration = Duration::from_secs(30);
 
+/// Longest an exact meta (`exact=true`) may take, all its statements
+/// together: the one request that is allowed to read every run of a view.
+pub const EXACT_META_LIMIT: Duration = Duration::from_secs(60);
+
 /// `statement_timeout` for PostgreSQL connection options, in milliseconds.
 pub fn postgres_statement_timeout() -> String {
     STATEMENT_LIMIT.as_millis().to_string()

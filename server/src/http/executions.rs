@@ -4,7 +4,9 @@ use axum::extract::{Path, RawQuery, State};
 use axum::Json;
 
 use app::model::params::{self, Param};
-use app::model::{BadParam, ExecutionEnvelope, ListMeta, ListPage, ListQuery, ToolCallList};
+use app::model::{
+    BadParam, Counts, ExecutionEnvelope, ListMeta, ListPage, ListQuery, ToolCallList,
+};
 use app::store::Store;
 
 use super::{ApiError, Scope};
@@ -53,10 +55,12 @@ pub async fn list(
     Scope(scope): Scope,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<ListPage>, ApiError> {
-    let query = parse_query(raw.as_deref(), &[params::META.name])?;
+    let query = parse_query(raw.as_deref(), &[params::META.name, params::EXACT.name])?;
     let with_meta = extra_value(raw.as_deref(), &params::META)?.as_deref() != Some("false");
     let page = if with_meta {
-        store.list(&scope, &query).await?
+        store
+            .list_counted(&scope, &query, counts(raw.as_deref())?)
+            .await?
     } else {
         store.list_without_meta(&scope, &query).await?
     };
@@ -79,8 +83,17 @@ pub async fn meta(
     Scope(scope): Scope,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<ListMeta>, ApiError> {
-    let query = parse_query(raw.as_deref(), &[])?;
-    Ok(Json(store.list_meta(&scope, &query.filters).await?))
+    let query = parse_query(raw.as_deref(), &[params::EXACT.name])?;
+    let counts = counts(raw.as_deref())?;
+    Ok(Json(store.list_meta(&scope, &query.filters, counts).await?))
+}
+
+/// The `exact` parameter's counts.
+fn counts(raw: Option<&str>) -> Result<Counts, ApiError> {
+    Ok(match extra_value(raw, &params::EXACT)?.as_deref() {
+        Some("true") => Counts::Exact,
+        _ => Counts::Bounded,
+    })
 }
 
 #[utoipa::path(

@@ -79,8 +79,20 @@ const fn list_and(own: Param) -> [Param; 14] {
     }
     all
 }
+/// The list's parameters and two of a handler's own.
+const fn list_and_two(first: Param, second: Param) -> [Param; 15] {
+    let mut all = [second; 15];
+    let one = list_and(first);
+    let mut i = 0;
+    while i < one.len() {
+        all[i] = one[i];
+        i += 1;
+    }
+    all
+}
 const LIST_AND_FORMAT: [Param; 14] = list_and(params::FORMAT);
-const LIST_AND_META: [Param; 14] = list_and(params::META);
+const LIST_AND_META: [Param; 15] = list_and_two(params::META, params::EXACT);
+const LIST_AND_EXACT: [Param; 14] = list_and(params::EXACT);
 const TRIGGER_HEADERS: [Param; 2] = [params::TRIGGER_HEADER, params::TRIGGER_META_HEADER];
 
 const OPERATIONS: [Operation; 9] = [
@@ -88,13 +100,13 @@ const OPERATIONS: [Operation; 9] = [
         method: "get",
         path: "/executions",
         params: &LIST_AND_META,
-        errors: &[400],
+        errors: &[400, 503],
     },
     Operation {
         method: "get",
         path: "/executions/meta",
-        params: &params::LIST_PARAMS,
-        errors: &[400],
+        params: &LIST_AND_EXACT,
+        errors: &[400, 503],
     },
     Operation {
         method: "get",

@@ -20,6 +20,10 @@ pub enum CodePlan {
     /// them. Walking the list order and probing each run would read the
     /// whole window to find a handful of rows.
     DriveFromIndex,
+    /// A query that reads few runs (an estimate's sample) tests each run's
+    /// code itself: semi-joining the index's matches would read every match
+    /// of the scope to test a few thousand runs.
+    TestEachRow,
 }
 
 /// Matches at most this many runs and the code filter drives the query.
@@ -84,6 +88,15 @@ pub fn push_filter(sql: &mut Sql, needle: &str) {
     match sql.dialect {
         Dialect::Sqlite => sqlite::push_filter(sql, needle),
         Dialect::Postgres => postgres::push_filter(sql, needle),
+    }
+}
+
+/// ` AND` the run's own code holds `needle`, tested row by row (see
+/// [`CodePlan::TestEachRow`]).
+pub fn push_row_test(sql: &mut Sql, needle: &str) {
+    match sql.dialect {
+        Dialect::Sqlite => sqlite::push_row_test(sql, needle),
+        Dialect::Postgres => postgres::push_row_test(sql, needle),
     }
 }
 

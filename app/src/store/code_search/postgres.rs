@@ -71,3 +71,9 @@ pub fn push_filter(sql: &mut Sql, needle: &str) {
     .bind(pattern(needle))
     .push(" ESCAPE '\\')");
 }
+
+pub fn push_row_test(sql: &mut Sql, needle: &str) {
+    sql.push(" AND e.code ILIKE ")
+        .bind(pattern(needle))
+        .push(" ESCAPE '\\'");
+}

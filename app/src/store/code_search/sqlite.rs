@@ -69,8 +69,12 @@ pub fn push_filter(sql: &mut Sql, needle: &str) {
             .bind(phrase(needle))
             .push(")");
     } else {
-        sql.push(" AND instr(lower(e.code), lower(")
-            .bind(needle)
-            .push(")) > 0");
+        push_row_test(sql, needle);
     }
+}
+
+pub fn push_row_test(sql: &mut Sql, needle: &str) {
+    sql.push(" AND instr(lower(e.code), lower(")
+        .bind(needle)
+        .push(")) > 0");
 }

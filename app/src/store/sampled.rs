@@ -1,0 +1,276 @@
+//! The reads of an estimated meta (see [`super::estimate`]): the window's
+//! exact run totals per bucket from the roll-ups, then the sample's slices
+//! run by run, with every filter applied.
+
+use std::collections::{BTreeMap, HashMap};
+
+use sqlx::FromRow;
+
+use super::code_search::CodePlan;
+use super::db::Sql;
+use super::estimate::{self, Bound, Slice, Stratum, Weights};
+use super::filter_sql::{push_filters, runs_by_time, Resolved, Skip, ToolPaths};
+use super::meta::{fold, top_tools, Basis, GroupBy, GroupRow};
+use super::{Store, StoreError};
+use crate::model::{ChartWindow, EpochMs, Estimate, Filters, ListMeta, ToolFacet};
+
+#[derive(FromRow)]
+struct BucketRow {
+    bucket: i64,
+    n: i64,
+}
+
+#[derive(FromRow)]
+struct ToolBucketRow {
+    tool_path: String,
+    bucket: i64,
+    n: i64,
+}
+
+/// `WITH s(a, b, bucket) AS (VALUES …)`: the slices, as a table.
+fn push_slices(sql: &mut Sql, slices: &[Slice]) {
+    sql.push("WITH s(a, b, bucket) AS (VALUES ");
+    for (i, s) in slices.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.push("(")
+            .bind(s.from)
+            .push(", ")
+            .bind(s.to)
+            .push(", ")
+            .bind(s.bucket)
+            .push(")");
+    }
+    sql.push(")");
+}
+
+/// ` FROM s … WHERE` the runs created in a slice, then `also` (more tables
+/// joined to each run, their conditions after): CROSS JOIN keeps SQLite
+/// from making the runs the outer loop (every run of the scope against
+/// every slice); PostgreSQL takes it as a plain join.
+fn push_runs_in_slices(sql: &mut Sql, scope: &str, also: &str) {
+    let hint = runs_by_time(sql.dialect);
+    sql.push(" FROM s CROSS JOIN execution e")
+        .push(hint)
+        .push(also)
+        .push(" WHERE e.scope_id = ")
+        .bind(scope)
+        .push(" AND e.created_at >= s.a AND e.created_at < s.b");
+}
+
+/// The filters without their time bounds: the slices lie inside them.
+fn untimed(filters: &Filters) -> Filters {
+    Filters {
+        from: None,
+        after: None,
+        to: None,
+        ..filters.clone()
+    }
+}
+
+impl Store {
+    /// The meta estimated from a sample, or `None` when the exact meta is
+    /// cheap enough: the roll-ups answer the view, the trigram index narrows
+    /// its code filter to few runs, or its window holds few runs.
+    pub(super) async fn estimated_meta(
+        &self,
+        scope: &str,
+        filters: &Filters,
+        resolved: &Resolved,
+        window: ChartWindow,
+    ) -> Result<Option<ListMeta>, StoreError> {
+        if Basis::of(filters, resolved) != Basis::Rows
+            || resolved.code == CodePlan::DriveFromIndex
+            || resolved.matches_nothing()
+        {
+            return Ok(None);
+        }
+        let strata = self.strata(scope, window).await?;
+        let tools_sampled = !super::meta::tool_rollups_answer(filters);
+        let cost = estimate::run_cost(filters, &resolved.tools, tools_sampled);
+        let Some(slices) = estimate::plan(&strata, cost, estimate::budget(&window)) else {
+            return Ok(None);
+        };
+        let (total, matches, read, tools) = tokio::try_join!(
+            self.total(scope),
+            self.sampled_groups(scope, filters, resolved, &slices),
+            self.sampled_runs(scope, &slices),
+            self.sampled_tool_rows(scope, filters, resolved, &slices, tools_sampled),
+        )?;
+        let weights = estimate::weights(&strata, &read);
+        let mut bound = Bound::default();
+        let mut groups = Vec::with_capacity(matches.len());
+        let mut by_class: BTreeMap<(String, Option<String>, bool), i64> = BTreeMap::new();
+        for g in matches {
+            let Some(w) = weights.by_bucket.get(&g.bucket) else {
+                continue;
+            };
+            bound.add(g.bucket, g.n);
+            *by_class
+                .entry((g.status.clone(), g.trigger_kind.clone(), g.had_elicitation))
+                .or_default() += g.n;
+            groups.push(GroupRow {
+                n: estimate::scaled(g.n, w.per_run),
+                ..g
+            });
+        }
+        // Strata the slices read nothing of: scaled by the sample's overall
+        // rate (their runs are in the bound).
+        for s in &weights.unread {
+            let rate = s.runs as f64 / weights.sampled_runs.max(1) as f64;
+            for ((status, trigger_kind, had_elicitation), m) in &by_class {
+                groups.push(GroupRow {
+                    status: status.clone(),
+                    trigger_kind: trigger_kind.clone(),
+                    had_elicitation: *had_elicitation,
+                    bucket: s.bucket,
+                    n: estimate::scaled(*m, rate),
+                });
+            }
+        }
+        let (tool_facets, tool_bound) = match tools {
+            Some(rows) => estimated_tool_facets(rows, &weights),
+            None => {
+                let exact = self.tool_facets(scope, filters, resolved, window).await?;
+                let fixed = exact
+                    .into_iter()
+                    .map(|t| ToolFacet {
+                        count: t.count * estimate::FIXED_POINT,
+                        ..t
+                    })
+                    .collect();
+                (fixed, 0)
+            }
+        };
+        let mut meta = fold(filters, window, total, groups, None, tool_facets);
+        meta.map_counts(estimate::unscaled);
+        estimate::mark(
+            &mut meta,
+            Estimate {
+                estimated: estimate::estimated_counts(tools_sampled),
+                error_bound: bound.runs(&weights).max(tool_bound),
+                sampled_runs: weights.sampled_runs,
+                window_runs: strata.iter().map(|s| s.runs).sum(),
+            },
+        );
+        Ok(Some(meta))
+    }
+
+    /// The window's strata with their runs, exactly, from the roll-ups.
+    async fn strata(&self, scope: &str, window: ChartWindow) -> Result<Vec<Stratum>, StoreError> {
+        let all = Filters {
+            from: Some(EpochMs::clamped(window.from)),
+            to: Some(EpochMs::clamped(window.to)),
+            ..Filters::default()
+        };
+        let any = Resolved {
+            tools: ToolPaths::Any,
+            code: CodePlan::Scan,
+        };
+        let mut runs: HashMap<i64, i64> = HashMap::new();
+        for g in self
+            .groups(scope, &all, &any, window, GroupBy::Chart)
+            .await?
+        {
+            *runs.entry(g.bucket).or_default() += g.n;
+        }
+        Ok(estimate::strata(&window, &runs))
+    }
+
+    /// The sample's matching runs by class and bucket.
+    async fn sampled_groups(
+        &self,
+        scope: &str,
+        filters: &Filters,
+        resolved: &Resolved,
+        slices: &[Slice],
+    ) -> Result<Vec<GroupRow>, StoreError> {
+        let mut sql = self.db().sql();
+        push_slices(&mut sql, slices);
+        sql.push(
+            " SELECT e.status AS status, e.trigger_kind AS trigger_kind, \
+             e.had_elicitation AS had_elicitation, s.bucket AS bucket, count(*) AS n",
+        );
+        push_runs_in_slices(&mut sql, scope, "");
+        let skip = Skip {
+            status: true,
+            trigger: true,
+            tool: false,
+            elicitation: true,
+        };
+        push_filters(&mut sql, &untimed(filters), &resolved.row_by_row(), skip);
+        sql.push(" GROUP BY e.status, e.trigger_kind, e.had_elicitation, s.bucket");
+        Ok(self.db().fetch_all(sql).await?)
+    }
+
+    /// Runs the sample read per bucket, whatever they matched.
+    async fn sampled_runs(
+        &self,
+        scope: &str,
+        slices: &[Slice],
+    ) -> Result<HashMap<i64, i64>, StoreError> {
+        let mut sql = self.db().sql();
+        push_slices(&mut sql, slices);
+        sql.push(" SELECT s.bucket AS bucket, count(*) AS n");
+        push_runs_in_slices(&mut sql, scope, "");
+        sql.push(" GROUP BY s.bucket");
+        let rows: Vec<BucketRow> = self.db().fetch_all(sql).await?;
+        Ok(rows.into_iter().map(|r| (r.bucket, r.n)).collect())
+    }
+
+    /// The sample's (run, tool path) pairs matching every filter but the
+    /// tool filter, by path and bucket; `None` when the tool roll-ups answer
+    /// the tool facets exactly.
+    async fn sampled_tool_rows(
+        &self,
+        scope: &str,
+        filters: &Filters,
+        resolved: &Resolved,
+        slices: &[Slice],
+        sampled: bool,
+    ) -> Result<Option<Vec<ToolBucketRow>>, StoreError> {
+        if !sampled {
+            return Ok(None);
+        }
+        // Each sampled run, then its pairs by the run (one seek a run); the
+        // pairs by time, each joined to its run, cost five seeks a run.
+        let mut sql = self.db().sql();
+        push_slices(&mut sql, slices);
+        sql.push(" SELECT tp.tool_path AS tool_path, s.bucket AS bucket, count(*) AS n");
+        push_runs_in_slices(&mut sql, scope, " CROSS JOIN execution_tool_path tp");
+        sql.push(" AND tp.scope_id = e.scope_id AND tp.execution_id = e.id");
+        let skip = Skip {
+            tool: true,
+            ..Skip::NONE
+        };
+        push_filters(&mut sql, &untimed(filters), &resolved.row_by_row(), skip);
+        sql.push(" GROUP BY tp.tool_path, s.bucket");
+        Ok(Some(self.db().fetch_all(sql).await?))
+    }
+}
+
+/// The top tool paths by estimated runs (in fixed point), with the largest
+/// error bound among them.
+fn estimated_tool_facets(rows: Vec<ToolBucketRow>, weights: &Weights) -> (Vec<ToolFacet>, i64) {
+    let mut by_path: HashMap<String, (i64, Bound)> = HashMap::new();
+    for r in rows {
+        let Some(w) = weights.by_bucket.get(&r.bucket) else {
+            continue;
+        };
+        let (sum, bound) = by_path.entry(r.tool_path).or_default();
+        *sum += estimate::scaled(r.n, w.per_run);
+        bound.add(r.bucket, r.n);
+    }
+    let worst = by_path
+        .values()
+        .map(|(_, b)| b.runs(weights))
+        .max()
+        .unwrap_or(0);
+    let facets = by_path
+        .into_iter()
+        .map(|(tool_path, (count, _))| ToolFacet { tool_path, count })
+        .filter(|t| estimate::unscaled(t.count) > 0)
+        .collect();
+    (top_tools(facets), worst)
+}
