@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use sqlx::FromRow;
 
 use super::code_search::CodePlan;
-use super::db::Sql;
+use super::db::{Dialect, Sql};
 use super::estimate::{self, Bound, Slice, Stratum, Weights};
 use super::filter_sql::{push_filters, runs_by_time, Resolved, Skip, ToolPaths};
 use super::meta::{fold, top_tools, Basis, GroupBy, GroupRow};
@@ -46,17 +46,31 @@ fn push_slices(sql: &mut Sql, slices: &[Slice]) {
 }
 
 /// ` FROM s … WHERE` the runs created in a slice, then `also` (more tables
-/// joined to each run, their conditions after): CROSS JOIN keeps SQLite
-/// from making the runs the outer loop (every run of the scope against
-/// every slice); PostgreSQL takes it as a plain join.
+/// joined to each run, their conditions after). Each slice must be one
+/// index range read: SQLite keeps the slices outside under CROSS JOIN (it
+/// would rather scan the scope's runs against every slice); PostgreSQL
+/// joined the slices to a scan of every run (3.5–17.6 s at 300,000 runs)
+/// until each slice became a LATERAL subquery that `OFFSET 0` keeps from
+/// being flattened back into that join.
 fn push_runs_in_slices(sql: &mut Sql, scope: &str, also: &str) {
-    let hint = runs_by_time(sql.dialect);
-    sql.push(" FROM s CROSS JOIN execution e")
-        .push(hint)
-        .push(also)
-        .push(" WHERE e.scope_id = ")
-        .bind(scope)
-        .push(" AND e.created_at >= s.a AND e.created_at < s.b");
+    match sql.dialect {
+        Dialect::Sqlite => {
+            let hint = runs_by_time(sql.dialect);
+            sql.push(" FROM s CROSS JOIN execution e")
+                .push(hint)
+                .push(also)
+                .push(" WHERE e.scope_id = ")
+                .bind(scope)
+                .push(" AND e.created_at >= s.a AND e.created_at < s.b");
+        }
+        Dialect::Postgres => {
+            sql.push(" FROM s CROSS JOIN LATERAL (SELECT * FROM execution r WHERE r.scope_id = ")
+                .bind(scope)
+                .push(" AND r.created_at >= s.a AND r.created_at < s.b OFFSET 0) e")
+                .push(also)
+                .push(" WHERE true");
+        }
+    }
 }
 
 /// The filters without their time bounds: the slices lie inside them.
