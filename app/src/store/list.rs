@@ -160,15 +160,16 @@ impl Store {
         if resolved.matches_nothing() || query.filters.matches_nothing() {
             return Ok(Vec::new());
         }
-        if let (Some(_), CodePlan::Scan) = (&query.filters.code, resolved.code) {
+        if let (Some(needle), CodePlan::Scan) = (&query.filters.code, resolved.code) {
             // Many runs match: the first page is most likely among the
             // first runs in list order. If the walk fills it, it is the page.
-            let walking = Resolved {
-                tools: resolved.tools.clone(),
-                code: CodePlan::TestEachRow,
-            };
             let walked = self
-                .page_rows_within(scope, query, &walking, Some(CODE_WALK))
+                .page_rows_within(
+                    scope,
+                    query,
+                    &resolved.row_by_row(),
+                    Some((CODE_WALK, needle)),
+                )
                 .await?;
             if walked.len() > query.limit as usize {
                 return Ok(walked);
@@ -177,14 +178,15 @@ impl Store {
         self.page_rows_within(scope, query, resolved, None).await
     }
 
-    /// [`Self::page_rows`], among the first `walk` runs in list order that
-    /// match every filter but `code` when `walk` is set.
+    /// [`Self::page_rows`]; with `walk` (a number of runs and the code
+    /// needle), among the first that many runs in list order that match
+    /// every filter but `code`, tested for the needle.
     async fn page_rows_within(
         &self,
         scope: &str,
         query: &ListQuery,
         resolved: &Resolved,
-        walk: Option<i64>,
+        walk: Option<(i64, &str)>,
     ) -> Result<Vec<Execution>, StoreError> {
         let Sort { key, dir } = query.sort;
         let (cmp, order) = match dir {
@@ -220,7 +222,7 @@ impl Store {
             };
             push_filters(&mut sql, &query.filters, resolved, skip);
             ("tp.created_at", "tp.execution_id")
-        } else if let (Some(walk), Some(code)) = (walk, &query.filters.code) {
+        } else if let Some((walk, code)) = walk {
             // The walked runs in list order (every filter but code), then
             // their code tested; the cursor and order apply inside.
             sql.push(" FROM (SELECT e.* FROM execution e WHERE e.scope_id = ")

@@ -30,7 +30,7 @@ use super::rollup::{
     QUARTER_HOURLY, TOOL_CLASS_DAILY, TOOL_CLASS_HOURLY, TOOL_DAILY, TOOL_DAILY_TOTAL, TOOL_HOURLY,
     TOOL_HOURLY_TOTAL,
 };
-pub(super) const TOP_TOOLS: usize = 20;
+const TOP_TOOLS: usize = 20;
 
 #[derive(FromRow)]
 pub(super) struct GroupRow {

@@ -27,6 +27,13 @@ struct ToolBucketRow {
     n: i64,
 }
 
+/// An estimated meta's tool facets: from the sample, or exact from the tool
+/// roll-ups when they answer (a glob), read beside the sample.
+enum Tools {
+    Sampled(Vec<ToolBucketRow>),
+    Exact(Vec<ToolFacet>),
+}
+
 /// `WITH s(a, b, bucket) AS (VALUES …)`: the slices, as a table.
 fn push_slices(sql: &mut Sql, slices: &[Slice]) {
     sql.push("WITH s(a, b, bucket) AS (VALUES ");
@@ -110,7 +117,16 @@ impl Store {
             self.total(scope),
             self.sampled_groups(scope, filters, resolved, &slices),
             self.sampled_runs(scope, &slices),
-            self.sampled_tool_rows(scope, filters, resolved, &slices, tools_sampled),
+            async {
+                Ok(if tools_sampled {
+                    Tools::Sampled(
+                        self.sampled_tool_rows(scope, filters, resolved, &slices)
+                            .await?,
+                    )
+                } else {
+                    Tools::Exact(self.tool_facets(scope, filters, resolved, window).await?)
+                })
+            },
         )?;
         let weights = estimate::weights(&strata, &read);
         let mut bound = Bound::default();
@@ -144,9 +160,8 @@ impl Store {
             }
         }
         let (tool_facets, tool_bound) = match tools {
-            Some(rows) => estimated_tool_facets(rows, &weights),
-            None => {
-                let exact = self.tool_facets(scope, filters, resolved, window).await?;
+            Tools::Sampled(rows) => estimated_tool_facets(rows, &weights),
+            Tools::Exact(exact) => {
                 let fixed = exact
                     .into_iter()
                     .map(|t| ToolFacet {
@@ -234,19 +249,14 @@ impl Store {
     }
 
     /// The sample's (run, tool path) pairs matching every filter but the
-    /// tool filter, by path and bucket; `None` when the tool roll-ups answer
-    /// the tool facets exactly.
+    /// tool filter, by path and bucket.
     async fn sampled_tool_rows(
         &self,
         scope: &str,
         filters: &Filters,
         resolved: &Resolved,
         slices: &[Slice],
-        sampled: bool,
-    ) -> Result<Option<Vec<ToolBucketRow>>, StoreError> {
-        if !sampled {
-            return Ok(None);
-        }
+    ) -> Result<Vec<ToolBucketRow>, StoreError> {
         // Each sampled run, then its pairs by the run (one seek a run); the
         // pairs by time, each joined to its run, cost five seeks a run.
         let mut sql = self.db().sql();
@@ -260,7 +270,7 @@ impl Store {
         };
         push_filters(&mut sql, &untimed(filters), &resolved.row_by_row(), skip);
         sql.push(" GROUP BY tp.tool_path, s.bucket");
-        Ok(Some(self.db().fetch_all(sql).await?))
+        Ok(self.db().fetch_all(sql).await?)
     }
 }
 

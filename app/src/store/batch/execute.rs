@@ -387,18 +387,7 @@ impl<'a> Plan<'a> {
             .collect();
         let known_count = added.len();
         let paths = Pairs::ToolPaths;
-        insert_rows(
-            db,
-            tx,
-            &format!(
-                "INSERT INTO {} ({}) VALUES ",
-                paths.table(),
-                paths.columns("", "")
-            ),
-            &added,
-            pair_args,
-        )
-        .await?;
+        insert_pairs(db, tx, paths, &added).await?;
         for chunk in chunks(&earlier) {
             let mut sql = db.sql();
             sql.push("WITH v(scope_id, execution_id, tool_path) AS (VALUES ");
@@ -429,18 +418,7 @@ impl<'a> Plan<'a> {
         let (fresh, later) = added.split_at(known_count);
         let spaces = Pairs::ToolNamespaces;
         let fresh = namespaces_of(fresh);
-        insert_rows(
-            db,
-            tx,
-            &format!(
-                "INSERT INTO {} ({}) VALUES ",
-                spaces.table(),
-                spaces.columns("", "")
-            ),
-            &fresh,
-            pair_args,
-        )
-        .await?;
+        insert_pairs(db, tx, spaces, &fresh).await?;
         for row in &fresh {
             deltas.add_pair(spaces, row, 1);
         }
@@ -484,6 +462,22 @@ struct RunState {
     trigger_kind: Option<String>,
     had_elicitation: bool,
     created_at: i64,
+}
+
+/// Inserts pairs known to be new (of runs created in this batch) into
+/// their table, without asking back.
+async fn insert_pairs(
+    db: &Db,
+    tx: &mut Tx<'_>,
+    pairs: Pairs,
+    rows: &[RunPair],
+) -> Result<(), StoreError> {
+    let head = format!(
+        "INSERT INTO {} ({}) VALUES ",
+        pairs.table(),
+        pairs.columns("", "")
+    );
+    insert_rows(db, tx, &head, rows, pair_args).await
 }
 
 /// The distinct (run, namespace) pairs of (run, path) pairs.
