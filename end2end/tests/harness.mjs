@@ -25,13 +25,14 @@ function freePort() {
   });
 }
 
-export async function startServer({ runs = 120 } = {}) {
+/** `args` go to `executor serve` after the harness's own. */
+export async function startServer({ runs = 120, args = [] } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'runs-e2e-'));
   const databaseUrl = `sqlite://${join(dir, 'executor.db')}`;
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const child = spawn(executor, ['serve', '--addr', `127.0.0.1:${port}`, '--database-url', databaseUrl,
-    '--site-root', join(repo, 'target', 'site'), '--demo-tools'], { stdio: ['ignore', 'inherit', 'inherit'] });
+    '--site-root', join(repo, 'target', 'site'), '--demo-tools', ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
   let up = false;
   for (let i = 0; i < 100 && !up; i++) {
     try {

@@ -117,6 +117,8 @@ async fn bench(
         store: store.clone(),
         engine,
         leptos_options: server::leptos_options(&format!("{root}/target/site"), addr),
+        // The matrix times whole views: the page waits for its counts.
+        counts: app::runs::CountsHandoff::new(std::time::Duration::from_secs(3_600)),
     };
     let app = if bare {
         server::routes(state)

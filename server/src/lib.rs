@@ -15,6 +15,7 @@ pub use state::AppState;
 use std::net::SocketAddr;
 
 use app::engine::Engine;
+use app::runs::CountsHandoff;
 use app::store::Store;
 use leptos::prelude::LeptosOptions;
 
@@ -35,12 +36,24 @@ pub async fn serve_loopback(
     engine: Engine,
     site_root: &str,
 ) -> std::io::Result<SocketAddr> {
+    serve_loopback_with(store, engine, site_root, CountsHandoff::default()).await
+}
+
+/// [`serve_loopback`] with the page's counts handed off as `counts` says
+/// (a zero budget renders every page with its counts pending).
+pub async fn serve_loopback_with(
+    store: Store,
+    engine: Engine,
+    site_root: &str,
+    counts: CountsHandoff,
+) -> std::io::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let app = router(AppState {
         store,
         engine,
         leptos_options: leptos_options(site_root, addr),
+        counts,
     });
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;

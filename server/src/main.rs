@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use app::engine::tools::demo::DemoSource;
 use app::engine::{Engine, EngineConfig, Limits, Registry, MIB};
+use app::runs::{CountsHandoff, DEFAULT_RENDER_BUDGET};
 use app::store::{now_ms, DatabaseLock, Store};
 use server::{maintenance, router, AppState};
 
@@ -50,6 +51,13 @@ enum Command {
         #[arg(long, default_value_t = 10, env = "EXECUTOR_SHUTDOWN_GRACE_SECS",
               value_parser = clap::value_parser!(u64).range(0..=3600))]
         shutdown_grace_secs: u64,
+        /// How long the page's first render waits for a view's counts
+        /// before it shows the rows with the counts pending (they fill in
+        /// once the page has loaded); 0 never waits.
+        #[arg(long, default_value_t = DEFAULT_RENDER_BUDGET.as_millis() as u64,
+              env = "EXECUTOR_RENDER_BUDGET_MS",
+              value_parser = clap::value_parser!(u64).range(0..=60_000))]
+        render_budget_ms: u64,
         #[command(flatten)]
         engine: EngineArgs,
     },
@@ -165,6 +173,7 @@ async fn main() -> ExitCode {
             site_root,
             retention_days,
             shutdown_grace_secs,
+            render_budget_ms,
             engine,
         } => match serve(
             addr,
@@ -172,6 +181,7 @@ async fn main() -> ExitCode {
             &site_root,
             retention_days,
             Duration::from_secs(shutdown_grace_secs),
+            Duration::from_millis(render_budget_ms),
             &engine,
         )
         .await
@@ -229,6 +239,7 @@ async fn serve(
     site_root: &str,
     retention_days: u32,
     grace: Duration,
+    render_budget: Duration,
     engine_args: &EngineArgs,
 ) -> Result<(), Box<dyn std::error::Error>> {
     // Before anything reads or writes: recovery would fail a live server's runs.
@@ -248,6 +259,7 @@ async fn serve(
         store: store.clone(),
         engine: engine.clone(),
         leptos_options,
+        counts: CountsHandoff::new(render_budget),
     });
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(%addr, database = %redact(database_url), "listening; open http://{addr}/runs");

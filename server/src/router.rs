@@ -76,7 +76,7 @@ async fn server_fns(State(state): State<AppState>, request: Request<Body>) -> im
 /// (the data is also embedded for hydration, see [`PageState`]).
 async fn runs_page(State(state): State<AppState>, uri: Uri) -> Response {
     let query = uri.query().unwrap_or_default().to_owned();
-    let page = PageState::load(&state.store, &query).await;
+    let page = PageState::load(&state.store, &state.counts, &query).await;
     Html(render_page(&state, page)).into_response()
 }
 
@@ -100,6 +100,7 @@ fn render_page(state: &AppState, page: PageState) -> String {
 fn provide_backend(state: &AppState) {
     provide_context(state.store.clone());
     provide_context(state.engine.clone());
+    provide_context(state.counts.clone());
 }
 
 /// The bundle's files carry a content hash in their names, so they never

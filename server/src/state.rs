@@ -4,6 +4,7 @@ use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
 
 use app::engine::Engine;
+use app::runs::CountsHandoff;
 use app::store::Store;
 
 #[derive(Clone, FromRef)]
@@ -11,4 +12,6 @@ pub struct AppState {
     pub store: Store,
     pub engine: Engine,
     pub leptos_options: LeptosOptions,
+    /// The page's render budget for counts, and the counts that missed it.
+    pub counts: CountsHandoff,
 }

@@ -123,6 +123,7 @@ async fn a_panicking_handler_answers_500_and_the_server_lives(store: &Store) {
         store: store.clone(),
         engine,
         leptos_options: server::leptos_options("target/site", addr),
+        counts: app::runs::CountsHandoff::default(),
     };
     let routes = server::routes(state).route("/boom", route_get(boom));
     tokio::spawn(async move {

@@ -10,13 +10,14 @@ use app::on_both_databases;
 use serde_json::Value;
 
 use app::store::Store;
-use common::{get, post, serve};
+use common::{get, post, serve, serve_counts_pending};
 
 on_both_databases!(
     the_page_renders_the_urls_runs_and_embeds_them,
     the_open_run_renders_in_the_drawer,
     root_redirects_and_unknown_paths_are_404,
     server_functions_answer_at_fixed_routes,
+    past_the_render_budget_the_rows_render_and_the_counts_follow,
 );
 
 /// Runs `code` through the engine; answers the run's id.
@@ -135,4 +136,66 @@ async fn server_functions_answer_at_fixed_routes(store: &Store) {
         1,
         "{body}"
     );
+}
+
+/// A server function's answer to a form-encoded call.
+async fn server_fn(base: &str, name: &str, form: &[(&str, &str)]) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{base}/api/{name}"))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// Counts that miss the render budget: the page renders the rows with the
+/// counts pending (no JavaScript needed for the rows), and the ticket it
+/// carries claims the counts that went on being counted.
+async fn past_the_render_budget_the_rows_render_and_the_counts_follow(store: &Store) {
+    let base = serve_counts_pending(store).await;
+    for i in 0..3 {
+        run(&base, &format!("return {i}")).await;
+    }
+    run(&base, r#"throw new Error("boom")"#).await;
+    store.flush().await;
+
+    let html = page(&base, "/runs?status=completed").await;
+    assert_eq!(count(&html, r#"data-status="completed""#), 3, "the rows");
+    assert!(html.contains("3 loaded · counting…"), "counts pending");
+    assert!(!html.contains("matching"));
+    assert!(
+        html.contains(r#"class="timeline pending""#),
+        "the chart's place"
+    );
+    // Selected values show in the rail without their counts.
+    assert!(html.contains(r#"<li class="facet checked">"#));
+
+    let state = embedded_state(&html);
+    let data = &state["data"]["Ok"];
+    assert_eq!(data["page"]["meta"], Value::Null);
+    let ticket = data["counts_later"]["Pending"].as_str().unwrap().to_owned();
+    let now_ms = data["now_ms"].as_i64().unwrap().to_string();
+    let form = [
+        ("query", "status=completed"),
+        ("now_ms", now_ms.as_str()),
+        ("ticket", ticket.as_str()),
+    ];
+    let (status, meta) = server_fn(&base, "load_counts", &form).await;
+    assert_eq!(status, 200, "{meta}");
+    assert_eq!(meta["filterRowCount"], 3);
+    assert_eq!(meta["totalRowCount"], 4);
+    assert_eq!(meta["statusCounts"]["failed"], 1, "disjunctive: {meta}");
+    // A ticket is claimed once; after that (or from another server) the
+    // same view is counted again, with the same answer.
+    let (status, again) = server_fn(&base, "load_counts", &form).await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again, meta);
+
+    // The page's own navigations come the same way.
+    let (status, data) = server_fn(&base, "load_runs", &[("query", "status=failed")]).await;
+    assert_eq!(status, 200, "{data}");
+    assert_eq!(data["page"]["executions"].as_array().unwrap().len(), 1);
+    assert!(data["counts_later"]["Pending"].is_string(), "{data}");
 }

@@ -13,12 +13,25 @@ use crate::model::{ExecutionEnvelope, Interaction, ListPage, RunResponse, ToolCa
 /// The first page of the list for a view, with its facets and chart.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunsData {
+    /// Its `meta` is `None` when `counts_later` says why.
     pub page: ListPage,
     /// The instant the view's preset range was resolved at; later pages and
     /// live polls use the same window.
     pub now_ms: i64,
     /// URL parameters that were ignored, and why.
     pub problems: Vec<String>,
+    /// Where the counts are when the page came without them.
+    pub counts_later: Option<CountsLater>,
+}
+
+/// Why a first page came without its counts (`page.meta`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum CountsLater {
+    /// They took longer than the render budget and are still being
+    /// counted: [`load_counts`] with this ticket brings them.
+    Pending(String),
+    /// Counting failed; the message says why. The rows are good.
+    Failed(String),
 }
 
 /// Everything the drawer shows about one run.
@@ -42,13 +55,18 @@ pub struct LiveUpdate {
 pub(crate) mod backend {
     use leptos::prelude::*;
 
-    use super::{RunDetail, RunsData};
+    use super::{CountsLater, RunDetail, RunsData};
     use crate::engine::Engine;
-    use crate::model::LOCAL_SCOPE;
+    use crate::model::{Counts, LOCAL_SCOPE};
+    use crate::runs::counts_handoff::{Counted, CountsHandoff};
     use crate::store::Store;
 
     pub fn store() -> Result<Store, ServerFnError> {
         use_context::<Store>().ok_or_else(|| ServerFnError::new("no store in context"))
+    }
+
+    pub fn handoff() -> Result<CountsHandoff, ServerFnError> {
+        use_context::<CountsHandoff>().ok_or_else(|| ServerFnError::new("no handoff in context"))
     }
 
     pub fn engine() -> Result<Engine, ServerFnError> {
@@ -64,11 +82,14 @@ pub(crate) mod backend {
     /// A fault of ours (the store): the page gets a trace id, the log the
     /// details, exactly as the JSON API answers (`ErrorKind::Internal`).
     pub fn failed(what: &str, e: impl std::fmt::Display) -> ServerFnError {
+        ServerFnError::new(internal(what, e))
+    }
+
+    /// [`failed`]'s message, logging the details.
+    fn internal(what: &str, e: impl std::fmt::Display) -> String {
         let trace_id = uuid::Uuid::now_v7().to_string();
         tracing::error!(%trace_id, error = %e, "{what} failed");
-        ServerFnError::new(format!(
-            "{what} failed: internal error; trace id {trace_id}"
-        ))
+        format!("{what} failed: internal error; trace id {trace_id}")
     }
 
     /// An engine error by its kind: the caller's own mistakes and a busy
@@ -81,20 +102,57 @@ pub(crate) mod backend {
         }
     }
 
-    /// The first page of a view with its facets and chart: what
-    /// [`super::load_runs`] answers and what the page is rendered with.
-    pub async fn runs_data(store: &Store, query: &str) -> Result<RunsData, ServerFnError> {
+    /// The first page of a view with its facets and chart, the counts
+    /// within `handoff`'s budget: what [`super::load_runs`] answers and
+    /// what the page is rendered with.
+    pub async fn runs_data(
+        store: &Store,
+        handoff: &CountsHandoff,
+        query: &str,
+    ) -> Result<RunsData, ServerFnError> {
         let (view, problems) = crate::model::RunsView::from_query(query);
         let now_ms = crate::store::now_ms();
-        let page = store
-            .list(scope(), &view.list_query(now_ms))
+        let list = view.list_query(now_ms);
+        let (rows, meta) = store
+            .list_parts(scope(), &list, Counts::Bounded)
             .await
             .map_err(|e| failed("listing runs", e))?;
+        let (rows, counted) = tokio::join!(rows, handoff.within_budget(scope(), meta));
+        let mut page = rows.map_err(|e| failed("listing runs", e))?;
+        let counts_later = match counted {
+            Counted::Ready(Ok(meta)) => {
+                page.meta = Some(meta);
+                None
+            }
+            Counted::Ready(Err(e)) => Some(CountsLater::Failed(internal("counting runs", e))),
+            Counted::Pending(ticket) => Some(CountsLater::Pending(ticket)),
+        };
         Ok(RunsData {
             page,
             now_ms,
             problems: problems.iter().map(ToString::to_string).collect(),
+            counts_later,
         })
+    }
+
+    /// The counts parked under `ticket` if this server has them, otherwise
+    /// counted again for the same view and window.
+    pub async fn counts(
+        store: &Store,
+        handoff: &CountsHandoff,
+        query: &str,
+        now_ms: i64,
+        ticket: &str,
+    ) -> Result<crate::model::ListMeta, ServerFnError> {
+        let meta = match handoff.claim(scope(), ticket).await {
+            Some(parked) => parked,
+            None => {
+                let (view, _) = crate::model::RunsView::from_query(query);
+                let filters = view.list_query(now_ms).filters;
+                store.list_meta(scope(), &filters, Counts::Bounded).await
+            }
+        };
+        meta.map_err(|e| failed("counting runs", e))
     }
 
     /// One run with its tool calls and interactions, `None` if the scope
@@ -127,7 +185,19 @@ pub(crate) mod backend {
 
 #[server(endpoint = "load_runs")]
 pub async fn load_runs(query: String) -> Result<RunsData, ServerFnError> {
-    backend::runs_data(&backend::store()?, &query).await
+    backend::runs_data(&backend::store()?, &backend::handoff()?, &query).await
+}
+
+/// The counts of a first page that came without them
+/// ([`CountsLater::Pending`]), for the same query and window.
+#[server(endpoint = "load_counts")]
+pub async fn load_counts(
+    query: String,
+    now_ms: i64,
+    ticket: String,
+) -> Result<crate::model::ListMeta, ServerFnError> {
+    let (store, handoff) = (backend::store()?, backend::handoff()?);
+    backend::counts(&store, &handoff, &query, now_ms, &ticket).await
 }
 
 #[server(endpoint = "more_runs")]

@@ -1,6 +1,7 @@
 //! The timeline: stacked bars per status over the window, counts on hover,
 //! drag to zoom (sets `from`/`to`), double click to go back to the range.
 
+use leptos::either::Either;
 use leptos::prelude::*;
 
 use super::format::{axis_label, date_time, status_label};
@@ -43,9 +44,32 @@ fn describe(b: &ChartBucket, bucket_ms: i64) -> String {
 #[component]
 pub fn Timeline() -> impl IntoView {
     let ctx = expect_context::<PageCtx>();
-    let chart = move || ctx.first().and_then(|d| d.page.meta).map(|m| m.chart);
+    let first = move || ctx.first();
     view! {
-        {move || chart().map(|c| view! { <Bars chart=c/> })}
+        {move || first().map(|d| match (d.page.meta, d.counts_later) {
+            (Some(m), _) => Either::Left(view! { <Bars chart=m.chart/> }),
+            (None, later) => {
+                let failed = matches!(later, Some(super::CountsLater::Failed(_)));
+                Either::Right(view! { <Pending failed/> })
+            }
+        })}
+    }
+}
+
+/// Where the chart goes while the view's counts are pending, as tall as
+/// the chart so that nothing moves when it arrives.
+#[component]
+fn Pending(failed: bool) -> impl IntoView {
+    view! {
+        <figure class="timeline pending" aria-label="Runs over time by status" aria-busy=(!failed).then_some("true")>
+            <svg viewBox=format!("0 0 10 {HEIGHT}") preserveAspectRatio="none" aria-hidden="true"></svg>
+            <figcaption>
+                <div class="axis"><span>"\u{a0}"</span></div>
+                <p class="tip" role="status">
+                    {if failed { "Counts unavailable: Refresh to try again" } else { "Counting…" }}
+                </p>
+            </figcaption>
+        </figure>
     }
 }
 

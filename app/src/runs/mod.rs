@@ -5,6 +5,8 @@
 mod api;
 mod chart;
 mod command;
+#[cfg(feature = "ssr")]
+mod counts_handoff;
 mod drawer;
 mod format;
 mod keys;
@@ -18,9 +20,11 @@ use std::collections::HashMap;
 use leptos::prelude::*;
 
 pub use api::{
-    answer_run, cancel_run, load_run, load_runs, more_runs, poll_runs, rerun_run, LiveUpdate,
-    RunDetail, RunsData,
+    answer_run, cancel_run, load_counts, load_run, load_runs, more_runs, poll_runs, rerun_run,
+    CountsLater, LiveUpdate, RunDetail, RunsData,
 };
+#[cfg(feature = "ssr")]
+pub use counts_handoff::{CountsHandoff, DEFAULT_RENDER_BUDGET};
 pub use page_state::{PageState, ELEMENT_ID as PAGE_STATE_ID};
 
 use crate::model::{ExecutionEnvelope, RunsView};
@@ -163,6 +167,36 @@ impl PageCtx {
             }
             self.data.set(Some(data.map_err(|e| e.to_string())));
             self.loading.set(false);
+            self.fill_counts(load);
+        });
+    }
+
+    /// Asks for the counts the first page came without, if they are still
+    /// being counted; they fill in where the page shows them pending.
+    fn fill_counts(self, load: u64) {
+        let Some(first) = self.data.get_untracked().and_then(Result::ok) else {
+            return;
+        };
+        let Some(CountsLater::Pending(ticket)) = first.counts_later else {
+            return;
+        };
+        let query = query_of(&list_href(&self.view.get_untracked()));
+        leptos::task::spawn_local(async move {
+            let counted = load_counts(query, first.now_ms, ticket).await;
+            if self.list_loads.get_value() != load {
+                return;
+            }
+            self.data.update(|data| {
+                if let Some(Ok(first)) = data {
+                    match counted {
+                        Ok(meta) => {
+                            first.page.meta = Some(meta);
+                            first.counts_later = None;
+                        }
+                        Err(e) => first.counts_later = Some(CountsLater::Failed(e.to_string())),
+                    }
+                }
+            });
         });
     }
 
@@ -279,6 +313,9 @@ pub fn RunsPage() -> impl IntoView {
     );
     if let Some(url) = moved {
         Effect::new(move |_| query.set(url.clone()));
+    } else if loaded {
+        // The server's page may have come with its counts pending.
+        Effect::new(move |_| ctx.fill_counts(ctx.list_load()));
     }
     let hydrated = RwSignal::new(false);
     // Effects run only in the browser, so this marks a hydrated page.
@@ -314,16 +351,26 @@ pub fn RunsPage() -> impl IntoView {
 fn TopBar() -> impl IntoView {
     let ctx = expect_context::<PageCtx>();
     let counts = move || {
-        ctx.first().and_then(|d| d.page.meta).map(|m| {
-            let loaded = ctx.live_rows.get().len()
-                + ctx.first().map_or(0, |d| d.page.executions.len())
-                + ctx.extra.get().len();
-            format!(
+        let first = ctx.first()?;
+        let loaded =
+            ctx.live_rows.get().len() + first.page.executions.len() + ctx.extra.get().len();
+        Some(match (&first.page.meta, &first.counts_later) {
+            (Some(m), _) => format!(
                 "{loaded} loaded · {} matching · {} total",
                 format::count(m.filter_row_count, m.is_estimated("filterRowCount")),
                 m.total_row_count
-            )
+            ),
+            (None, Some(CountsLater::Failed(_))) => format!("{loaded} loaded · counts unavailable"),
+            (None, _) => format!("{loaded} loaded · counting…"),
         })
+    };
+    let counts_title = move || match ctx.first()?.counts_later? {
+        CountsLater::Failed(why) => Some(why),
+        CountsLater::Pending(_) => None,
+    };
+    let counting = move || {
+        ctx.first()
+            .is_some_and(|d| matches!(d.counts_later, Some(CountsLater::Pending(_))))
     };
     let problems = move || ctx.first().map(|d| d.problems).unwrap_or_default();
     view! {
@@ -367,7 +414,9 @@ fn TopBar() -> impl IntoView {
                 "Refresh"
             </button>
             <list::ViewOptions/>
-            <span class="counts">{counts}</span>
+            <span class="counts" class:pending=counting aria-busy=move || counting().then_some("true") title=counts_title>
+                {counts}
+            </span>
             {move || (!problems().is_empty()).then(|| view! {
                 <p class="problems" role="status">
                     "Ignored in the URL: " {move || problems().join("; ")}

@@ -26,10 +26,14 @@ pub struct PageState {
 #[cfg(feature = "ssr")]
 impl PageState {
     /// Loads the list and the open run for `query` at once.
-    pub async fn load(store: &crate::store::Store, query: &str) -> Self {
+    pub async fn load(
+        store: &crate::store::Store,
+        handoff: &super::CountsHandoff,
+        query: &str,
+    ) -> Self {
         use super::api::backend::{run_detail, runs_data};
         let open = crate::model::RunsView::from_query(query).0.execution_id;
-        let (data, detail) = futures_util::join!(runs_data(store, query), async {
+        let (data, detail) = futures_util::join!(runs_data(store, handoff, query), async {
             match &open {
                 Some(id) => run_detail(store, id).await,
                 None => Ok(None),

@@ -11,7 +11,8 @@ use crate::model::{ExecutionStatus, ListMeta, Range, RunsView, ToolPathPattern, 
 #[component]
 fn Facet(
     label: String,
-    count: i64,
+    /// `None` while the view's counts are pending.
+    count: Option<i64>,
     /// The count is an estimate.
     #[prop(optional)]
     estimated: bool,
@@ -27,7 +28,9 @@ fn Facet(
                 <span class="box" aria-hidden="true">{if checked { "☑" } else { "☐" }}</span>
                 {dot.map(|d| view! { <span class=format!("dot status-{d}")></span> })}
                 <span class="label">{label}</span>
-                <span class="count">{format::count(count, estimated)}</span>
+                <span class="count">
+                    {count.map_or_else(|| "…".to_owned(), |n| format::count(n, estimated))}
+                </span>
                 <span class="sr-only">{if checked { " (selected)" } else { "" }}</span>
             </ViewLink>
             <ViewLink href=only.href() class="only".to_owned()>
@@ -41,7 +44,6 @@ fn Facet(
 #[component]
 pub fn Rail() -> impl IntoView {
     let ctx = expect_context::<PageCtx>();
-    let meta = move || ctx.first().and_then(|d| d.page.meta);
     view! {
         <nav class="rail" aria-label="Filters" id="rail">
             <div class="rail-head">
@@ -52,22 +54,25 @@ pub fn Rail() -> impl IntoView {
                     </ViewLink>
                 })}
             </div>
-            {move || meta().map(|m| view! { <Sections meta=m view=ctx.view.get()/> })}
+            {move || ctx.first().map(|d| view! { <Sections meta=d.page.meta view=ctx.view.get()/> })}
         </nav>
     }
 }
 
+/// The rail's sections; with `meta` pending, the values every view has
+/// (statuses, elicitation) without counts, and the controls that need none.
 #[component]
-fn Sections(meta: ListMeta, view: RunsView) -> impl IntoView {
+fn Sections(meta: Option<ListMeta>, view: RunsView) -> impl IntoView {
     let f = &view.filters;
+    let estimated = |field: &str| meta.as_ref().is_some_and(|m| m.is_estimated(field));
     let statuses = ExecutionStatus::ALL
         .iter()
         .map(|&s| {
             view! {
                 <Facet
                     label=status_label(s).to_owned()
-                    count=meta.status_counts.get(s)
-                    estimated=meta.is_estimated("statusCounts")
+                    count=meta.as_ref().map(|m| m.status_counts.get(s))
+                    estimated=estimated("statusCounts")
                     checked=f.statuses.contains(&s)
                     toggle=view.toggle_status(s)
                     only=view.only_status(s)
@@ -76,19 +81,33 @@ fn Sections(meta: ListMeta, view: RunsView) -> impl IntoView {
             }
         })
         .collect_view();
-    let triggers = meta
-        .trigger_counts
-        .iter()
-        .map(|t| {
-            let filter = match &t.trigger_kind {
-                None => TriggerFilter::Unknown,
-                Some(kind) => TriggerFilter::Kind(kind.clone()),
+    // Pending, the trigger values are not known yet: the selected ones show.
+    let trigger_values: Vec<(TriggerFilter, Option<i64>)> = match &meta {
+        Some(m) => m
+            .trigger_counts
+            .iter()
+            .map(|t| {
+                let filter = match &t.trigger_kind {
+                    None => TriggerFilter::Unknown,
+                    Some(kind) => TriggerFilter::Kind(kind.clone()),
+                };
+                (filter, Some(t.count))
+            })
+            .collect(),
+        None => f.triggers.iter().map(|t| (t.clone(), None)).collect(),
+    };
+    let triggers = trigger_values
+        .into_iter()
+        .map(|(filter, count)| {
+            let label = match &filter {
+                TriggerFilter::Unknown => "unknown".to_owned(),
+                TriggerFilter::Kind(kind) => kind.clone(),
             };
             view! {
                 <Facet
-                    label=t.trigger_kind.clone().unwrap_or_else(|| "unknown".into())
-                    count=t.count
-                    estimated=meta.is_estimated("triggerCounts")
+                    label=label
+                    count=count
+                    estimated=estimated("triggerCounts")
                     checked=f.triggers.contains(&filter)
                     toggle=view.toggle_trigger(filter.clone())
                     only=view.only_trigger(filter)
@@ -96,37 +115,47 @@ fn Sections(meta: ListMeta, view: RunsView) -> impl IntoView {
             }
         })
         .collect_view();
-    let tools = meta
-        .tool_facets
-        .iter()
-        .filter_map(|t| {
-            let pattern = ToolPathPattern::parse(&t.tool_path).ok()?;
-            Some(view! {
+    // Pending, the selected tools show without counts.
+    let tool_values: Vec<(ToolPathPattern, Option<i64>)> = match &meta {
+        Some(m) => m
+            .tool_facets
+            .iter()
+            .filter_map(|t| Some((ToolPathPattern::parse(&t.tool_path).ok()?, Some(t.count))))
+            .collect(),
+        None => f.tools.iter().map(|t| (t.clone(), None)).collect(),
+    };
+    let has_tools = !tool_values.is_empty();
+    let tools = tool_values
+        .into_iter()
+        .map(|(pattern, count)| {
+            view! {
                 <Facet
-                    label=t.tool_path.clone()
-                    count=t.count
-                    estimated=meta.is_estimated("toolFacets")
+                    label=pattern.to_string()
+                    count=count
+                    estimated=estimated("toolFacets")
                     checked=f.tools.contains(&pattern)
                     toggle=view.toggle_tool(pattern.clone())
                     only=view.only_tool(pattern)
                 />
-            })
+            }
         })
         .collect_view();
     let interactions = [(true, "Used elicitation"), (false, "No elicitation")]
         .into_iter()
         .map(|(value, label)| {
-            let count = if value {
-                meta.interaction_counts.with_elicitation
-            } else {
-                meta.interaction_counts.without_elicitation
-            };
+            let count = meta.as_ref().map(|m| {
+                if value {
+                    m.interaction_counts.with_elicitation
+                } else {
+                    m.interaction_counts.without_elicitation
+                }
+            });
             let toggled = view.toggle_elicitation(value);
             view! {
                 <Facet
                     label=label.to_owned()
                     count=count
-                    estimated=meta.is_estimated("interactionCounts")
+                    estimated=estimated("interactionCounts")
                     checked=f.elicitation == Some(value)
                     toggle=toggled.clone()
                     only=toggled
@@ -149,7 +178,6 @@ fn Sections(meta: ListMeta, view: RunsView) -> impl IntoView {
             }
         })
         .collect_view();
-    let has_tools = !meta.tool_facets.is_empty();
     let code = f.code.clone().unwrap_or_default();
     let hidden: Vec<(&'static str, String)> = view
         .to_pairs()

@@ -3,6 +3,7 @@
 //! as the first.
 
 use std::collections::HashMap;
+use std::future::Future;
 
 use super::code_search::{self, CodePlan};
 use super::db::Sql;
@@ -90,16 +91,44 @@ impl Store {
         if query.cursor.is_some() {
             return self.list_without_meta(scope, query).await;
         }
+        let (rows, meta) = self.list_parts(scope, query, counts).await?;
+        let (mut page, meta) = tokio::try_join!(rows, meta)?;
+        page.meta = Some(meta);
+        Ok(page)
+    }
+
+    /// The first page of runs as two parts over filters resolved once: its
+    /// rows (`meta: None`), and its meta as a future that owns what it
+    /// needs, so that a caller can give the counts a budget of their own and
+    /// let them finish after it has answered (the page renders its rows
+    /// with the counts pending: `runs::counts_handoff`).
+    pub async fn list_parts<'a>(
+        &'a self,
+        scope: &'a str,
+        query: &'a ListQuery,
+        counts: Counts,
+    ) -> Result<
+        (
+            impl Future<Output = Result<ListPage, StoreError>> + 'a,
+            impl Future<Output = Result<ListMeta, StoreError>> + Send + 'static,
+        ),
+        StoreError,
+    > {
         let resolved = resolve(self.db(), scope, &query.filters).await?;
-        let ((executions, next_cursor), meta) = tokio::try_join!(
-            self.page(scope, query, &resolved),
-            self.meta(scope, &query.filters, &resolved, counts)
-        )?;
-        Ok(ListPage {
-            executions,
-            next_cursor,
-            meta: Some(meta),
-        })
+        let meta = {
+            let (store, scope) = (self.clone(), scope.to_owned());
+            let (filters, resolved) = (query.filters.clone(), resolved.clone());
+            async move { store.meta(&scope, &filters, &resolved, counts).await }
+        };
+        let rows = async move {
+            let (executions, next_cursor) = self.page(scope, query, &resolved).await?;
+            Ok(ListPage {
+                executions,
+                next_cursor,
+                meta: None,
+            })
+        };
+        Ok((rows, meta))
     }
 
     /// The meta of the first page of runs matching `filters`, alone.

@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use app::engine::tools::demo::DemoSource;
 use app::engine::{Engine, EngineConfig, Registry};
+use app::runs::CountsHandoff;
 use app::store::Store;
 
 /// Serves the full router for one store on an ephemeral port, with the
@@ -24,10 +25,20 @@ pub async fn serve(store: &Store) -> String {
 }
 
 pub async fn serve_with(store: &Store, config: EngineConfig) -> String {
+    serve_handing_off(store, config, CountsHandoff::default()).await
+}
+
+/// [`serve`], its page rendering every view with the counts pending.
+pub async fn serve_counts_pending(store: &Store) -> String {
+    let counts = CountsHandoff::new(std::time::Duration::ZERO);
+    serve_handing_off(store, EngineConfig::default(), counts).await
+}
+
+async fn serve_handing_off(store: &Store, config: EngineConfig, counts: CountsHandoff) -> String {
     let registry = Registry::new();
     registry.register(Arc::new(DemoSource)).unwrap();
     let engine = Engine::start(store.clone(), registry, config).unwrap();
-    let addr = server::serve_loopback(store.clone(), engine, "target/site")
+    let addr = server::serve_loopback_with(store.clone(), engine, "target/site", counts)
         .await
         .expect("serve on loopback");
     format!("http://{addr}")
