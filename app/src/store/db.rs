@@ -3,7 +3,7 @@
 //! helpers that bind a dialect-neutral argument list. Everything above this
 //! module writes SQL once.
 
-use super::statement_limit::SqliteLimit;
+use super::statement_limit::{PgLease, SqliteLimit};
 use sqlx::postgres::{PgPool, PgRow};
 use sqlx::sqlite::{SqlitePool, SqliteRow};
 use sqlx::FromRow;
@@ -186,9 +186,12 @@ impl Db {
                     .await
             }
             Db::Postgres(pool) => {
-                bind_all!(sqlx::query_as::<_, T>(&sql.text), sql.args)
-                    .fetch_all(pool)
-                    .await
+                let mut lease = PgLease::acquire(pool).await?;
+                let answer = bind_all!(sqlx::query_as::<_, T>(&sql.text), sql.args)
+                    .fetch_all(lease.conn())
+                    .await;
+                lease.release();
+                answer
             }
         }
     }
@@ -203,9 +206,12 @@ impl Db {
                     .await
             }
             Db::Postgres(pool) => {
-                bind_all!(sqlx::query_as::<_, T>(&sql.text), sql.args)
-                    .fetch_optional(pool)
-                    .await
+                let mut lease = PgLease::acquire(pool).await?;
+                let answer = bind_all!(sqlx::query_as::<_, T>(&sql.text), sql.args)
+                    .fetch_optional(lease.conn())
+                    .await;
+                lease.release();
+                answer
             }
         }
     }

@@ -147,13 +147,22 @@ impl Store {
                 // of their own, without the statement limit.
                 let mut migrating = PgConnection::connect(url).await?;
                 POSTGRES_MIGRATIONS.run(&mut migrating).await?;
+                // Older servers refuse a connection that sets a parameter
+                // they do not know.
+                let checks_client = migrating.server_version_num().is_some_and(|v| v >= 140_000);
                 migrating.close().await?;
                 let timeout = statement_limit::postgres_statement_timeout();
                 // jit off: the store's queries read few rows, but some
                 // (an estimate's slices) look costly to the planner, which
                 // then spent 250 ms compiling one that ran in 60 ms.
-                let options = PgConnectOptions::from_str(url)?
+                let mut options = PgConnectOptions::from_str(url)?
                     .options([("statement_timeout", timeout.as_str()), ("jit", "off")]);
+                if checks_client {
+                    options = options.options([(
+                        "client_connection_check_interval",
+                        statement_limit::POSTGRES_CLIENT_CHECK,
+                    )]);
+                }
                 let pool = PgPoolOptions::new()
                     .max_connections(16)
                     .connect_with(options)

@@ -3,14 +3,17 @@
 //! a connection and a core for minutes after its caller has given up:
 //! PostgreSQL ends it with `statement_timeout`; SQLite, which has no such
 //! setting, with a progress handler that also ends it as soon as the request
-//! that asked for it is dropped (its client went away).
+//! that asked for it is dropped (its client went away). On PostgreSQL an
+//! abandoned read's connection is closed instead of returned ([`PgLease`]),
+//! and the server ends the statement once it sees its client gone.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sqlx::pool::PoolConnection;
-use sqlx::Sqlite;
+use sqlx::postgres::{PgConnection, PgPool};
+use sqlx::{Postgres, Sqlite};
 
 /// How long one statement of a request may run. Generous for reads that
 /// take milliseconds, short enough that a runaway one gives its connection
@@ -66,6 +69,48 @@ impl Drop for SqliteLimit {
     }
 }
 
+/// How often a PostgreSQL server checks, during a long statement, whether
+/// its client is still there (`client_connection_check_interval`, 14 and
+/// later): a closed [`PgLease`] ends its statement within this long.
+pub const POSTGRES_CLIENT_CHECK: &str = "1s";
+
+/// A pooled PostgreSQL connection for one read. Dropped before
+/// [`Self::release`] (its request was abandoned), it is closed rather than
+/// returned: returned, sqlx would first wait for the abandoned statement to
+/// end (up to [`STATEMENT_LIMIT`]), holding a slot of the pool all along,
+/// so a few abandoned reads stalled every request after them. Closing frees
+/// the slot at once, and the server, checking its client every
+/// [`POSTGRES_CLIENT_CHECK`], cancels the statement.
+pub struct PgLease(Option<PoolConnection<Postgres>>);
+
+impl PgLease {
+    pub async fn acquire(pool: &PgPool) -> Result<Self, sqlx::Error> {
+        Ok(Self(Some(pool.acquire().await?)))
+    }
+
+    pub fn conn(&mut self) -> &mut PgConnection {
+        // Only `release` and `drop` empty it, and both consume the lease.
+        self.0
+            .as_deref_mut()
+            .expect("a lease holds its connection until released")
+    }
+
+    /// The read has its answer: the connection goes back to the pool.
+    pub fn release(mut self) {
+        drop(self.0.take());
+    }
+}
+
+impl Drop for PgLease {
+    fn drop(&mut self) {
+        if let Some(abandoned) = self.0.take() {
+            // Out of the pool (which may open another in its place), then
+            // closed with its socket when the detached connection drops.
+            drop(abandoned.detach());
+        }
+    }
+}
+
 /// True when the database ended a statement for its limit (or because its
 /// caller went away): SQLite's SQLITE_INTERRUPT, PostgreSQL's
 /// query_canceled (57014).
@@ -113,13 +158,55 @@ mod tests {
         test.finish().await;
     }
 
+    /// Past the pool's 16 connections, each held for 20 s if returned.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_abandoned_postgres_read_frees_its_connection_and_its_statement_ends() {
+        let test = TestDb::postgres().await;
+        let db = test.store.db().clone();
+        for _ in 0..20 {
+            let mut sql = Sql::new(db.dialect());
+            sql.push("SELECT 1 FROM pg_sleep(20) -- abandoned");
+            let abandoned =
+                tokio::time::timeout(Duration::from_millis(100), db.fetch_all::<(i32,)>(sql)).await;
+            assert!(abandoned.is_err(), "the sleeping read was still running");
+        }
+        let mut sql = Sql::new(db.dialect());
+        sql.push("SELECT 1");
+        let next = tokio::time::timeout(Duration::from_secs(10), db.fetch_all::<(i32,)>(sql))
+            .await
+            .expect("a read after abandoned ones gets a connection")
+            .expect("and answers");
+        assert_eq!(next, vec![(1,)]);
+        // The server noticed its clients gone and ended their statements.
+        let mut still = i64::MAX;
+        for _ in 0..100 {
+            let mut sql = Sql::new(db.dialect());
+            sql.push(
+                "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' \
+                 AND query LIKE '%-- abandoned' AND pid <> pg_backend_pid() \
+                 AND datname = current_database()",
+            );
+            let (n,): (i64,) = db.fetch_optional(sql).await.unwrap().unwrap();
+            still = n;
+            if still == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(still, 0, "abandoned statements still running");
+        test.finish().await;
+    }
+
     #[tokio::test]
     async fn postgres_connections_carry_the_statement_timeout() {
         let test = TestDb::postgres().await;
         let mut sql = Sql::new(test.store.db().dialect());
-        sql.push("SELECT current_setting('statement_timeout')");
+        sql.push(
+            "SELECT current_setting('statement_timeout') \
+             || ' ' || current_setting('client_connection_check_interval')",
+        );
         let (setting,): (String,) = test.store.db().fetch_optional(sql).await.unwrap().unwrap();
-        assert_eq!(setting, "30s");
+        assert_eq!(setting, "30s 1s");
         test.finish().await;
     }
 }
