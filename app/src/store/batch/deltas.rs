@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap as HashMap;
 
-use super::statements::chunks;
+use super::statements::execute_chunks;
 use super::statements::push_values;
 use crate::store::db::{Arg, Db, Tx};
 use crate::store::rollup::{Field, Pairs, Rollup, Source, ROLLUPS};
@@ -257,7 +257,7 @@ async fn add_counts<'a, K: 'a>(
         .filter(|(_, n)| **n != 0)
         .map(|(k, n)| (k, *n))
         .collect();
-    for chunk in chunks(&rows) {
+    execute_chunks(tx, &rows, |chunk| {
         let mut sql = db.sql();
         sql.push("INSERT INTO ")
             .push(table)
@@ -274,7 +274,7 @@ async fn add_counts<'a, K: 'a>(
             .push(") DO UPDATE SET runs = ")
             .push(table)
             .push(".runs + excluded.runs");
-        tx.execute(sql).await?;
-    }
-    Ok(())
+        sql
+    })
+    .await
 }

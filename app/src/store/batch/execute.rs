@@ -9,7 +9,7 @@ use sqlx::FromRow;
 
 use super::deltas::{RollupDeltas, RunPair};
 use super::plan::{Key, Plan};
-use super::statements::{chunks, insert_rows, push_values, update_rows};
+use super::statements::{execute_chunks, fetch_chunks, insert_rows, push_values, update_rows};
 use crate::model::{ExecutionStatus, InteractionStatus, ToolCallStatus};
 use crate::store::code_search;
 use crate::store::db::{Arg, Db, Tx};
@@ -261,8 +261,7 @@ impl<'a> Plan<'a> {
             .filter(|(_, p)| p.status.is_some() || p.had_elicitation.is_some())
             .map(|(k, _)| k)
             .collect();
-        let mut before: Vec<RunState> = Vec::new();
-        for chunk in chunks(&keyed) {
+        let before: Vec<RunState> = fetch_chunks(tx, &keyed, |chunk| {
             let mut sql = db.sql();
             sql.push("WITH v(scope_id, id) AS (VALUES ");
             push_values(&mut sql, chunk, &|(s, i): &&Key<'a>| {
@@ -272,8 +271,9 @@ impl<'a> Plan<'a> {
                 ") SELECT e.scope_id, e.id, e.status, e.trigger_kind, e.had_elicitation, e.created_at \
                  FROM v JOIN execution e ON e.scope_id = v.scope_id AND e.id = v.id",
             );
-            before.extend(tx.fetch_all::<RunState>(sql).await?);
-        }
+            sql
+        })
+        .await?;
         // Runs whose status or elicitation changes, with both: their tool
         // path rows follow them, in the table and in the roll-ups.
         let mut moved: HashMap<RunKey, (String, bool)> = HashMap::new();
@@ -308,7 +308,7 @@ impl<'a> Plan<'a> {
         }
         let runs: Vec<&RunKey> = moved.keys().collect();
         for pairs in Pairs::ALL {
-            for chunk in chunks(&runs) {
+            let paired: Vec<RunPair> = fetch_chunks(tx, &runs, |chunk| {
                 let mut sql = db.sql();
                 sql.push("WITH v(scope_id, execution_id) AS (VALUES ");
                 push_values(&mut sql, chunk, &|(s, e): &&RunKey| {
@@ -319,20 +319,22 @@ impl<'a> Plan<'a> {
                     .push(" FROM v JOIN ")
                     .push(pairs.table())
                     .push(" p ON p.scope_id = v.scope_id AND p.execution_id = v.execution_id");
-                for pair in tx.fetch_all::<RunPair>(sql).await? {
-                    let Some((status, elicited)) =
-                        moved.get(&(pair.scope_id.clone(), pair.execution_id.clone()))
-                    else {
-                        continue;
-                    };
-                    deltas.add_pair(pairs, &pair, -1);
-                    let now = RunPair {
-                        status: status.clone(),
-                        had_elicitation: *elicited,
-                        ..pair
-                    };
-                    deltas.add_pair(pairs, &now, 1);
-                }
+                sql
+            })
+            .await?;
+            for pair in paired {
+                let Some((status, elicited)) =
+                    moved.get(&(pair.scope_id.clone(), pair.execution_id.clone()))
+                else {
+                    continue;
+                };
+                deltas.add_pair(pairs, &pair, -1);
+                let now = RunPair {
+                    status: status.clone(),
+                    had_elicitation: *elicited,
+                    ..pair
+                };
+                deltas.add_pair(pairs, &now, 1);
             }
         }
         Ok(moved
@@ -388,7 +390,7 @@ impl<'a> Plan<'a> {
         let known_count = added.len();
         let paths = Pairs::ToolPaths;
         insert_pairs(db, tx, paths, &added).await?;
-        for chunk in chunks(&earlier) {
+        let earlier_added: Vec<RunPair> = fetch_chunks(tx, &earlier, |chunk| {
             let mut sql = db.sql();
             sql.push("WITH v(scope_id, execution_id, tool_path) AS (VALUES ");
             push_values(&mut sql, chunk, &|(s, e, p): &(&str, &str, &str)| {
@@ -405,8 +407,10 @@ impl<'a> Plan<'a> {
                      WHERE true ON CONFLICT DO NOTHING RETURNING ",
                 )
                 .push(&paths.columns("", AS_NAME));
-            added.extend(tx.fetch_all::<RunPair>(sql).await?);
-        }
+            sql
+        })
+        .await?;
+        added.extend(earlier_added);
         for row in &added {
             deltas.add_pair(paths, row, 1);
         }
@@ -422,7 +426,7 @@ impl<'a> Plan<'a> {
         for row in &fresh {
             deltas.add_pair(spaces, row, 1);
         }
-        for chunk in chunks(&namespaces_of(later)) {
+        let later_spaces: Vec<RunPair> = fetch_chunks(tx, &namespaces_of(later), |chunk| {
             let mut sql = db.sql();
             sql.push("INSERT INTO ")
                 .push(spaces.table())
@@ -432,25 +436,27 @@ impl<'a> Plan<'a> {
             push_values(&mut sql, chunk, &pair_args);
             sql.push(" ON CONFLICT DO NOTHING RETURNING ")
                 .push(&spaces.columns("", AS_NAME));
-            for row in tx.fetch_all::<RunPair>(sql).await? {
-                deltas.add_pair(spaces, &row, 1);
-            }
+            sql
+        })
+        .await?;
+        for row in &later_spaces {
+            deltas.add_pair(spaces, row, 1);
         }
         let catalog: BTreeSet<(&str, &str)> = added
             .iter()
             .map(|r| (r.scope_id.as_str(), r.name.as_str()))
             .collect();
         let catalog: Vec<_> = catalog.into_iter().collect();
-        for chunk in chunks(&catalog) {
+        execute_chunks(tx, &catalog, |chunk| {
             let mut sql = db.sql();
             sql.push("INSERT INTO tool_path_catalog (scope_id, tool_path) VALUES ");
             push_values(&mut sql, chunk, &|(s, p): &(&str, &str)| {
                 vec![(*s).into(), (*p).into()]
             });
             sql.push(" ON CONFLICT DO NOTHING");
-            tx.execute(sql).await?;
-        }
-        Ok(())
+            sql
+        })
+        .await
     }
 }
 

@@ -1,6 +1,6 @@
 //! Multi-row statements of fixed shapes, shared by the batch's phases.
 
-use crate::store::db::{Arg, Db, Sql, Tx};
+use crate::store::db::{AnyRow, Arg, Db, Sql, Tx};
 use crate::store::StoreError;
 
 /// `INSERT … VALUES (…), (…)` in chunks of fixed sizes.
@@ -11,13 +11,13 @@ pub(in crate::store) async fn insert_rows<T>(
     rows: &[T],
     to_args: impl Fn(&T) -> Vec<Arg>,
 ) -> Result<(), StoreError> {
-    for chunk in chunks(rows) {
+    execute_chunks(tx, rows, |chunk| {
         let mut sql = db.sql();
         sql.push(head);
         push_values(&mut sql, chunk, &to_args);
-        tx.execute(sql).await?;
-    }
-    Ok(())
+        sql
+    })
+    .await
 }
 
 /// `WITH v(…) AS (VALUES …) UPDATE … FROM v …`: one statement updates many rows
@@ -30,14 +30,53 @@ pub(super) async fn update_rows<T>(
     rows: &[T],
     to_args: impl Fn(&T) -> Vec<Arg>,
 ) -> Result<(), StoreError> {
-    for chunk in chunks(rows) {
+    execute_chunks(tx, rows, |chunk| {
         let mut sql = db.sql();
         sql.push("WITH ").push(cte).push(" AS (VALUES ");
         push_values(&mut sql, chunk, &to_args);
         sql.push(") ").push(update);
-        tx.execute(sql).await?;
+        sql
+    })
+    .await
+}
+
+/// Executes the statement `build` makes of each chunk of `rows` (see
+/// [`chunks`]), building the next while the database runs the one before:
+/// the database works on a thread (SQLite) or a server (PostgreSQL) of its
+/// own, which otherwise waited for every statement's arguments to be cloned
+/// and laid out (ingest at 300,000 runs: 4,887 -> 5,414-5,475 runs/s).
+pub(super) async fn execute_chunks<T>(
+    tx: &mut Tx<'_>,
+    rows: &[T],
+    build: impl Fn(&[T]) -> Sql,
+) -> Result<(), StoreError> {
+    let mut chunks = chunks(rows);
+    let mut next = chunks.next().map(&build);
+    while let Some(sql) = next.take() {
+        let (done, following) =
+            futures_util::join!(tx.execute(sql), async { chunks.next().map(&build) });
+        done?;
+        next = following;
     }
     Ok(())
+}
+
+/// [`execute_chunks`] for statements that answer rows: all of them.
+pub(super) async fn fetch_chunks<T, R: AnyRow>(
+    tx: &mut Tx<'_>,
+    rows: &[T],
+    build: impl Fn(&[T]) -> Sql,
+) -> Result<Vec<R>, StoreError> {
+    let mut chunks = chunks(rows);
+    let mut next = chunks.next().map(&build);
+    let mut answer = Vec::new();
+    while let Some(sql) = next.take() {
+        let (done, following) =
+            futures_util::join!(tx.fetch_all::<R>(sql), async { chunks.next().map(&build) });
+        answer.extend(done?);
+        next = following;
+    }
+    Ok(answer)
 }
 
 pub(super) fn push_values<T>(sql: &mut Sql, rows: &[T], to_args: &impl Fn(&T) -> Vec<Arg>) {
