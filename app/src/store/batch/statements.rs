@@ -44,7 +44,7 @@ pub(super) async fn update_rows<T>(
 /// [`chunks`]), building the next while the database runs the one before:
 /// the database works on a thread (SQLite) or a server (PostgreSQL) of its
 /// own, which otherwise waited for every statement's arguments to be cloned
-/// and laid out (ingest at 300,000 runs: 4,887 -> 5,414-5,475 runs/s).
+/// and laid out (ingest of a million runs: 4,577 -> 4,940 runs/s).
 pub(super) async fn execute_chunks<T>(
     tx: &mut Tx<'_>,
     rows: &[T],
