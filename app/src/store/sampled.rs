@@ -9,7 +9,9 @@ use sqlx::FromRow;
 use super::code_search::CodePlan;
 use super::db::{Dialect, Sql};
 use super::estimate::{self, Bound, Slice, Stratum, Weights};
-use super::filter_sql::{push_filters, runs_by_time, Resolved, Skip, ToolPaths};
+use super::filter_sql::{
+    per_run_subquery, push_filters, runs_by_time, Resolved, Skip, ToolPaths, ToolProbe,
+};
 use super::meta::{fold, top_tools, Basis, GroupBy, GroupRow};
 use super::{Store, StoreError};
 use crate::model::{ChartWindow, EpochMs, Estimate, Filters, ListMeta, ToolFacet};
@@ -73,7 +75,9 @@ fn push_runs_in_slices(sql: &mut Sql, scope: &str, also: &str) {
         Dialect::Postgres => {
             sql.push(" FROM s CROSS JOIN LATERAL (SELECT * FROM execution r WHERE r.scope_id = ")
                 .bind(scope)
-                .push(" AND r.created_at >= s.a AND r.created_at < s.b OFFSET 0) e")
+                .push(" AND r.created_at >= s.a AND r.created_at < s.b")
+                .push(per_run_subquery(Dialect::Postgres))
+                .push(") e")
                 .push(also)
                 .push(" WHERE true");
         }
@@ -196,6 +200,7 @@ impl Store {
         let any = Resolved {
             tools: ToolPaths::Any,
             code: CodePlan::Scan,
+            tool_probe: ToolProbe::Planned,
         };
         let mut runs: HashMap<i64, i64> = HashMap::new();
         for g in self
