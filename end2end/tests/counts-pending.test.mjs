@@ -51,8 +51,12 @@ test('with JavaScript the pending counts, facets and chart arrive', async () => 
   const failed = page.locator('.facet.checked', { hasText: 'Failed' });
   assert.equal(await failed.locator('.count').innerText(), String(rows));
   // A click in the rail comes the same way: rows first, then the counts.
-  await page.locator('.facet', { hasText: 'Completed' }).locator('a.toggle').click();
-  await page.locator('.counts', { hasText: 'matching · 25 total' }).waitFor({ timeout: 10000 });
+  // (The old view stays on screen until the new one arrives, so wait for
+  // the new view's own number: failed runs plus completed ones.)
+  const completed = page.locator('.facet', { hasText: 'Completed' });
+  const both = rows + Number(await completed.locator('.count').innerText());
+  await completed.locator('a.toggle').click();
+  await page.locator('.counts', { hasText: `${both} matching · 25 total` }).waitFor({ timeout: 10000 });
   assert.equal(await page.locator('.timeline.pending').count(), 0);
   await page.screenshot({ path: join(screenshots, 'counts-filled.png') });
   assert.deepEqual(errors, []);
