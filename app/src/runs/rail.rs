@@ -1,6 +1,7 @@
 //! The filter rail: each dimension's values with disjunctive counts; a click
 //! toggles a value, "only" keeps just it, Reset clears everything.
 
+use leptos::either::Either;
 use leptos::prelude::*;
 
 use super::format::{self, status_label};
@@ -28,9 +29,12 @@ fn Facet(
                 <span class="box" aria-hidden="true">{if checked { "☑" } else { "☐" }}</span>
                 {dot.map(|d| view! { <span class=format!("dot status-{d}")></span> })}
                 <span class="label">{label}</span>
-                <span class="count">
-                    {count.map_or_else(|| "…".to_owned(), |n| format::count(n, estimated))}
-                </span>
+                {match count {
+                    Some(n) => Either::Left(view! { <span class="count">{format::count(n, estimated)}</span> }),
+                    None => Either::Right(view! {
+                        <span class="count"><span aria-hidden="true">"…"</span><span class="sr-only">" counting"</span></span>
+                    }),
+                }}
                 <span class="sr-only">{if checked { " (selected)" } else { "" }}</span>
             </ViewLink>
             <ViewLink href=only.href() class="only".to_owned()>
