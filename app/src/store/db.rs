@@ -186,12 +186,12 @@ impl Db {
                     .await
             }
             Db::Postgres(pool) => {
-                let mut lease = PgLease::acquire(pool).await?;
-                let answer = bind_all!(sqlx::query_as::<_, T>(&sql.text), sql.args)
-                    .fetch_all(lease.conn())
-                    .await;
-                lease.release();
-                answer
+                PgLease::read(pool, async move |conn| {
+                    bind_all!(sqlx::query_as::<_, T>(&sql.text), sql.args)
+                        .fetch_all(conn)
+                        .await
+                })
+                .await
             }
         }
     }
@@ -206,12 +206,12 @@ impl Db {
                     .await
             }
             Db::Postgres(pool) => {
-                let mut lease = PgLease::acquire(pool).await?;
-                let answer = bind_all!(sqlx::query_as::<_, T>(&sql.text), sql.args)
-                    .fetch_optional(lease.conn())
-                    .await;
-                lease.release();
-                answer
+                PgLease::read(pool, async move |conn| {
+                    bind_all!(sqlx::query_as::<_, T>(&sql.text), sql.args)
+                        .fetch_optional(conn)
+                        .await
+                })
+                .await
             }
         }
     }

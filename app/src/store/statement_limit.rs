@@ -74,9 +74,9 @@ impl Drop for SqliteLimit {
 /// later): a closed [`PgLease`] ends its statement within this long.
 pub const POSTGRES_CLIENT_CHECK: &str = "1s";
 
-/// A pooled PostgreSQL connection for one read. Dropped before
-/// [`Self::release`] (its request was abandoned), it is closed rather than
-/// returned: returned, sqlx would first wait for the abandoned statement to
+/// A pooled PostgreSQL connection for one read ([`Self::read`]). Dropped
+/// before the read has answered (its request was abandoned), it is closed
+/// rather than returned: returned, sqlx would first wait for the abandoned statement to
 /// end (up to [`STATEMENT_LIMIT`]), holding a slot of the pool all along,
 /// so a few abandoned reads stalled every request after them. Closing frees
 /// the slot at once, and the server, checking its client every
@@ -84,20 +84,21 @@ pub const POSTGRES_CLIENT_CHECK: &str = "1s";
 pub struct PgLease(Option<PoolConnection<Postgres>>);
 
 impl PgLease {
-    pub async fn acquire(pool: &PgPool) -> Result<Self, sqlx::Error> {
-        Ok(Self(Some(pool.acquire().await?)))
-    }
-
-    pub fn conn(&mut self) -> &mut PgConnection {
-        // Only `release` and `drop` empty it, and both consume the lease.
-        self.0
-            .as_deref_mut()
-            .expect("a lease holds its connection until released")
-    }
-
-    /// The read has its answer: the connection goes back to the pool.
-    pub fn release(mut self) {
-        drop(self.0.take());
+    /// Runs `read` on a pooled connection: returned to the pool once `read`
+    /// has its answer, closed if the future is dropped before.
+    pub async fn read<R>(
+        pool: &PgPool,
+        read: impl AsyncFnOnce(&mut PgConnection) -> Result<R, sqlx::Error>,
+    ) -> Result<R, sqlx::Error> {
+        let mut lease = Self(Some(pool.acquire().await?));
+        // Just filled: only the line after the read and `drop` empty it.
+        let Some(conn) = lease.0.as_deref_mut() else {
+            return Err(sqlx::Error::PoolClosed);
+        };
+        let answer = read(conn).await;
+        // The read has its answer: the connection goes back to the pool.
+        drop(lease.0.take());
+        answer
     }
 }
 
