@@ -14,7 +14,10 @@ use app::test_support::{query, SCOPE};
 const T0: i64 = 1_767_225_600_000;
 const HOUR: i64 = 3_600_000;
 
-on_both_databases!(estimates_hold_their_bounds_and_exact_asks_answer_exactly);
+on_both_databases!(
+    estimates_hold_their_bounds_and_exact_asks_answer_exactly,
+    a_cut_duration_class_too_large_to_read_is_estimated,
+);
 
 /// Every count of `estimate` within `bound` of `exact`'s.
 fn assert_within(view: &str, estimate: &ListMeta, exact: &ListMeta, bound: i64) {
@@ -162,6 +165,35 @@ async fn estimates_hold_their_bounds_and_exact_asks_answer_exactly(store: &Store
             );
         }
     }
+    // A duration filter: the duration roll-ups count the runs exactly; only
+    // the tool facets, which no roll-up keys by duration, are estimated.
+    for extra in [
+        vec![("minDurationMs", "300")],
+        vec![("minDurationMs", "1000"), ("status", "failed")],
+        vec![("maxDurationMs", "450"), ("trigger", "cli")],
+    ] {
+        let mut pairs = window.to_vec();
+        pairs.extend(extra.iter().copied());
+        let view = format!("{extra:?}");
+        let filters = query(&pairs).filters;
+        let estimate = store
+            .list_meta(SCOPE, &filters, Counts::Bounded)
+            .await
+            .unwrap();
+        let exact = store
+            .list_meta(SCOPE, &filters, Counts::Exact)
+            .await
+            .unwrap();
+        let how = estimate.estimate.clone().expect("tool facets estimated");
+        assert_eq!(how.estimated, vec!["toolFacets".to_owned()], "{view}");
+        assert!(exact.filter_row_count > 0, "{view}");
+        assert_eq!(estimate.filter_row_count, exact.filter_row_count, "{view}");
+        assert_eq!(estimate.status_counts, exact.status_counts, "{view}");
+        assert_eq!(estimate.trigger_counts, exact.trigger_counts, "{view}");
+        assert_eq!(estimate.chart, exact.chart, "{view}");
+        assert!(!estimate.tool_facets.is_empty(), "{view}");
+        assert_within(&view, &estimate, &exact, how.error_bound);
+    }
     // A window within the budget is counted exactly without being asked.
     let small = [
         ("from", from.as_str()),
@@ -175,4 +207,61 @@ async fn estimates_hold_their_bounds_and_exact_asks_answer_exactly(store: &Store
         .await
         .unwrap();
     assert!(!meta.approximate, "an hour of 250 runs is read exactly");
+}
+
+async fn a_cut_duration_class_too_large_to_read_is_estimated(store: &Store) {
+    // Runs without tool calls last 0-49 ms: three in five fall in the class
+    // [20, 50), and a bound of 35 cuts it in halves of 9,000 runs, more than
+    // a day's budget reads.
+    let spec = SyntheticSpec {
+        scope: SCOPE.into(),
+        runs: 30_000,
+        end_ms: T0 + 24 * HOUR,
+        span_ms: 24 * HOUR,
+        tool_paths: 10,
+        mean_tool_calls: 0,
+        rare_every: 0,
+        settled: true,
+    };
+    record_history(store, &spec, 256).await.unwrap();
+    store.analyze().await.unwrap();
+    let (from, to) = (T0.to_string(), (T0 + 24 * HOUR).to_string());
+    for (extra, cut) in [
+        (vec![("minDurationMs", "35")], true),
+        (vec![("minDurationMs", "35"), ("status", "failed")], true),
+        (vec![("maxDurationMs", "34"), ("trigger", "cli")], true),
+        // On class bounds: nothing is cut, the counts are exact.
+        (vec![("minDurationMs", "20")], false),
+    ] {
+        let mut pairs = vec![("from", from.as_str()), ("to", to.as_str())];
+        pairs.extend(extra.iter().copied());
+        let view = format!("{extra:?}");
+        let filters = query(&pairs).filters;
+        let estimate = store
+            .list_meta(SCOPE, &filters, Counts::Bounded)
+            .await
+            .unwrap();
+        let exact = store
+            .list_meta(SCOPE, &filters, Counts::Exact)
+            .await
+            .unwrap();
+        assert!(!exact.approximate, "{view}");
+        assert!(exact.filter_row_count > 1_000, "{view}");
+        let how = estimate.estimate.clone().expect("tool facets estimated");
+        assert_eq!(
+            how.estimated.iter().any(|f| f == "filterRowCount"),
+            cut,
+            "{view}"
+        );
+        if cut {
+            assert!(
+                how.error_bound > 0 && how.error_bound < 3_000,
+                "{view}: {how:?}"
+            );
+            assert_within(&view, &estimate, &exact, how.error_bound);
+        } else {
+            assert_eq!(estimate.filter_row_count, exact.filter_row_count, "{view}");
+            assert_eq!(estimate.chart, exact.chart, "{view}");
+        }
+    }
 }

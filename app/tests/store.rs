@@ -811,10 +811,28 @@ async fn rollup_answers_match_row_answers_after_updates(store: &Store) {
     // whole hours answers from roll-ups, and adding a code filter that every
     // run matches forces the row path. Both must agree.
     let mut ids_by_index = Vec::new();
+    // Durations on class bounds, inside classes, at both ends (coprime to
+    // the status and trigger cycles).
+    let durations = [
+        0,
+        3,
+        10,
+        150,
+        999,
+        1_000,
+        1_250,
+        1_500,
+        4_999,
+        5_000,
+        70_000,
+        100_000_000,
+        7,
+    ];
     for i in 0..240i64 {
         let status = ExecutionStatus::ALL[(i % 6) as usize];
         let trigger = [Some("cli"), Some("mcp"), Some("http"), None][(i % 4) as usize];
         let mut r = run(T0 + i * HOUR + (i * 7919) % HOUR)
+            .duration(Some(durations[(i % 13) as usize]))
             .status(status)
             .trigger(trigger)
             .code("shared-marker");
@@ -832,13 +850,16 @@ async fn rollup_answers_match_row_answers_after_updates(store: &Store) {
         }
         ids_by_index.push(r.record(store).await);
     }
-    for id in ids_by_index.iter().step_by(4) {
+    for (n, id) in ids_by_index.iter().step_by(4).enumerate() {
+        // Half of the cancelled runs get a duration as they finish: they
+        // move between duration classes too.
         store
             .update_execution(
                 SCOPE,
                 id,
                 ExecutionPatch {
                     status: Some(ExecutionStatus::Cancelled),
+                    duration_ms: (n % 2 == 0).then_some(1_234),
                     ..Default::default()
                 },
             )
@@ -878,6 +899,30 @@ async fn rollup_answers_match_row_answers_after_updates(store: &Store) {
             ],
             vec![("tool", "a.one,c.three")],
             vec![("tool", "*.one")],
+            // Duration bounds: on class bounds, inside a class (either part
+            // nearer), both in one class, open at either end, with the
+            // other dimensions and with a tool filter (no roll-up keys both).
+            vec![("minDurationMs", "1000")],
+            vec![("minDurationMs", "1100")],
+            vec![("minDurationMs", "1900")],
+            vec![("maxDurationMs", "4999")],
+            vec![("maxDurationMs", "1300")],
+            vec![("minDurationMs", "0")],
+            vec![("maxDurationMs", "0")],
+            vec![("minDurationMs", "3"), ("maxDurationMs", "150")],
+            vec![("minDurationMs", "1200"), ("maxDurationMs", "1300")],
+            vec![("minDurationMs", "1001"), ("maxDurationMs", "1999")],
+            vec![("minDurationMs", "90000000")],
+            vec![("minDurationMs", "1000"), ("status", "cancelled,failed")],
+            vec![("minDurationMs", "1100"), ("trigger", "unknown,cli")],
+            vec![("maxDurationMs", "1500"), ("elicitation", "true")],
+            vec![
+                ("minDurationMs", "5"),
+                ("status", "completed"),
+                ("trigger", "mcp"),
+            ],
+            vec![("minDurationMs", "1000"), ("tool", "a.one")],
+            vec![("maxDurationMs", "1000"), ("tool", "a.*")],
         ] {
             let mut rollup: Vec<(&str, &str)> = vec![("from", &from), ("to", &to)];
             rollup.extend(extra.iter().copied());
@@ -981,6 +1026,36 @@ async fn sweep_deletes_old_runs_with_their_children(store: &Store) {
             .collect();
         assert_eq!(facets, vec![("a.b", 1)], "{params:?}");
     }
+    // Runs of many duration classes, swept: the delete triggers count every
+    // roll-up down to what the remaining runs imply.
+    for (i, d) in [
+        Some(0),
+        Some(7),
+        Some(1_500),
+        Some(70_000),
+        None,
+        Some(90_000_000),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let status = if d.is_some() {
+            ExecutionStatus::Completed
+        } else {
+            ExecutionStatus::Running
+        };
+        let at = T0 + 2 * DAY + i as i64 * (DAY / 2);
+        run(at).duration(d).status(status).record(store).await;
+    }
+    assert_eq!(store.sweep(SCOPE, T0 + 3 * DAY).await.unwrap(), 2);
+    let drift: Vec<_> = store
+        .check_derived()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|d| d.drifted())
+        .collect();
+    assert!(drift.is_empty(), "a sweep left roll-ups behind: {drift:?}");
 }
 
 async fn export_streams_every_matching_run(store: &Store) {

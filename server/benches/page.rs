@@ -206,7 +206,7 @@ async fn bench(
 }
 
 /// Every filter of issue 11's table and two-filter combinations.
-const MATRIX_FILTERS: [&str; 15] = [
+const MATRIX_FILTERS: [&str; 19] = [
     "",
     "status=failed",
     "trigger=cli",
@@ -222,11 +222,37 @@ const MATRIX_FILTERS: [&str; 15] = [
     "tool=ns3.resource.op7&trigger=cli",
     "tool=ns3.*&status=failed",
     "status=failed&minDurationMs=1000",
+    "minDurationMs=1500",
+    "minDurationMs=200&maxDurationMs=2000",
+    "trigger=cli&minDurationMs=1000",
+    "tool=ns3.*&minDurationMs=1000",
 ];
 const MATRIX_RANGES: [(&str, i64); 3] = [("24h", 1), ("7d", 7), ("30d", 30)];
 /// Requests per cell after one warm-up; slow cells get fewer.
 const MATRIX_SAMPLES: usize = 5;
 const MATRIX_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What the counts of the view at `url` (a JSON list with meta) are: `≈`
+/// when its counts are estimates, `†` when only its tool facets are, ``
+/// when exact.
+async fn estimated_mark(client: &reqwest::Client, url: &str) -> &'static str {
+    let Ok(response) = client.get(url).timeout(MATRIX_TIMEOUT).send().await else {
+        return "?";
+    };
+    let Ok(body) = response.json::<serde_json::Value>().await else {
+        return "?";
+    };
+    let estimated = &body["meta"]["estimate"]["estimated"];
+    let names: Vec<&str> = estimated
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
+        .unwrap_or_default();
+    match names.as_slice() {
+        [] => "",
+        ["toolFacets"] => "†",
+        _ => "≈",
+    }
+}
 
 /// p50 in ms of GETs of `url`, or None past [`MATRIX_TIMEOUT`].
 async fn p50(client: &reqwest::Client, url: &str) -> Option<f64> {
@@ -257,7 +283,8 @@ async fn p50(client: &reqwest::Client, url: &str) -> Option<f64> {
 async fn view_matrix(client: &reqwest::Client, base: &str) {
     let cell = |v: Option<f64>| v.map_or_else(|| "> 60 s".to_owned(), |ms| format!("{ms:.1}"));
     println!(
-        "view matrix (p50 ms; page = /runs with counts and chart, rows = /executions?meta=false)"
+        "view matrix (p50 ms; page = /runs with counts and chart, rows = /executions?meta=false; \
+         ≈ marks estimated counts, † estimated tool facets alone)"
     );
     let mut header = format!("{:<38}", "filter");
     for (range, _) in MATRIX_RANGES {
@@ -270,12 +297,18 @@ async fn view_matrix(client: &reqwest::Client, base: &str) {
             let and = if filter.is_empty() { "" } else { "&" };
             let page = p50(client, &format!("{base}/runs?range={range}{and}{filter}")).await;
             let from = now_ms() - days * 86_400_000;
+            let mark = estimated_mark(
+                client,
+                &format!("{base}/executions?limit=1&from={from}{and}{filter}"),
+            )
+            .await;
             let rows = p50(
                 client,
                 &format!("{base}/executions?meta=false&from={from}{and}{filter}"),
             )
             .await;
-            line.push_str(&format!(" {:>10} {:>9}", cell(page), cell(rows)));
+            let page = format!("{mark}{}", cell(page));
+            line.push_str(&format!(" {:>10} {:>9}", page, cell(rows)));
         }
         println!("{line}");
     }

@@ -32,6 +32,17 @@ pub struct Resolved {
     pub tools: ToolPaths,
     pub code: CodePlan,
     pub tool_probe: ToolProbe,
+    pub duration_parts: DurationParts,
+}
+
+/// Whether the grouped counts of a duration filter read the runs of the
+/// classes its bounds cut (see `meta::Basis::Durations`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DurationParts {
+    #[default]
+    Read,
+    /// Left out: an estimate of them is added instead.
+    Estimated,
 }
 
 /// How a tool filter of several paths tests a run.
@@ -62,6 +73,7 @@ impl Resolved {
             tools: self.tools.clone(),
             code: CodePlan::TestEachRow,
             tool_probe: ToolProbe::EachRun,
+            duration_parts: self.duration_parts,
         }
     }
 }
@@ -87,6 +99,7 @@ pub async fn resolve(db: &Db, scope: &str, filters: &Filters) -> Result<Resolved
         tools,
         code,
         tool_probe: ToolProbe::Planned,
+        duration_parts: DurationParts::Read,
     })
 }
 

@@ -13,10 +13,11 @@ use std::collections::{BTreeMap, HashMap};
 use sqlx::FromRow;
 
 use super::code_search::CodePlan;
-use super::db::Sql;
+use super::db::{Dialect, Sql};
+use super::estimate::FIXED_POINT;
 use super::filter_sql::{
-    pairs_by_name, push_class_filters, push_filters, push_runs_from, tool_paths_by_time, NoTrigger,
-    Resolved, Skip, ToolPaths,
+    pairs_by_name, push_class_filters, push_filters, push_runs_from, runs_by_time,
+    tool_paths_by_time, DurationParts, NoTrigger, Resolved, Skip, ToolPaths,
 };
 use super::statement_limit::EXACT_META_LIMIT;
 use super::{now_ms, Store, StoreError};
@@ -25,10 +26,11 @@ use crate::model::{
     ListMeta, StatusCounts, ToolFacet, TriggerCount,
 };
 
+use super::duration_tiling::DurationTiling;
 use super::rollup::{
-    Pairs, Rollup, DAY, HOUR, HOURLY, NAMESPACE_CLASS_DAILY, NAMESPACE_CLASS_HOURLY,
-    QUARTER_HOURLY, TOOL_CLASS_DAILY, TOOL_CLASS_HOURLY, TOOL_DAILY, TOOL_DAILY_TOTAL, TOOL_HOURLY,
-    TOOL_HOURLY_TOTAL,
+    Pairs, Rollup, DAY, DURATION_HOURLY, DURATION_QUARTER_HOURLY, HOUR, HOURLY,
+    NAMESPACE_CLASS_DAILY, NAMESPACE_CLASS_HOURLY, QUARTER_HOURLY, TOOL_CLASS_DAILY,
+    TOOL_CLASS_HOURLY, TOOL_DAILY, TOOL_DAILY_TOTAL, TOOL_HOURLY, TOOL_HOURLY_TOTAL,
 };
 const TOP_TOOLS: usize = 20;
 
@@ -51,6 +53,13 @@ struct ToolRow {
 struct SpanRow {
     lo: Option<i64>,
     hi: Option<i64>,
+}
+
+/// Whether an exact meta counts its tool facets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum ToolCounts {
+    Exact,
+    Skipped,
 }
 
 /// Which dimensions a grouping keeps besides the status.
@@ -116,6 +125,20 @@ fn push_dimensions(
     }
 }
 
+/// `SELECT` the grouping `by` of runs (`e`) counted, before their `FROM`.
+fn push_run_groups(sql: &mut Sql, by: GroupBy, width: i64) {
+    sql.push("SELECT e.status AS status, ");
+    push_dimensions(
+        sql,
+        by,
+        "e.trigger_kind",
+        "e.had_elicitation",
+        ("e.created_at", 1),
+        width,
+    );
+    sql.push(", count(*) AS n");
+}
+
 /// What a view's run counts (facets and chart) are read from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Basis<'a> {
@@ -125,18 +148,28 @@ pub(super) enum Basis<'a> {
     /// names, with the edges from its pair table: a run is paired with a
     /// path or namespace at most once, so its pairs count runs.
     Pairs(Pairs, &'a str),
-    /// The runs alone: a filter no roll-up keys (code, duration, several
-    /// tool paths, a glob that is not a namespace).
+    /// The duration roll-ups, for the whole duration classes of a duration
+    /// filter; the window's edges, and the parts of the classes its bounds
+    /// cut, from the runs.
+    Durations(DurationTiling),
+    /// The runs alone: a filter no roll-up keys (code, several tool paths,
+    /// a glob that is not a namespace, or one of those with a duration).
     Rows,
 }
 
 impl<'a> Basis<'a> {
     pub(super) fn of(filters: &'a Filters, resolved: &'a Resolved) -> Self {
-        if filters.code.is_some()
-            || filters.min_duration_ms.is_some()
-            || filters.max_duration_ms.is_some()
-        {
+        if filters.code.is_some() {
             return Self::Rows;
+        }
+        if filters.min_duration_ms.is_some() || filters.max_duration_ms.is_some() {
+            return match (&resolved.tools, filters.tools.is_empty()) {
+                (ToolPaths::Any, true) => {
+                    DurationTiling::of(filters.min_duration_ms, filters.max_duration_ms)
+                        .map_or(Self::Rows, Self::Durations)
+                }
+                _ => Self::Rows,
+            };
         }
         if let [pattern] = filters.tools.as_slice() {
             if let Some(namespace) = pattern.namespace() {
@@ -160,7 +193,10 @@ impl<'a> Basis<'a> {
             Self::Pairs(Pairs::ToolNamespaces, _) => {
                 &[&NAMESPACE_CLASS_DAILY, &NAMESPACE_CLASS_HOURLY]
             }
-            Self::Rows => &[],
+            Self::Durations(tiling) if tiling.has_classes() => {
+                &[&DURATION_HOURLY, &DURATION_QUARTER_HOURLY]
+            }
+            Self::Durations(_) | Self::Rows => &[],
         }
     }
 
@@ -184,6 +220,17 @@ impl<'a> Basis<'a> {
 /// Most slots a roll-up read seeks one by one (a 30-day window has 720
 /// hourly slots); past it, the read scans the slots' range instead.
 const MAX_SEEKED_SLOTS: i64 = 2_000;
+
+/// A duration part is read from the duration index when the window is at
+/// least this share (1/n) of the scope's history: a part is at most half a
+/// class, and a class rarely holds more than a fifth of the runs, so the
+/// part's runs over the whole history are then about as many as the
+/// window's runs, or fewer.
+const DURATION_INDEX_SHARE: i64 = 8;
+
+/// Where the duration index sorts a run without a duration
+/// (`coalesce(duration_ms, -1)`, see migration 0001).
+const NO_DURATION_SORT_KEY: i64 = -1;
 
 /// ` AND slot_start …` for one name's rows in the slots of `[from, to)`.
 /// The class roll-ups are keyed slot first, so that a batch's counts land
@@ -322,12 +369,15 @@ impl Store {
                     .await?
                 {
                     Some(meta) => Ok(meta),
-                    None => self.exact_meta(scope, filters, &counted, window).await,
+                    None => {
+                        self.exact_meta(scope, filters, &counted, window, ToolCounts::Exact)
+                            .await
+                    }
                 }
             }
             Counts::Exact => tokio::time::timeout(
                 EXACT_META_LIMIT,
-                self.exact_meta(scope, filters, &counted, window),
+                self.exact_meta(scope, filters, &counted, window, ToolCounts::Exact),
             )
             .await
             .map_err(|_| StoreError::TimedOut)?,
@@ -335,13 +385,15 @@ impl Store {
     }
 
     /// The meta counted exactly: from the roll-ups where they answer, from
-    /// the runs where not.
-    async fn exact_meta(
+    /// the runs where not; without tool facets if `tools` says so (an
+    /// estimate fills them in).
+    pub(super) async fn exact_meta(
         &self,
         scope: &str,
         filters: &Filters,
         resolved: &Resolved,
         window: ChartWindow,
+        tools: ToolCounts,
     ) -> Result<ListMeta, StoreError> {
         // Without trigger or elicitation filters the chart needs neither
         // dimension and the facets need no buckets: two small groupings
@@ -370,7 +422,12 @@ impl Store {
                     Ok(None)
                 }
             },
-            self.tool_facets(scope, filters, resolved, window),
+            async {
+                match tools {
+                    ToolCounts::Exact => self.tool_facets(scope, filters, resolved, window).await,
+                    ToolCounts::Skipped => Ok(Vec::new()),
+                }
+            },
         )?;
         Ok(fold(
             filters,
@@ -382,6 +439,31 @@ impl Store {
         ))
     }
 
+    /// [`Self::exact_meta`] without tool facets, plus `estimated` groups in
+    /// fixed point (see `estimate::FIXED_POINT`): the exact counts are
+    /// scaled to it, added, folded and rounded back.
+    pub(super) async fn exact_meta_plus(
+        &self,
+        scope: &str,
+        filters: &Filters,
+        resolved: &Resolved,
+        window: ChartWindow,
+        estimated: Vec<GroupRow>,
+    ) -> Result<ListMeta, StoreError> {
+        let (total, mut groups) = tokio::try_join!(
+            self.total(scope),
+            self.groups(scope, filters, resolved, window, GroupBy::All),
+        )?;
+        for g in &mut groups {
+            g.n *= FIXED_POINT;
+        }
+        groups.extend(estimated);
+        let mut meta = fold(filters, window, total, groups, None, Vec::new());
+        // A subtracted part's estimate can exceed what it is taken from.
+        meta.map_counts(|n| super::estimate::unscaled(n).max(0));
+        Ok(meta)
+    }
+
     /// The requested window, or the scope's data span when it is open.
     async fn chart_window(
         &self,
@@ -391,14 +473,7 @@ impl Store {
         if let (Some(from), Some(to)) = (filters.lower_bound(), filters.to) {
             return Ok(ChartWindow::new(from, to));
         }
-        let mut sql = self.db().sql();
-        sql.push("SELECT (SELECT min(created_at) FROM execution WHERE scope_id = ")
-            .bind(scope)
-            .push(") AS lo, (SELECT max(created_at) FROM execution WHERE scope_id = ")
-            .bind(scope)
-            .push(") AS hi");
-        let span: Option<SpanRow> = self.db().fetch_optional(sql).await?;
-        let (lo, hi) = span.map(|s| (s.lo, s.hi)).unwrap_or((None, None));
+        let SpanRow { lo, hi } = self.span(scope).await?;
         // Rows may have been written by something else (an import, a hand
         // repair): their instants are clamped like any outside number.
         let to = filters
@@ -449,7 +524,14 @@ impl Store {
             .into_iter()
             .map(|r| (r, r.slot_ms))
             .collect();
-        let Tiling { slots, rows } = tile(window.from, window.to, &levels);
+        let Tiling { slots, rows } = match basis {
+            // No whole duration class: the parts of one class are all.
+            Basis::Durations(tiling) if !tiling.has_classes() => Tiling {
+                slots: Vec::new(),
+                rows: Vec::new(),
+            },
+            _ => tile(window.from, window.to, &levels),
+        };
         let mut out = Vec::new();
         let mut add = |found: Vec<GroupRow>, sign: Sign| {
             out.extend(found.into_iter().map(|r| GroupRow { n: r.n * sign, ..r }));
@@ -484,19 +566,16 @@ impl Store {
                 add(self.db().fetch_all(sql).await?, sign);
                 continue;
             }
-            sql.push("SELECT e.status AS status, ");
-            push_dimensions(
-                &mut sql,
-                by,
-                "e.trigger_kind",
-                "e.had_elicitation",
-                ("e.created_at", 1),
-                width,
-            );
-            sql.push(", count(*) AS n");
+            push_run_groups(&mut sql, by, width);
             push_runs_from(&mut sql, filters, resolved);
-            sql.push(" WHERE e.scope_id = ").bind(scope);
             let mut windowed = filters.clone();
+            if let Basis::Durations(tiling) = basis {
+                // The edges of the whole classes; the parts cut from them
+                // are counted below, over the whole window.
+                (windowed.min_duration_ms, windowed.max_duration_ms) = tiling.whole_bounds();
+                sql.push(runs_by_time(sql.dialect));
+            }
+            sql.push(" WHERE e.scope_id = ").bind(scope);
             // Pieces lie inside the bounded window, or a slot of it.
             windowed.from = Some(EpochMs::clamped(from));
             windowed.after = None;
@@ -528,12 +607,94 @@ impl Store {
                         .bind(name);
                     push_slots(&mut sql, (s1, s2), rollup.slot_ms);
                 }
+                Basis::Durations(tiling) => {
+                    push_slot_range(&mut sql, (s1, s2));
+                    let (first, end) = tiling.classes;
+                    sql.push(" AND duration_class >= ")
+                        .bind(first as i64)
+                        .push(" AND duration_class < ")
+                        .bind(end as i64);
+                }
                 Basis::Runs | Basis::Rows => push_slot_range(&mut sql, (s1, s2)),
             }
             sql.push(by.group_by());
             add(self.db().fetch_all(sql).await?, sign);
         }
+        if let (Basis::Durations(tiling), DurationParts::Read) = (basis, resolved.duration_parts) {
+            for (part, sign) in tiling.parts() {
+                add(self.duration_part(scope, window, part, by).await?, sign);
+            }
+        }
         Ok(out)
+    }
+
+    /// The window's runs whose durations lie in `part` (of one class), by
+    /// `by`. From the duration index (which carries what is counted) when
+    /// the window is a good share of the scope's history, since the part's
+    /// runs over all of it are then fewer than the window's runs; from the
+    /// time index otherwise. PostgreSQL chooses for itself, by statistics.
+    async fn duration_part(
+        &self,
+        scope: &str,
+        window: ChartWindow,
+        (lo, hi): (i64, i64),
+        by: GroupBy,
+    ) -> Result<Vec<GroupRow>, StoreError> {
+        let hint = match self.dialect() {
+            Dialect::Postgres => "",
+            Dialect::Sqlite => {
+                let span = self.span(scope).await?;
+                let history = span
+                    .hi
+                    .zip(span.lo)
+                    .map_or(0, |(hi, lo)| hi.saturating_sub(lo));
+                if window
+                    .to
+                    .saturating_sub(window.from)
+                    .saturating_mul(DURATION_INDEX_SHARE)
+                    >= history
+                {
+                    " INDEXED BY execution_scope_duration_idx"
+                } else {
+                    " INDEXED BY execution_scope_created_idx"
+                }
+            }
+        };
+        let mut sql = self.db().sql();
+        push_run_groups(&mut sql, by, window.width.ms());
+        sql.push(" FROM execution e")
+            .push(hint)
+            .push(" WHERE e.scope_id = ")
+            .bind(scope)
+            .push(" AND coalesce(e.duration_ms, -1) >= ")
+            .bind(lo)
+            .push(" AND coalesce(e.duration_ms, -1) < ")
+            .bind(hi);
+        if lo <= NO_DURATION_SORT_KEY {
+            // Only a part of the first class reaches down to where runs
+            // without a duration sort. Elsewhere the index's expression
+            // alone excludes them: naming the column would read every
+            // run's row, which the index does not carry.
+            sql.push(" AND e.duration_ms IS NOT NULL");
+        }
+        sql.push(" AND e.created_at >= ")
+            .bind(window.from)
+            .push(" AND e.created_at < ")
+            .bind(window.to)
+            .push(by.group_by());
+        Ok(self.db().fetch_all(sql).await?)
+    }
+
+    /// The oldest and newest run of the scope.
+    async fn span(&self, scope: &str) -> Result<SpanRow, StoreError> {
+        let mut sql = self.db().sql();
+        sql.push("SELECT (SELECT min(created_at) FROM execution WHERE scope_id = ")
+            .bind(scope)
+            .push(") AS lo, (SELECT max(created_at) FROM execution WHERE scope_id = ")
+            .bind(scope)
+            .push(") AS hi");
+        let span: Option<SpanRow> = self.db().fetch_optional(sql).await?;
+        Ok(span.unwrap_or(SpanRow { lo: None, hi: None }))
     }
 
     /// Top tool paths by matching runs, with every filter but `tool` applied.

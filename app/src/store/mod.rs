@@ -8,6 +8,7 @@ mod checkpoint;
 mod code_search;
 mod db;
 mod derived;
+mod duration_tiling;
 mod estimate;
 mod export;
 mod file_lock;

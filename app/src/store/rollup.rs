@@ -90,6 +90,8 @@ pub enum Field {
     Elicitation,
     ToolPath,
     Namespace,
+    /// The run's [`duration_class`]: -1 for a run without a duration.
+    DurationClass,
 }
 
 impl Field {
@@ -100,16 +102,88 @@ impl Field {
             Self::Elicitation => "had_elicitation",
             Self::ToolPath => "tool_path",
             Self::Namespace => "namespace",
+            Self::DurationClass => "duration_class",
         }
     }
 
     /// The key's value as the source table holds it.
-    pub fn source_expr(self) -> &'static str {
+    pub fn source_expr(self) -> String {
         match self {
-            Self::Trigger => "coalesce(trigger_kind, '')",
-            other => other.column(),
+            Self::Trigger => "coalesce(trigger_kind, '')".to_owned(),
+            Self::DurationClass => duration_class_sql("duration_ms"),
+            other => other.column().to_owned(),
         }
     }
+}
+
+/// The lower bounds of the duration classes, in ms: class `i` holds the
+/// durations in `[DURATION_BOUNDS[i], DURATION_BOUNDS[i + 1])`, the last one
+/// every longer duration, the first every shorter one (0 and, from a hand
+/// repair, negative ones). Round numbers, because thresholds people type are
+/// round (`minDurationMs=1000`, `30000`): a threshold on a bound is answered
+/// by whole classes alone, one between two bounds reads the runs of the
+/// smaller part of its class (see `meta::DurationTiling`). The migration
+/// `0009_duration_classes.sql` spells the same bounds out in SQL, and
+/// `store check` compares its rows with [`duration_class_sql`]'s.
+pub const DURATION_BOUNDS: [i64; 27] = [
+    i64::MIN,
+    1,
+    2,
+    5,
+    10,
+    20,
+    50,
+    100,
+    200,
+    500,
+    1_000,
+    2_000,
+    5_000,
+    10_000,
+    15_000,
+    30_000,
+    60_000,
+    120_000,
+    300_000,
+    600_000,
+    900_000,
+    1_800_000,
+    3_600_000,
+    7_200_000,
+    21_600_000,
+    43_200_000,
+    86_400_000,
+];
+
+/// The class of a run without a duration (not finished): no duration
+/// filter matches it.
+pub const NO_DURATION: i64 = -1;
+
+/// The duration class of `duration_ms` (see [`DURATION_BOUNDS`]).
+pub fn duration_class(duration_ms: Option<i64>) -> i64 {
+    match duration_ms {
+        None => NO_DURATION,
+        Some(d) => DURATION_BOUNDS.partition_point(|b| *b <= d) as i64 - 1,
+    }
+}
+
+/// The half-open range `[lo, hi)` of class `class`; `hi` is `None` for the
+/// last, unbounded one.
+pub fn duration_class_range(class: usize) -> (i64, Option<i64>) {
+    (
+        DURATION_BOUNDS[class],
+        DURATION_BOUNDS.get(class + 1).copied(),
+    )
+}
+
+/// [`duration_class`] in SQL, of the column `column`.
+pub fn duration_class_sql(column: &str) -> String {
+    let mut sql = format!("CASE WHEN {column} IS NULL THEN {NO_DURATION}");
+    for (class, bound) in DURATION_BOUNDS.iter().enumerate().skip(1) {
+        sql.push_str(&format!(" WHEN {column} < {bound} THEN {}", class - 1));
+    }
+    sql.push_str(&format!(" ELSE {} END", DURATION_BOUNDS.len() - 1));
+    sql
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -196,9 +270,31 @@ pub const NAMESPACE_CLASS_DAILY: Rollup = Rollup {
     ..NAMESPACE_CLASS_HOURLY
 };
 
-pub const ROLLUPS: [&Rollup; 10] = [
+/// Runs by class and duration class: what a view with a duration filter
+/// counts (its facets and chart). Apart from the run roll-ups, whose reads
+/// would otherwise sum a dozen times more rows for every other view.
+pub const DURATION_QUARTER_HOURLY: Rollup = Rollup {
+    table: "execution_duration_quarter_hourly",
+    slot_ms: QUARTER_HOUR,
+    source: Source::Runs,
+    keys: &[
+        Field::Status,
+        Field::Trigger,
+        Field::Elicitation,
+        Field::DurationClass,
+    ],
+};
+pub const DURATION_HOURLY: Rollup = Rollup {
+    table: "execution_duration_hourly",
+    slot_ms: HOUR,
+    ..DURATION_QUARTER_HOURLY
+};
+
+pub const ROLLUPS: [&Rollup; 12] = [
     &QUARTER_HOURLY,
     &HOURLY,
+    &DURATION_QUARTER_HOURLY,
+    &DURATION_HOURLY,
     &TOOL_HOURLY,
     &TOOL_DAILY,
     &TOOL_HOURLY_TOTAL,
@@ -245,5 +341,23 @@ mod tests {
             QUARTER_HOURLY.key_columns(),
             "scope_id, slot_start, status, trigger_kind, had_elicitation"
         );
+    }
+
+    #[test]
+    fn duration_classes_cover_every_duration() {
+        assert_eq!(duration_class(None), NO_DURATION);
+        assert_eq!(duration_class(Some(i64::MIN)), 0);
+        assert_eq!(duration_class(Some(-5)), 0);
+        assert_eq!(duration_class(Some(0)), 0);
+        assert_eq!(duration_class(Some(1)), 1);
+        assert_eq!(duration_class(Some(999)), 9);
+        assert_eq!(duration_class(Some(1_000)), 10);
+        assert_eq!(duration_class(Some(i64::MAX)), 26);
+        assert_eq!(duration_class_range(10), (1_000, Some(2_000)));
+        assert_eq!(duration_class_range(26), (86_400_000, None));
+        assert!(DURATION_BOUNDS.windows(2).all(|w| w[0] < w[1]));
+        let sql = duration_class_sql("d");
+        assert!(sql.starts_with("CASE WHEN d IS NULL THEN -1 WHEN d < 1 THEN 0 WHEN d < 2 THEN 1"));
+        assert!(sql.ends_with("WHEN d < 86400000 THEN 25 ELSE 26 END"));
     }
 }

@@ -8,11 +8,13 @@ use sqlx::FromRow;
 
 use super::code_search::CodePlan;
 use super::db::{Dialect, Sql};
+use super::duration_tiling::DurationTiling;
 use super::estimate::{self, Bound, Slice, Stratum, Weights};
 use super::filter_sql::{
-    per_run_subquery, push_filters, runs_by_time, Resolved, Skip, ToolPaths, ToolProbe,
+    per_run_subquery, push_filters, runs_by_time, DurationParts, Resolved, Skip, ToolPaths,
+    ToolProbe,
 };
-use super::meta::{fold, top_tools, Basis, GroupBy, GroupRow};
+use super::meta::{fold, top_tools, Basis, GroupBy, GroupRow, ToolCounts};
 use super::{Store, StoreError};
 use crate::model::{ChartWindow, EpochMs, Estimate, Filters, ListMeta, ToolFacet};
 
@@ -28,6 +30,12 @@ struct ToolBucketRow {
     bucket: i64,
     n: i64,
 }
+
+/// What reading one run of a cut duration class costs, in budget units
+/// (see `estimate::run_cost`): its entry in the duration index, which
+/// carries all that is counted. Parts that would cost more than the
+/// window's budget are estimated too.
+const PART_RUN_COST: i64 = 3;
 
 /// An estimated meta's tool facets: from the sample, or exact from the tool
 /// roll-ups when they answer (a glob), read beside the sample.
@@ -105,6 +113,11 @@ impl Store {
         resolved: &Resolved,
         window: ChartWindow,
     ) -> Result<Option<ListMeta>, StoreError> {
+        if let Basis::Durations(tiling) = Basis::of(filters, resolved) {
+            return self
+                .duration_meta_estimated(scope, filters, resolved, window, tiling)
+                .await;
+        }
         if Basis::of(filters, resolved) != Basis::Rows
             || resolved.code == CodePlan::DriveFromIndex
             || resolved.matches_nothing()
@@ -190,6 +203,105 @@ impl Store {
         Ok(Some(meta))
     }
 
+    /// Under a duration filter the roll-ups count the runs of whole duration
+    /// classes exactly, but not the tool paths they called, nor the runs of
+    /// the classes a bound cuts (a class of typical durations can hold
+    /// most of a window's runs). Past the budget, the tool facets are
+    /// estimated from a sample; the cut classes' parts too, when the sample
+    /// says reading them would cost more than the budget (see
+    /// [`PART_RUN_COST`]).
+    async fn duration_meta_estimated(
+        &self,
+        scope: &str,
+        filters: &Filters,
+        resolved: &Resolved,
+        window: ChartWindow,
+        tiling: DurationTiling,
+    ) -> Result<Option<ListMeta>, StoreError> {
+        let strata = self.strata(scope, window).await?;
+        let cost = estimate::run_cost(filters, &resolved.tools, true);
+        let Some(slices) = estimate::plan(&strata, cost, estimate::budget(&window)) else {
+            return Ok(None);
+        };
+        let (rows, read, parts) = tokio::try_join!(
+            self.sampled_tool_rows(scope, filters, resolved, &slices),
+            self.sampled_runs(scope, &slices),
+            self.sampled_parts(scope, filters, resolved, tiling, &slices),
+        )?;
+        let weights = estimate::weights(&strata, &read);
+        let mut bound = Bound::default();
+        let mut part_groups = Vec::with_capacity(parts.len());
+        let mut part_runs = 0;
+        for (g, sign) in parts {
+            let Some(w) = weights.by_bucket.get(&g.bucket) else {
+                continue;
+            };
+            bound.add(g.bucket, g.n);
+            let n = estimate::scaled(g.n, w.per_run);
+            part_runs += n;
+            part_groups.push(GroupRow { n: n * sign, ..g });
+        }
+        let estimate_parts =
+            estimate::unscaled(part_runs) * PART_RUN_COST > estimate::budget(&window);
+        let mut meta = if estimate_parts {
+            let without_parts = Resolved {
+                duration_parts: DurationParts::Estimated,
+                ..resolved.clone()
+            };
+            self.exact_meta_plus(scope, filters, &without_parts, window, part_groups)
+                .await?
+        } else {
+            self.exact_meta(scope, filters, resolved, window, ToolCounts::Skipped)
+                .await?
+        };
+        let (mut facets, tool_bound) = estimated_tool_facets(rows, &weights);
+        for t in &mut facets {
+            t.count = estimate::unscaled(t.count);
+        }
+        meta.tool_facets = facets;
+        let (estimated, error_bound) = if estimate_parts {
+            (
+                estimate::estimated_counts(true),
+                bound.runs(&weights).max(tool_bound),
+            )
+        } else {
+            (vec!["toolFacets".to_owned()], tool_bound)
+        };
+        estimate::mark(
+            &mut meta,
+            Estimate {
+                estimated,
+                error_bound,
+                sampled_runs: weights.sampled_runs,
+                window_runs: strata.iter().map(|s| s.runs).sum(),
+            },
+        );
+        Ok(Some(meta))
+    }
+
+    /// The sample's runs in each part of `tiling` by class and bucket, with
+    /// the part's sign.
+    async fn sampled_parts(
+        &self,
+        scope: &str,
+        filters: &Filters,
+        resolved: &Resolved,
+        tiling: DurationTiling,
+        slices: &[Slice],
+    ) -> Result<Vec<(GroupRow, i64)>, StoreError> {
+        let mut out = Vec::new();
+        for ((lo, hi), sign) in tiling.parts() {
+            let part = Filters {
+                min_duration_ms: Some(lo),
+                max_duration_ms: Some(hi - 1),
+                ..filters.clone()
+            };
+            let found = self.sampled_groups(scope, &part, resolved, slices).await?;
+            out.extend(found.into_iter().map(|g| (g, sign)));
+        }
+        Ok(out)
+    }
+
     /// The window's strata with their runs, exactly, from the roll-ups.
     async fn strata(&self, scope: &str, window: ChartWindow) -> Result<Vec<Stratum>, StoreError> {
         let all = Filters {
@@ -201,6 +313,7 @@ impl Store {
             tools: ToolPaths::Any,
             code: CodePlan::Scan,
             tool_probe: ToolProbe::Planned,
+            duration_parts: DurationParts::Read,
         };
         let mut runs: HashMap<i64, i64> = HashMap::new();
         for g in self

@@ -9,7 +9,7 @@ use rustc_hash::FxHashMap as HashMap;
 use super::statements::execute_chunks;
 use super::statements::push_values;
 use crate::store::db::{Arg, Db, Tx};
-use crate::store::rollup::{Field, Pairs, Rollup, Source, ROLLUPS};
+use crate::store::rollup::{duration_class, Field, Pairs, Rollup, Source, NO_DURATION, ROLLUPS};
 use crate::store::StoreError;
 
 /// The strings a batch's roll-up keys name, each held once, so that a key is
@@ -63,6 +63,8 @@ struct Counted<'a> {
     elicited: bool,
     /// The tool path or namespace of a pair.
     name: &'a str,
+    /// A run's duration class (pairs are not keyed by it).
+    duration_class: i64,
 }
 
 impl Counted<'_> {
@@ -73,6 +75,8 @@ impl Counted<'_> {
             trigger: names.id(self.trigger.unwrap_or("")),
             elicited: u32::from(self.elicited),
             name: names.id(self.name),
+            // Shifted past 0: the classes start at -1 (no duration).
+            duration_class: u32::try_from(self.duration_class - NO_DURATION).unwrap_or(0),
         }
     }
 }
@@ -83,6 +87,7 @@ struct CountedIds {
     trigger: u32,
     elicited: u32,
     name: u32,
+    duration_class: u32,
 }
 
 impl CountedIds {
@@ -92,6 +97,7 @@ impl CountedIds {
             Field::Trigger => self.trigger,
             Field::Elicitation => self.elicited,
             Field::ToolPath | Field::Namespace => self.name,
+            Field::DurationClass => self.duration_class,
         }
     }
 }
@@ -100,6 +106,7 @@ impl CountedIds {
 fn key_arg(field: Field, value: u32, names: &Names) -> Arg {
     match field {
         Field::Elicitation => (value != 0).into(),
+        Field::DurationClass => (i64::from(value) + NO_DURATION).into(),
         _ => names.name(value).to_owned().into(),
     }
 }
@@ -111,7 +118,7 @@ fn key_order(rollup: &Rollup, names: &Names, a: &RollupKey, b: &RollupKey) -> Or
     text(a.1).cmp(text(b.1)).then(a.2.cmp(&b.2)).then_with(|| {
         for (i, field) in rollup.keys.iter().enumerate() {
             let order = match field {
-                Field::Elicitation => a.3[i].cmp(&b.3[i]),
+                Field::Elicitation | Field::DurationClass => a.3[i].cmp(&b.3[i]),
                 _ => text(a.3[i]).cmp(text(b.3[i])),
             };
             if order != Ordering::Equal {
@@ -135,6 +142,14 @@ pub(super) struct RunPair {
     pub(super) status: String,
     pub(super) trigger_kind: Option<String>,
     pub(super) had_elicitation: bool,
+}
+
+/// What the run roll-ups key a run by.
+pub(super) struct RunKeys<'a> {
+    pub(super) status: &'a str,
+    pub(super) trigger: Option<&'a str>,
+    pub(super) elicited: bool,
+    pub(super) duration_ms: Option<i64>,
 }
 
 /// Changes to the roll-up tables gathered over a batch and written once per
@@ -165,20 +180,13 @@ impl RollupDeltas {
         }
     }
 
-    pub(super) fn add_run(
-        &mut self,
-        scope: &str,
-        created_at: i64,
-        status: &str,
-        trigger: Option<&str>,
-        elicited: bool,
-        delta: i64,
-    ) {
+    pub(super) fn add_run(&mut self, scope: &str, created_at: i64, run: RunKeys, delta: i64) {
         let row = Counted {
-            status,
-            trigger,
-            elicited,
+            status: run.status,
+            trigger: run.trigger,
+            elicited: run.elicited,
             name: "",
+            duration_class: duration_class(run.duration_ms),
         };
         self.add(Source::Runs, scope, created_at, &row, delta);
     }
@@ -190,6 +198,7 @@ impl RollupDeltas {
             trigger: pair.trigger_kind.as_deref(),
             elicited: pair.had_elicitation,
             name: &pair.name,
+            duration_class: NO_DURATION,
         };
         self.add(
             Source::Pairs(pairs),

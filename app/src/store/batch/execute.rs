@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use sqlx::FromRow;
 
-use super::deltas::{RollupDeltas, RunPair};
+use super::deltas::{RollupDeltas, RunKeys, RunPair};
 use super::plan::{Key, Plan};
 use super::statements::{execute_chunks, fetch_chunks, insert_rows, push_values, update_rows};
 use crate::model::{ExecutionStatus, InteractionStatus, ToolCallStatus};
@@ -54,14 +54,13 @@ impl<'a> Plan<'a> {
         let mut deltas = RollupDeltas::default();
         for (e, p) in &self.executions {
             *deltas.totals.entry(e.scope_id.clone()).or_default() += 1;
-            deltas.add_run(
-                &e.scope_id,
-                e.created_at,
-                p.status.unwrap_or(e.status).as_str(),
-                e.trigger_kind.as_deref(),
-                p.had_elicitation.unwrap_or(false),
-                1,
-            );
+            let run = RunKeys {
+                status: p.status.unwrap_or(e.status).as_str(),
+                trigger: e.trigger_kind.as_deref(),
+                elicited: p.had_elicitation.unwrap_or(false),
+                duration_ms: p.duration_ms,
+            };
+            deltas.add_run(&e.scope_id, e.created_at, run, 1);
         }
         code_search::index_new_runs(db, tx, code_index, &self.executions).await?;
         insert_rows(
@@ -258,7 +257,9 @@ impl<'a> Plan<'a> {
         let keyed: Vec<&Key<'a>> = self
             .patches
             .iter()
-            .filter(|(_, p)| p.status.is_some() || p.had_elicitation.is_some())
+            .filter(|(_, p)| {
+                p.status.is_some() || p.had_elicitation.is_some() || p.duration_ms.is_some()
+            })
             .map(|(k, _)| k)
             .collect();
         let before: Vec<RunState> = fetch_chunks(tx, &keyed, |chunk| {
@@ -268,7 +269,8 @@ impl<'a> Plan<'a> {
                 vec![(*s).into(), (*i).into()]
             });
             sql.push(
-                ") SELECT e.scope_id, e.id, e.status, e.trigger_kind, e.had_elicitation, e.created_at \
+                ") SELECT e.scope_id, e.id, e.status, e.trigger_kind, e.had_elicitation, e.created_at, \
+                 e.duration_ms \
                  FROM v JOIN execution e ON e.scope_id = v.scope_id AND e.id = v.id",
             );
             sql
@@ -291,20 +293,30 @@ impl<'a> Plan<'a> {
             }
             let status = patch.status.map_or(old.status.as_str(), |s| s.as_str());
             let elicited = patch.had_elicitation.unwrap_or(old.had_elicitation);
-            if status == old.status && elicited == old.had_elicitation {
+            let duration = patch.duration_ms.or(old.duration_ms);
+            let class_moves = status != old.status || elicited != old.had_elicitation;
+            if !class_moves && duration == old.duration_ms {
                 continue;
             }
             let trigger = old.trigger_kind.as_deref();
-            deltas.add_run(
-                &old.scope_id,
-                old.created_at,
-                &old.status,
+            let before = RunKeys {
+                status: &old.status,
                 trigger,
-                old.had_elicitation,
-                -1,
-            );
-            deltas.add_run(&old.scope_id, old.created_at, status, trigger, elicited, 1);
-            moved.insert((old.scope_id, old.id), (status.to_owned(), elicited));
+                elicited: old.had_elicitation,
+                duration_ms: old.duration_ms,
+            };
+            let after = RunKeys {
+                status,
+                trigger,
+                elicited,
+                duration_ms: duration,
+            };
+            deltas.add_run(&old.scope_id, old.created_at, before, -1);
+            deltas.add_run(&old.scope_id, old.created_at, after, 1);
+            // The pair tables do not hold durations.
+            if class_moves {
+                moved.insert((old.scope_id, old.id), (status.to_owned(), elicited));
+            }
         }
         let runs: Vec<&RunKey> = moved.keys().collect();
         for pairs in Pairs::ALL {
@@ -468,6 +480,7 @@ struct RunState {
     trigger_kind: Option<String>,
     had_elicitation: bool,
     created_at: i64,
+    duration_ms: Option<i64>,
 }
 
 /// Inserts pairs known to be new (of runs created in this batch) into
