@@ -153,7 +153,7 @@ pub(super) enum Basis<'a> {
     /// cut, from the runs.
     Durations(DurationTiling),
     /// The runs alone: a filter no roll-up keys (code, several tool paths,
-    /// a glob that is not a namespace, or one of those with a duration).
+    /// a glob that is not a namespace, any tool filter with a duration).
     Rows,
 }
 
@@ -222,10 +222,11 @@ impl<'a> Basis<'a> {
 const MAX_SEEKED_SLOTS: i64 = 2_000;
 
 /// A duration part is read from the duration index when the window is at
-/// least this share (1/n) of the scope's history: a part is at most half a
-/// class, and a class rarely holds more than a fifth of the runs, so the
-/// part's runs over the whole history are then about as many as the
-/// window's runs, or fewer.
+/// least this share (1/n) of the scope's history. The duration index reads
+/// the part's runs over all of the history (at most half a class), the
+/// time index every run of the window; past an eighth of the history the
+/// window's runs are the more, for any class of less than a quarter of the
+/// runs. (Past the budget, a large part is estimated instead: `sampled`.)
 const DURATION_INDEX_SHARE: i64 = 8;
 
 /// Where the duration index sorts a run without a duration
