@@ -227,10 +227,14 @@ test('keyboard: ?, Esc, b, /, r, arrows', async () => {
   assert.match(await help.innerText(), /Live mode/);
   await page.keyboard.press('Escape');
   await help.waitFor({ state: 'detached' });
+  const filters = page.getByRole('button', { name: 'Filters' });
+  assert.equal(await filters.getAttribute('aria-expanded'), 'true');
   await page.keyboard.press('b');
   await page.locator('main.rail-closed').waitFor();
+  assert.equal(await filters.getAttribute('aria-expanded'), 'false');
   await page.keyboard.press('b');
   await page.locator('main.rail-closed').waitFor({ state: 'detached' });
+  assert.equal(await filters.getAttribute('aria-expanded'), 'true');
   await page.keyboard.press('/');
   await page.locator('#filter-command').waitFor();
   await page.keyboard.press('Escape');
@@ -276,6 +280,13 @@ test('hydration moves nothing on screen (no layout shift)', async () => {
 test('screenshots at desktop and phone sizes', async () => {
   for (const [name, width, height] of [['desktop', 1280, 800], ['phone', 390, 844]]) {
     const page = await open('/runs', { viewport: { width, height } });
+    // The rail shows on a desktop and hides on a phone until toggled; the
+    // Filters button says which.
+    const expanded = width > 700 ? 'true' : 'false';
+    await page.waitForFunction(
+      (want) => document.querySelector('.toggle-rail')?.getAttribute('aria-expanded') === want,
+      expanded,
+    );
     const path = join(screenshots, `runs-${name}-${width}x${height}.png`);
     await page.screenshot({ path, fullPage: false });
     console.log(`screenshot: ${path}`);

@@ -76,6 +76,9 @@ pub struct PageCtx {
     pub selected: RwSignal<Option<usize>>,
     /// `None` until toggled: the rail shows on wide screens, hides on phones.
     pub rail_open: RwSignal<Option<bool>>,
+    /// Whether the screen is wide enough that the rail shows untoggled:
+    /// assumed on the server, measured once hydrated.
+    pub wide: RwSignal<bool>,
     pub command_open: RwSignal<bool>,
     pub help_open: RwSignal<bool>,
     pub fields: RwSignal<Fields>,
@@ -124,15 +127,28 @@ impl PageCtx {
 
     /// Shows the rail if it is hidden and hides it if it shows.
     pub fn toggle_rail(&self) {
-        let wide = window()
-            .inner_width()
-            .ok()
-            .and_then(|w| w.as_f64())
-            .is_some_and(|w| w > 700.0);
+        self.measure_width();
+        let wide = self.wide.get_untracked();
         self.rail_open.update(|open| {
             let shown = open.unwrap_or(wide);
             *open = Some(!shown);
         });
+    }
+
+    /// Whether the rail shows (for the Filters button's `aria-expanded`).
+    pub fn rail_shown(&self) -> bool {
+        self.rail_open.get().unwrap_or_else(|| self.wide.get())
+    }
+
+    /// Measures [`Self::wide`] in the browser, at the width where the
+    /// stylesheet's phone layout hides the rail.
+    pub fn measure_width(&self) {
+        let wide = window()
+            .inner_width()
+            .ok()
+            .and_then(|w| w.as_f64())
+            .is_none_or(|w| w > 700.0);
+        self.wide.set(wide);
     }
 
     /// Loads the list and the open run again; the keyboard selection stays.
@@ -289,6 +305,7 @@ pub fn RunsPage() -> impl IntoView {
         changed: RwSignal::new(HashMap::new()),
         selected: RwSignal::new(None),
         rail_open: RwSignal::new(None),
+        wide: RwSignal::new(true),
         command_open: RwSignal::new(false),
         help_open: RwSignal::new(false),
         fields: RwSignal::new(Fields::default()),
@@ -320,6 +337,7 @@ pub fn RunsPage() -> impl IntoView {
     let hydrated = RwSignal::new(false);
     // Effects run only in the browser, so this marks a hydrated page.
     Effect::new(move |_| hydrated.set(true));
+    Effect::new(move |_| ctx.measure_width());
     keys::install(ctx);
     live::install(ctx);
     list::load_fields(ctx);
@@ -379,6 +397,7 @@ fn TopBar() -> impl IntoView {
             <button
                 class="toggle-rail"
                 aria-controls="rail"
+                aria-expanded=move || ctx.rail_shown().to_string()
                 aria-keyshortcuts="b"
                 on:click=move |_| ctx.toggle_rail()
             >
