@@ -18,6 +18,7 @@ on_both_databases!(
     root_redirects_and_unknown_paths_are_404,
     server_functions_answer_at_fixed_routes,
     past_the_render_budget_the_rows_render_and_the_counts_follow,
+    responses_are_compressed_for_clients_that_accept_it,
 );
 
 /// Runs `code` through the engine; answers the run's id.
@@ -198,4 +199,64 @@ async fn past_the_render_budget_the_rows_render_and_the_counts_follow(store: &St
     assert_eq!(status, 200, "{data}");
     assert_eq!(data["page"]["executions"].as_array().unwrap().len(), 1);
     assert!(data["counts_later"]["Pending"].is_string(), "{data}");
+}
+
+/// HTML and JSON go out compressed to a client that accepts it (brotli
+/// first, gzip otherwise), and as they are to one that does not; either way
+/// the same document.
+async fn responses_are_compressed_for_clients_that_accept_it(store: &Store) {
+    use std::io::Read;
+    let base = serve(store).await;
+    let id = run(&base, "return 41 + 1").await;
+    store.flush().await;
+    let client = reqwest::Client::new();
+    let fetch = |path: String, accept: Option<&'static str>| {
+        let mut request = client.get(format!("{base}{path}"));
+        if let Some(accept) = accept {
+            request = request.header("accept-encoding", accept);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status().as_u16(), 200);
+            let encoding = response
+                .headers()
+                .get("content-encoding")
+                .map(|v| v.to_str().unwrap().to_owned());
+            (encoding, response.bytes().await.unwrap().to_vec())
+        }
+    };
+    let json = format!("/executions/{id}");
+    let (encoding, plain) = fetch(json.clone(), None).await;
+    assert_eq!(encoding, None);
+    assert!(String::from_utf8_lossy(&plain).contains(&id));
+    let (encoding, gzipped) = fetch(json.clone(), Some("gzip")).await;
+    assert_eq!(encoding.as_deref(), Some("gzip"));
+    let mut unzipped = Vec::new();
+    flate2::read::GzDecoder::new(&gzipped[..])
+        .read_to_end(&mut unzipped)
+        .unwrap();
+    assert_eq!(unzipped, plain);
+    let (encoding, brotlied) = fetch(json, Some("gzip, br")).await;
+    assert_eq!(encoding.as_deref(), Some("br"));
+    let mut unbrotlied = Vec::new();
+    brotli::Decompressor::new(&brotlied[..], 4096)
+        .read_to_end(&mut unbrotlied)
+        .unwrap();
+    assert_eq!(unbrotlied, plain);
+    // The page: a large document, compressed to a fraction.
+    let (encoding, html) = fetch("/runs".to_owned(), Some("br")).await;
+    assert_eq!(encoding.as_deref(), Some("br"));
+    let mut page = Vec::new();
+    brotli::Decompressor::new(&html[..], 4096)
+        .read_to_end(&mut page)
+        .unwrap();
+    let page = String::from_utf8(page).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>"), "{}", &page[..40]);
+    assert!(page.contains(&id));
+    assert!(
+        html.len() * 3 < page.len(),
+        "{} of {}",
+        html.len(),
+        page.len()
+    );
 }
