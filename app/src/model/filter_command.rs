@@ -217,7 +217,15 @@ fn apply(f: &mut Filters, token: &str, now_ms: i64) -> Result<(), String> {
     if value.is_empty() {
         return Err(format!("{key}: needs a value"));
     }
-    match key {
+    // Keys, and the values that are words of a fixed vocabulary (statuses,
+    // trigger kinds, yes/no, duration units), in any case: `status:FAILED`
+    // is what someone typing means. Tool paths and instants keep theirs.
+    let key = key.to_ascii_lowercase();
+    let value = match key.as_str() {
+        "status" | "trigger" | "elicitation" | "duration" => value.to_ascii_lowercase(),
+        _ => value,
+    };
+    match key.as_str() {
         "status" => add(&mut f.statuses, csv(&value, status)?),
         "trigger" => add(&mut f.triggers, csv(&value, trigger)?),
         "tool" => add(&mut f.tools, csv(&value, ToolPathPattern::parse)?),
@@ -462,6 +470,24 @@ mod tests {
         assert_eq!(f.from, EpochMs::new(NOW - 3_600_000));
         assert_eq!(f.to, parse_utc("2026-11-01T10:00").and_then(EpochMs::new));
         assert_eq!(f.elicitation, Some(true));
+    }
+
+    #[test]
+    fn keys_and_vocabulary_values_take_any_case() {
+        let upper = parse(
+            "STATUS:FAILED,Waiting Trigger:MCP elicitation:YES duration:>2S",
+            NOW,
+        );
+        let lower = parse(
+            "status:failed,waiting trigger:mcp elicitation:yes duration:>2s",
+            NOW,
+        );
+        assert!(upper.errors.is_empty(), "{:?}", upper.errors);
+        assert_eq!(upper.filters, lower.filters);
+        assert_eq!(lower.filters.min_duration_ms, Some(2_001));
+        // Tool paths are names: their case is theirs.
+        let tool = parse("TOOL:GitHub.createIssue", NOW);
+        assert_eq!(tool.filters.tools[0].as_str(), "GitHub.createIssue");
     }
 
     #[test]
