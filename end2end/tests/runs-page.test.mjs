@@ -83,6 +83,22 @@ test('clicking a facet filters the list and the URL; Reset clears both', async (
   await page.close();
 });
 
+test('"only" is reachable by keyboard, and facet names carry their whole text', async () => {
+  const page = await open('/runs');
+  const first = page.locator('.facet').first();
+  await first.locator('.toggle').focus();
+  await page.keyboard.press('Tab');
+  const only = first.locator('.only');
+  assert.equal(await only.evaluate((el) => el === document.activeElement), true);
+  assert.equal(await only.evaluate((el) => getComputedStyle(el).opacity), '1');
+  const label = first.locator('.label');
+  assert.equal(await label.getAttribute('title'), await label.innerText());
+  await page.keyboard.press('Enter');
+  await page.waitForURL(/status=/);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 test('a page rendered for another query hydrates, then follows its own URL', async () => {
   // A browser should never show a page for another URL; if a cache does,
   // hydration must still match what is on screen and then load the URL's rows.

@@ -23,12 +23,15 @@ fn Facet(
     #[prop(optional, into)] dot: Option<String>,
 ) -> impl IntoView {
     let only_label = format!(" {label}");
+    // Long tool paths are cut off with an ellipsis: the title holds the
+    // whole name.
+    let title = label.clone();
     view! {
         <li class="facet" class:checked=checked>
             <ViewLink href=toggle.href() class="toggle".to_owned()>
                 <span class="box" aria-hidden="true">{if checked { "☑" } else { "☐" }}</span>
                 {dot.map(|d| view! { <span class=format!("dot status-{d}")></span> })}
-                <span class="label">{label}</span>
+                <span class="label" title=title>{label}</span>
                 {match count {
                     Some(n) => Either::Left(view! { <span class="count">{format::count(n, estimated)}</span> }),
                     None => Either::Right(view! {
