@@ -83,6 +83,37 @@ test('clicking a facet filters the list and the URL; Reset clears both', async (
   await page.close();
 });
 
+test('each change of the view is a step in history: Back and Forward walk them', async () => {
+  const page = await open('/runs');
+  await page.locator('.facet', { hasText: 'failed' }).locator('a.toggle').click();
+  await page.waitForURL(/status=failed/);
+  await page.locator('.facet', { hasText: 'cancelled' }).locator('a.toggle').click();
+  await page.waitForURL(/status=failed%2Ccancelled|status=cancelled%2Cfailed|status=failed,cancelled|status=cancelled,failed/);
+  const id = await page.locator('tr.run').first().getAttribute('data-id');
+  await page.locator('tr.run').first().click();
+  await page.waitForURL(new RegExp(`executionId=${id}`));
+  await page.locator('.drawer').waitFor();
+  // Stepping through runs in the drawer replaces its entry.
+  await page.keyboard.press('ArrowDown');
+  await page.waitForURL((url) => url.search.includes('executionId') && !url.search.includes(id));
+  await page.goBack();
+  await page.waitForURL((url) => !url.search.includes('executionId') && url.search.includes('cancelled'));
+  await page.locator('.drawer').waitFor({ state: 'detached' });
+  await page.goBack();
+  await page.waitForURL((url) => url.search.includes('failed') && !url.search.includes('cancelled'));
+  await page.waitForFunction(() => [...document.querySelectorAll('tr.run')].every((r) => r.dataset.status === 'failed'));
+  await page.goBack();
+  await page.waitForURL((url) => !url.search.includes('status'));
+  await page.waitForFunction(() => document.querySelectorAll('tr.run').length === 50);
+  // Still on the page, and Forward steps again.
+  assert.match(page.url(), /\/runs/);
+  await page.goForward();
+  await page.waitForURL(/status=failed/);
+  await page.waitForFunction(() => [...document.querySelectorAll('tr.run')].every((r) => r.dataset.status === 'failed'));
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 test('"only" is reachable by keyboard, and facet names carry their whole text', async () => {
   const page = await open('/runs');
   const first = page.locator('.facet').first();

@@ -22,7 +22,10 @@ pub fn step(ctx: PageCtx, step: isize) {
     let next = at as isize + step;
     if let Some(row) = usize::try_from(next).ok().and_then(|i| rows.get(i)) {
         ctx.selected.set(Some(next as usize));
-        ctx.navigate(&view.with_execution(Some(row.execution.id.clone())));
+        ctx.navigate_as(
+            &view.with_execution(Some(row.execution.id.clone())),
+            super::Entry::Replace,
+        );
     }
 }
 

@@ -89,19 +89,48 @@ pub struct PageCtx {
     detail_loads: StoredValue<u64>,
 }
 
+/// How a change of view enters the browser's history.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Entry {
+    /// A step of its own: Back returns to the view before.
+    Push,
+    /// In place of the current one: stepping through runs in an open
+    /// drawer, where Back should close the drawer, not replay each run.
+    Replace,
+}
+
 impl PageCtx {
-    /// Shows `href` (a `/runs?…` link) by replacing the URL, so filters
-    /// never pile up in history; the view follows from the new query.
+    /// Shows `href` (a `/runs?…` link) as a new history entry, so that
+    /// Back returns to the view before; the view follows from the new
+    /// query.
     pub fn go(&self, href: String) {
+        self.go_as(href, Entry::Push);
+    }
+
+    pub fn go_as(&self, href: String, entry: Entry) {
         #[cfg(feature = "hydrate")]
         if let Ok(history) = window().history() {
-            let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&href));
+            let here = window().location().search().unwrap_or_default();
+            // The same view again (a second click on a link) adds no step.
+            let same = here.trim_start_matches('?') == query_of(&href);
+            let url = Some(href.as_str());
+            let _ = if entry == Entry::Replace || same {
+                history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", url)
+            } else {
+                history.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", url)
+            };
         }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = entry;
         self.query.set(query_of(&href));
     }
 
     pub fn navigate(&self, view: &RunsView) {
         self.go(view.href());
+    }
+
+    pub fn navigate_as(&self, view: &RunsView, entry: Entry) {
+        self.go_as(view.href(), entry);
     }
 
     /// The first page as loaded, if it has loaded.
@@ -246,6 +275,15 @@ fn bump(counter: StoredValue<u64>) -> u64 {
 }
 
 /// The query string of a `/runs…` href.
+/// Back and Forward: the URL is the view, so a step through history shows
+/// the view its URL names.
+fn follow_history(ctx: PageCtx) {
+    let _history = window_event_listener(leptos::ev::popstate, move |_| {
+        let search = window().location().search().unwrap_or_default();
+        ctx.query.set(search.trim_start_matches('?').to_owned());
+    });
+}
+
 pub(crate) fn query_of(href: &str) -> String {
     href.split_once('?')
         .map(|(_, q)| q.to_owned())
@@ -339,6 +377,7 @@ pub fn RunsPage() -> impl IntoView {
     Effect::new(move |_| hydrated.set(true));
     Effect::new(move |_| ctx.measure_width());
     keys::install(ctx);
+    follow_history(ctx);
     live::install(ctx);
     list::load_fields(ctx);
 
