@@ -307,6 +307,41 @@ test('keyboard: ?, Esc, b, /, r, arrows', async () => {
   await page.close();
 });
 
+test('keys: one Esc closes one layer; the selection stays in view and reaches the next page; controls keep their keys', async () => {
+  const page = await open('/runs');
+  const first = await page.locator('tr.run').first().getAttribute('data-id');
+  await page.locator('tr.run').first().click();
+  await page.waitForURL(new RegExp(`executionId=${first}`));
+  await page.locator('.drawer').waitFor();
+  // Two layers: the command over the drawer. Esc closes the command only.
+  await page.keyboard.press('/');
+  await page.locator('#filter-command').waitFor();
+  await page.keyboard.press('Escape');
+  await page.locator('#filter-command').waitFor({ state: 'detached' });
+  assert.match(page.url(), new RegExp(`executionId=${first}`));
+  await page.locator('.drawer').waitFor();
+  await page.keyboard.press('Escape');
+  await page.waitForURL((url) => !url.search.includes('executionId'));
+  // With focus on a rail link the arrows do not move the selection.
+  await page.locator('.facet a.toggle').first().focus();
+  await page.keyboard.press('ArrowDown');
+  assert.equal(await page.locator('tr.run.selected').getAttribute('data-id'), first);
+  await page.evaluate(() => document.activeElement.blur());
+  // Down to the 50th row: it scrolls into view, and the next page loads.
+  for (let i = 0; i < 49; i++) await page.keyboard.press('ArrowDown');
+  const selected = page.locator('tr.run.selected');
+  assert.equal(await selected.getAttribute('data-id'), await page.locator('tr.run').nth(49).getAttribute('data-id'));
+  await page.waitForFunction(() => {
+    const r = document.querySelector('tr.run.selected').getBoundingClientRect();
+    return r.top >= -1 && r.bottom <= window.innerHeight + 1;
+  });
+  await page.locator('tr.run').nth(50).waitFor();
+  await page.keyboard.press('ArrowDown');
+  assert.equal(await selected.getAttribute('data-id'), await page.locator('tr.run').nth(50).getAttribute('data-id'));
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 test('hydration moves nothing on screen (no layout shift)', async () => {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   await page.addInitScript(() => {

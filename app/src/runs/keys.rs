@@ -23,10 +23,35 @@ pub const SHORTCUTS: [(&str, &str); 9] = [
     ),
 ];
 
-fn typing(ev: &web_sys::KeyboardEvent) -> bool {
+fn target(ev: &web_sys::KeyboardEvent) -> Option<web_sys::Element> {
     ev.target()
         .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-        .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"))
+}
+
+fn typing(ev: &web_sys::KeyboardEvent) -> bool {
+    target(ev).is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"))
+}
+
+/// Focus is on a control with keys of its own (a link, a button, a
+/// disclosure): Enter and the arrows are its, not the list's.
+fn in_control(ev: &web_sys::KeyboardEvent) -> bool {
+    target(ev).is_some_and(|el| matches!(el.tag_name().as_str(), "A" | "BUTTON" | "SUMMARY"))
+}
+
+/// The event comes from the filter command, which closes itself on Esc.
+fn in_command(ev: &web_sys::KeyboardEvent) -> bool {
+    target(ev).is_some_and(|el| el.closest(".command").ok().flatten().is_some())
+}
+
+/// Brings the selected row into view, once it is drawn selected.
+fn reveal_selection() {
+    request_animation_frame(|| {
+        if let Ok(Some(row)) = document().query_selector("tr.run.selected") {
+            let options = web_sys::ScrollIntoViewOptions::new();
+            options.set_block(web_sys::ScrollLogicalPosition::Nearest);
+            row.scroll_into_view_with_scroll_into_view_options(&options);
+        }
+    });
 }
 
 pub fn install(ctx: PageCtx) {
@@ -36,6 +61,11 @@ pub fn install(ctx: PageCtx) {
         }
         let key = ev.key();
         if key == "Escape" {
+            // One Esc closes one layer: the command's own handler has
+            // closed it already.
+            if ev.default_prevented() || in_command(&ev) {
+                return;
+            }
             if ctx.help_open.get_untracked() {
                 ctx.help_open.set(false);
             } else if ctx.command_open.get_untracked() {
@@ -46,6 +76,9 @@ pub fn install(ctx: PageCtx) {
             return;
         }
         if typing(&ev) || ctx.command_open.get_untracked() {
+            return;
+        }
+        if in_control(&ev) && matches!(key.as_str(), "ArrowDown" | "ArrowUp" | "Enter") {
             return;
         }
         let drawer_open = ctx.view.get_untracked().execution_id.is_some();
@@ -74,6 +107,11 @@ pub fn install(ctx: PageCtx) {
                             Some(i) => (i as isize + delta).clamp(0, count as isize - 1) as usize,
                         };
                         ctx.selected.set(Some(next));
+                        reveal_selection();
+                        // At the last row, the next page comes.
+                        if next + 1 >= count {
+                            super::list::load_more(ctx);
+                        }
                     }
                 }
             }
