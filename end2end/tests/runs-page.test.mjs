@@ -250,6 +250,35 @@ test('the drawer shows the waterfall; answering the pending interaction complete
   await page.close();
 });
 
+test('cancel asks first; rerun says it is starting, is disabled, then opens the new run', async () => {
+  const waiting = await run(server.base, 'const r = await tools.demo.write({ ok: true });\nreturn r;', 'cli');
+  const page = await open(`/runs?executionId=${waiting.executionId}`);
+  const status = () => page.locator('.drawer .prop-status').innerText();
+  await page.locator('.drawer .cancel-run').click();
+  const confirm = page.locator('.drawer .confirm-cancel');
+  await confirm.waitFor();
+  assert.equal(await status(), 'waiting');
+  await confirm.getByRole('button', { name: 'Keep running' }).click();
+  await confirm.waitFor({ state: 'detached' });
+  assert.equal(await status(), 'waiting');
+  await page.locator('.drawer .cancel-run').click();
+  await confirm.getByRole('button', { name: 'Yes, cancel' }).click();
+  await page.waitForFunction(() => document.querySelector('.drawer .prop-status')?.innerText === 'cancelled');
+  // A slow answer, so that the starting state can be seen.
+  await page.route('**/api/rerun_run', async (route) => {
+    await new Promise((r) => setTimeout(r, 800));
+    await route.continue();
+  });
+  const rerun = page.locator('.drawer .rerun');
+  await rerun.click();
+  await page.waitForFunction(() => document.querySelector('.drawer .rerun')?.innerText === 'Starting…');
+  assert.equal(await rerun.isDisabled(), true);
+  await page.waitForURL((url) => url.search.includes('executionId') && !url.search.includes(waiting.executionId));
+  assert.equal(await page.locator('.drawer .rerun').innerText(), 'Rerun');
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 test('live mode puts a new run above the divider', async () => {
   const page = await open('/runs');
   await page.keyboard.press('j');

@@ -2,7 +2,7 @@
 //! tool-call waterfall, the pending interaction as a form to answer, Rerun,
 //! Cancel, copy JSON, previous/next.
 
-use leptos::either::EitherOf3;
+use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
 
 use super::format::{date_time, duration, pretty_json, status_label};
@@ -140,6 +140,10 @@ fn Detail(detail: RunDetail) -> impl IntoView {
 fn Actions(execution: Execution) -> impl IntoView {
     let ctx = expect_context::<PageCtx>();
     let busy = RwSignal::new(false);
+    // Rerun answers once the new run has started; until then it says so.
+    let starting = RwSignal::new(false);
+    // Cancel asks first: it cannot be undone.
+    let confirming = RwSignal::new(false);
     let message = RwSignal::new(None::<String>);
     let id = execution.id.clone();
     let active = !execution.status.is_terminal();
@@ -148,6 +152,7 @@ fn Actions(execution: Execution) -> impl IntoView {
         move |_| {
             let id = id.clone();
             busy.set(true);
+            starting.set(true);
             leptos::task::spawn_local(async move {
                 match rerun_run(id).await {
                     Ok(r) => {
@@ -160,12 +165,14 @@ fn Actions(execution: Execution) -> impl IntoView {
                     }
                     Err(e) => message.set(Some(e.to_string())),
                 }
+                starting.set(false);
                 busy.set(false);
             });
         }
     };
     let cancel = move |_| {
         let id = id.clone();
+        confirming.set(false);
         busy.set(true);
         leptos::task::spawn_local(async move {
             if let Err(e) = cancel_run(id).await {
@@ -177,9 +184,36 @@ fn Actions(execution: Execution) -> impl IntoView {
     };
     view! {
         <div class="actions">
-            <button class="rerun" on:click=rerun disabled=move || busy.get()>"Rerun"</button>
-            {active.then(|| view! {
-                <button class="cancel-run" on:click=cancel disabled=move || busy.get()>"Cancel run"</button>
+            <button
+                class="rerun"
+                on:click=rerun
+                disabled=move || busy.get()
+                aria-busy=move || starting.get().to_string()
+            >
+                {move || if starting.get() { "Starting…" } else { "Rerun" }}
+            </button>
+            {active.then_some(move || {
+                if confirming.get() {
+                    Either::Left(view! {
+                        <span class="confirm-cancel" role="group" aria-label="Cancel this run?">
+                            "Cancel this run? "
+                            <button class="yes" on:click=cancel.clone()>"Yes, cancel"</button>
+                            <button class="no" on:click=move |_| confirming.set(false)>
+                                "Keep running"
+                            </button>
+                        </span>
+                    })
+                } else {
+                    Either::Right(view! {
+                        <button
+                            class="cancel-run"
+                            on:click=move |_| confirming.set(true)
+                            disabled=move || busy.get()
+                        >
+                            "Cancel run"
+                        </button>
+                    })
+                }
             })}
             {move || message.get().map(|m| view! { <span class="error" role="alert">{m}</span> })}
         </div>
