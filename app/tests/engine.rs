@@ -231,6 +231,9 @@ async fn approval_pauses_and_accept_resumes(store: &Store) {
         ExecutionStatus::WaitingForInteraction
     );
     assert!(seen.execution.had_elicitation);
+    // The call waiting for approval counts: the history says what the run
+    // has done so far, not 0 until it ends.
+    assert_eq!(seen.execution.tool_call_count, 1);
     let interaction = seen.pending_interaction.unwrap();
     assert_eq!(interaction.id, pending.id);
     assert_eq!(interaction.kind, "form");

@@ -254,6 +254,9 @@ test('cancel asks first; rerun says it is starting, is disabled, then opens the 
   const waiting = await run(server.base, 'const r = await tools.demo.write({ ok: true });\nreturn r;', 'cli');
   const page = await open(`/runs?executionId=${waiting.executionId}`);
   const status = () => page.locator('.drawer .prop-status').innerText();
+  // The call it waits on shows as waiting, and is counted.
+  assert.equal(await page.locator('.drawer .waterfall .ms').first().innerText(), 'waiting');
+  assert.equal(await page.locator('.drawer .prop-tool-calls').innerText(), '1');
   await page.locator('.drawer .cancel-run').click();
   const confirm = page.locator('.drawer .confirm-cancel');
   await confirm.waitFor();

@@ -462,10 +462,13 @@ impl RunState {
         answer
     }
 
+    /// Records a change of status, with the tool calls made so far: a run
+    /// paused for approval shows the call it waits on (and those before).
     fn set_status(&self, status: ExecutionStatus) {
         self.update(ExecutionPatch {
             status: Some(status),
             had_elicitation: (status == ExecutionStatus::WaitingForInteraction).then_some(true),
+            tool_call_count: Some(self.tool_calls.get()),
             ..ExecutionPatch::default()
         });
     }

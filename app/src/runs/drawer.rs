@@ -7,7 +7,7 @@ use leptos::prelude::*;
 
 use super::format::{date_time, duration, pretty_json, status_label};
 use super::{answer_run, cancel_run, rerun_run, PageCtx, RunDetail, ViewLink};
-use crate::model::{Execution, Interaction, InteractionStatus, ToolCall};
+use crate::model::{Execution, ExecutionStatus, Interaction, InteractionStatus, ToolCall};
 
 /// Opens the run `step` places away from the open one in the list.
 pub fn step(ctx: PageCtx, step: isize) {
@@ -274,6 +274,13 @@ fn Waterfall(execution: Execution, calls: Vec<ToolCall>) -> impl IntoView {
         .max(t0 + 1);
     let span = (t1 - t0) as f64;
     let count = calls.len();
+    // A call still open while its run waits for a person is the one waiting
+    // on them (for approval, say), not one that is running.
+    let open_label = if execution.status == ExecutionStatus::WaitingForInteraction {
+        "waiting"
+    } else {
+        "running"
+    };
     view! {
         <h3>{format!("Tool calls · {count}")}</h3>
         <ol class="waterfall">
@@ -289,7 +296,7 @@ fn Waterfall(execution: Execution, calls: Vec<ToolCall>) -> impl IntoView {
                                     <span class=format!("bar status-{status}") style=format!("left:{left:.2}%;width:{width:.2}%")></span>
                                 </span>
                                 <span class="path">{c.tool_path.clone()}</span>
-                                <span class="ms">{c.duration_ms.map(duration).unwrap_or_else(|| "running".into())}</span>
+                                <span class="ms">{c.duration_ms.map(duration).unwrap_or_else(|| open_label.into())}</span>
                             </summary>
                             {c.args_json.clone().map(|a| view! { <h4>"args"</h4><pre>{pretty_json(&a)}</pre> })}
                             {c.result_json.clone().map(|r| view! { <h4>"result"</h4><pre>{pretty_json(&r)}</pre> })}
