@@ -196,6 +196,11 @@ test('dragging on the chart sets from/to and narrows the list', async () => {
 
 test('scrolling loads the next page; duration sorts both ways', async () => {
   const page = await open('/runs');
+  const headers = await page.locator('.run-list thead th').allInnerTexts();
+  assert.deepEqual(headers.map((h) => h.replace(/[↑↓]/g, '').trim()),
+    ['Status', 'Created', 'Trigger', 'Tool calls', 'Logs', 'Duration', 'Code']);
+  const warned = page.locator('td.col-log:has(.log-warn)').first();
+  assert.match(await warned.getAttribute('title'), /^(\d+ errors?, )?\d+ warnings?$/);
   assert.equal(await page.locator('tr.run').count(), 50);
   await page.mouse.wheel(0, 100000);
   await page.waitForFunction(() => document.querySelectorAll('tr.run').length === 100);
@@ -215,10 +220,10 @@ test('scrolling loads the next page; duration sorts both ways', async () => {
     return ms.every((v, i) => i === 0 || (dir === 'desc' ? ms[i - 1] >= v : ms[i - 1] <= v))
       && (dir === 'desc' ? ms[0] >= 60 : ms[0] <= 5);
   }, dir, { timeout: 10000 });
-  await page.locator('th.sort-duration_ms a').click();
+  await page.locator('th.sort-duration a').click();
   await page.waitForURL(/sort=durationMs%2Cdesc|sort=durationMs,desc/);
   await sortedBy('desc');
-  await page.locator('th.sort-duration_ms a').click();
+  await page.locator('th.sort-duration a').click();
   await page.waitForURL(/asc/);
   await sortedBy('asc');
   assert.deepEqual(page.errors, []);

@@ -65,12 +65,29 @@ pub fn ViewOptions() -> impl IntoView {
         <details class="view-options">
             <summary>"View"</summary>
             <div class="menu">
-                {option("via", |f| f.via, |f, v| f.via = v)}
-                {option("tools", |f| f.tools, |f, v| f.tools = v)}
-                {option("log", |f| f.logs, |f, v| f.logs = v)}
-                {option("duration_ms", |f| f.duration, |f, v| f.duration = v)}
+                {option("Trigger", |f| f.via, |f, v| f.via = v)}
+                {option("Tool calls", |f| f.tools, |f, v| f.tools = v)}
+                {option("Logs", |f| f.logs, |f, v| f.logs = v)}
+                {option("Duration", |f| f.duration, |f, v| f.duration = v)}
             </div>
         </details>
+    }
+}
+
+/// The log cell's `1E 2W` in words, for its title.
+fn log_title(errors: usize, warnings: usize) -> Option<String> {
+    let plural = |n: usize, one: &str| {
+        if n == 1 {
+            format!("1 {one}")
+        } else {
+            format!("{n} {one}s")
+        }
+    };
+    match (errors, warnings) {
+        (0, 0) => None,
+        (e, 0) => Some(plural(e, "error")),
+        (0, w) => Some(plural(w, "warning")),
+        (e, w) => Some(format!("{}, {}", plural(e, "error"), plural(w, "warning"))),
     }
 }
 
@@ -90,7 +107,7 @@ fn cycle(current: Sort, key: SortKey) -> Sort {
 }
 
 #[component]
-fn SortHeader(label: &'static str, key: SortKey) -> impl IntoView {
+fn SortHeader(label: &'static str, name: &'static str, key: SortKey) -> impl IntoView {
     let ctx = expect_context::<PageCtx>();
     let state = move || {
         let s = ctx.view.get().sort;
@@ -106,7 +123,7 @@ fn SortHeader(label: &'static str, key: SortKey) -> impl IntoView {
         _ => "",
     };
     view! {
-        <th scope="col" aria-sort=state class=format!("sort sort-{label}")>
+        <th scope="col" aria-sort=state class=format!("sort sort-{name}")>
             <ViewLink href=Signal::derive(move || {
                 let v = ctx.view.get();
                 v.with_sort(cycle(v.sort, key)).href()
@@ -191,12 +208,12 @@ pub fn RunList() -> impl IntoView {
                     <thead>
                         <tr>
                             <th scope="col" class="col-status">"Status"</th>
-                            <SortHeader label="_time" key=SortKey::CreatedAt/>
-                            <th scope="col" class="col-via">"via"</th>
-                            <th scope="col" class="col-tools">"tools"</th>
-                            <th scope="col" class="col-log">"log"</th>
-                            <SortHeader label="duration_ms" key=SortKey::DurationMs/>
-                            <th scope="col" class="col-code">"code"</th>
+                            <SortHeader label="Created" name="created" key=SortKey::CreatedAt/>
+                            <th scope="col" class="col-via">"Trigger"</th>
+                            <th scope="col" class="col-tools">"Tool calls"</th>
+                            <th scope="col" class="col-log">"Logs"</th>
+                            <SortHeader label="Duration" name="duration" key=SortKey::DurationMs/>
+                            <th scope="col" class="col-code">"Code"</th>
                         </tr>
                     </thead>
                     <tbody>
@@ -293,7 +310,7 @@ fn Row(row: ExecutionEnvelope, index: usize, fresh: bool) -> impl IntoView {
             </td>
             <td class="col-via">{via}</td>
             <td class="col-tools">{tool_count}</td>
-            <td class="col-log">
+            <td class="col-log" title=log_title(errors, warnings)>
                 {(errors > 0).then(|| view! { <span class="log-error">{format!("{errors}E")}</span> })}
                 {(warnings > 0).then(|| view! { <span class="log-warn">{format!(" {warnings}W")}</span> })}
             </td>
