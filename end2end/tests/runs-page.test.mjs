@@ -194,6 +194,38 @@ test('dragging on the chart sets from/to and narrows the list', async () => {
   await page.close();
 });
 
+test('on the chart a click zooms nothing, Esc cancels a drag, a double click goes back', async () => {
+  const page = await open('/runs');
+  const box = await page.locator('.timeline svg').boundingBox();
+  const y = box.y + box.height / 2;
+  const before = page.url();
+  await page.mouse.click(box.x + box.width / 2, y);
+  await page.waitForTimeout(300);
+  assert.equal(page.url(), before, 'a click zooms nothing');
+  // A drag, cancelled by Esc before the button comes up.
+  await page.mouse.move(box.x + 5, y);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width / 3, y, { steps: 5 });
+  await page.locator('.timeline .selection').waitFor();
+  await page.keyboard.press('Escape');
+  await page.locator('.timeline .selection').waitFor({ state: 'detached' });
+  await page.mouse.up();
+  await page.waitForTimeout(300);
+  assert.equal(page.url(), before, 'Esc cancelled the drag');
+  // A drag zooms; a double click goes back to the range.
+  await page.mouse.move(box.x + box.width / 2, y);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width - 5, y, { steps: 5 });
+  await page.mouse.up();
+  await page.waitForURL(/from=\d+.*to=\d+/);
+  await page.locator('main:not([aria-busy]) .timeline:not(.pending) svg').waitFor();
+  const zoomed = await page.locator('.timeline svg').boundingBox();
+  await page.mouse.dblclick(zoomed.x + zoomed.width / 2, zoomed.y + zoomed.height / 2);
+  await page.waitForURL((url) => !url.search.includes('from='));
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 test('scrolling loads the next page; duration sorts both ways', async () => {
   const page = await open('/runs');
   const headers = await page.locator('.run-list thead th').allInnerTexts();

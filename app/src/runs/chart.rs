@@ -73,6 +73,10 @@ fn Pending(failed: bool) -> impl IntoView {
     }
 }
 
+/// Least horizontal travel, in CSS pixels, that makes a press on the chart
+/// a drag to zoom rather than a click.
+const MIN_DRAG_PX: i32 = 4;
+
 #[component]
 fn Bars(chart: Chart) -> impl IntoView {
     let ctx = expect_context::<PageCtx>();
@@ -80,8 +84,12 @@ fn Bars(chart: Chart) -> impl IntoView {
     let width = n as f64 * 10.0;
     let max = chart.buckets.iter().map(total).max().unwrap_or(0).max(1) as f64;
     let hover = RwSignal::new(None::<usize>);
-    // Bucket index where a drag started, and where it is now.
-    let drag = RwSignal::new(None::<(usize, usize)>);
+    // Bucket index where a drag started, and where it is now (in the page's
+    // context: Esc cancels it).
+    let drag = ctx.drag;
+    // Where the pointer went down: a click, or a drag shorter than
+    // [`MIN_DRAG_PX`], zooms nothing (a double click must reach its handler).
+    let down_x = StoredValue::new(0);
     let svg_ref = NodeRef::<leptos::svg::Svg>::new();
     let bucket_ms = chart.bucket_ms;
     let starts: Vec<i64> = chart.buckets.iter().map(|b| b.bucket_start).collect();
@@ -95,9 +103,12 @@ fn Bars(chart: Chart) -> impl IntoView {
     };
     let finish = {
         let starts = starts.clone();
-        move || {
+        move |up_x: i32| {
             if let Some((a, b)) = drag.get_untracked() {
                 drag.set(None);
+                if (up_x - down_x.get_value()).abs() < MIN_DRAG_PX {
+                    return;
+                }
                 let (lo, hi) = (a.min(b), a.max(b));
                 if let (Some(from), Some(last)) = (starts.get(lo), starts.get(hi)) {
                     ctx.navigate(
@@ -180,6 +191,7 @@ fn Bars(chart: Chart) -> impl IntoView {
                 on:mousedown=move |ev| {
                     ev.prevent_default();
                     let i = index_at(ev.client_x());
+                    down_x.set_value(ev.client_x());
                     drag.set(Some((i, i)));
                 }
                 on:mousemove=move |ev| {
@@ -189,10 +201,10 @@ fn Bars(chart: Chart) -> impl IntoView {
                         drag.set(Some((a, i)));
                     }
                 }
-                on:mouseup=move |_| finish_up()
-                on:mouseleave=move |_| {
+                on:mouseup=move |ev| finish_up(ev.client_x())
+                on:mouseleave=move |ev| {
                     hover.set(None);
-                    finish();
+                    finish(ev.client_x());
                 }
                 on:dblclick=move |_| {
                     let v = ctx.view.get_untracked();

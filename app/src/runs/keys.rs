@@ -15,7 +15,10 @@ pub const SHORTCUTS: [(&str, &str); 9] = [
         "Select the previous / next run (in the drawer: open it)",
     ),
     ("Enter", "Open the selected run"),
-    ("Esc", "Close the drawer, the command or this help"),
+    (
+        "Esc",
+        "Cancel a drag; close this help, the command or the drawer",
+    ),
     ("?", "Show this help"),
     (
         "drag on the chart",
@@ -66,7 +69,9 @@ pub fn install(ctx: PageCtx) {
             if ev.default_prevented() || in_command(&ev) {
                 return;
             }
-            if ctx.help_open.get_untracked() {
+            if ctx.drag.get_untracked().is_some() {
+                ctx.drag.set(None);
+            } else if ctx.help_open.get_untracked() {
                 ctx.help_open.set(false);
             } else if ctx.command_open.get_untracked() {
                 ctx.command_open.set(false);

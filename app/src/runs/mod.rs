@@ -79,6 +79,9 @@ pub struct PageCtx {
     /// Whether the screen is wide enough that the rail shows untoggled:
     /// assumed on the server, measured once hydrated.
     pub wide: RwSignal<bool>,
+    /// A drag on the chart: the bucket where it started and the one under
+    /// the pointer. Esc cancels it.
+    pub drag: RwSignal<Option<(usize, usize)>>,
     pub command_open: RwSignal<bool>,
     pub help_open: RwSignal<bool>,
     pub fields: RwSignal<Fields>,
@@ -344,6 +347,7 @@ pub fn RunsPage() -> impl IntoView {
         selected: RwSignal::new(None),
         rail_open: RwSignal::new(None),
         wide: RwSignal::new(true),
+        drag: RwSignal::new(None),
         command_open: RwSignal::new(false),
         help_open: RwSignal::new(false),
         fields: RwSignal::new(Fields::default()),
