@@ -130,6 +130,27 @@ test('"only" is reachable by keyboard, and facet names carry their whole text', 
   await page.close();
 });
 
+test('a view that loads slowly keeps the old rows, dimmed under a progress bar', async () => {
+  const page = await open('/runs');
+  await page.route('**/api/load_runs', async (route) => {
+    await new Promise((r) => setTimeout(r, 1500));
+    await route.continue();
+  });
+  const bar = page.locator('.progress');
+  assert.equal(await bar.isVisible(), false);
+  await page.locator('.facet', { hasText: 'failed' }).locator('a.toggle').click();
+  await bar.waitFor();
+  const opacity = () => page.locator('.run-list tbody').evaluate((el) => Number(getComputedStyle(el).opacity));
+  await page.waitForFunction(() => Number(getComputedStyle(document.querySelector('.run-list tbody')).opacity) < 0.6);
+  assert.ok((await page.locator('tr.run').count()) === 50, 'the old rows stay');
+  await page.waitForFunction(() => [...document.querySelectorAll('tr.run')].every((r) => r.dataset.status === 'failed'));
+  await bar.waitFor({ state: 'hidden' });
+  await page.waitForFunction(() => getComputedStyle(document.querySelector('.run-list tbody')).opacity === '1');
+  assert.equal(await opacity(), 1);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 test('a page rendered for another query hydrates, then follows its own URL', async () => {
   // A browser should never show a page for another URL; if a cache does,
   // hydration must still match what is on screen and then load the URL's rows.

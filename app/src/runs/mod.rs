@@ -393,6 +393,9 @@ pub fn RunsPage() -> impl IntoView {
             aria-busy=move || ctx.loading.get().then_some("true")
             data-hydrated=move || hydrated.get().then_some("true")
         >
+            // While a new view loads, the old one stays on screen, dimmed,
+            // under this bar.
+            <div class="progress" role="progressbar" aria-label="Loading" hidden=move || !ctx.loading.get()></div>
             <TopBar/>
             <div class="body">
                 <rail::Rail/>
