@@ -540,6 +540,10 @@ impl RunState {
         self.recorder.settle().await;
         crate::telemetry::run_finished(status, Some(&self.trigger_kind), self.started.elapsed());
         self.shared.forget(self.id());
+        // The slot is free before the caller hears of the end: a client that
+        // starts its next run on the answer must not find the engine full
+        // (it did, now and then, on PostgreSQL, whose commit takes longer).
+        drop(self.permit.borrow_mut().take());
         self.control.publish(Phase::Settled(RunResponse {
             status: run_status,
             execution_id: self.id().to_owned(),
