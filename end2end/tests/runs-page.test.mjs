@@ -249,6 +249,9 @@ test('on the chart a click zooms nothing, Esc cancels a drag, a double click goe
 
 test('scrolling loads the next page; duration sorts both ways', async () => {
   const page = await open('/runs');
+  // Machine-readable times are ISO 8601.
+  assert.match(await page.locator('tr.run time').first().getAttribute('datetime'),
+    /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
   const headers = await page.locator('.run-list thead th').allInnerTexts();
   assert.deepEqual(headers.map((h) => h.replace(/[↑↓]/g, '').trim()),
     ['Status', 'Created', 'Trigger', 'Tool calls', 'Logs', 'Duration', 'Code']);

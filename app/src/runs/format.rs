@@ -51,6 +51,16 @@ pub fn date_time(ms: i64) -> String {
     format!("{} UTC", format_utc(ms))
 }
 
+/// An instant as `<time datetime>` wants it: ISO 8601 in UTC, to the
+/// millisecond (`2026-11-27T16:00:00.250Z`).
+pub fn iso(ms: i64) -> String {
+    format!(
+        "{}.{:03}Z",
+        format_utc(ms).replace(' ', "T"),
+        ms.rem_euclid(1000)
+    )
+}
+
 /// Axis label for a bucket start, by bucket width.
 pub fn axis_label(ms: i64, bucket_ms: i64) -> String {
     let full = format_utc(ms);
@@ -109,6 +119,12 @@ pub fn pretty_json(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn iso_instants_are_utc_to_the_millisecond() {
+        assert_eq!(iso(1_767_225_600_250), "2026-01-01T00:00:00.250Z");
+        assert_eq!(iso(0), "1970-01-01T00:00:00.000Z");
+    }
 
     #[test]
     fn estimates_show_three_figures_behind_an_approximately_sign() {

@@ -305,7 +305,7 @@ fn Row(row: ExecutionEnvelope, index: usize, fresh: bool) -> impl IntoView {
             </td>
             <td class="col-time">
                 <a href=href title=super::format::date_time(created_at)>
-                    <time datetime=created_at.to_string()>{clock(created_at)}</time>
+                    <time datetime=super::format::iso(created_at)>{clock(created_at)}</time>
                 </a>
             </td>
             <td class="col-via">{via}</td>
