@@ -3,6 +3,7 @@
 // The page's view types nest deeper than the default limit allows.
 #![recursion_limit = "256"]
 
+pub mod bundle_check;
 pub mod http;
 pub mod maintenance;
 pub mod metrics;

@@ -252,6 +252,7 @@ async fn serve(
         Err(e) => tracing::error!(error = %e, "could not finish runs left by a previous process"),
     }
     let leptos_options = server::leptos_options(site_root, addr);
+    server::bundle_check::check(site_root, &leptos_options.output_name);
     if retention_days > 0 {
         tokio::spawn(retention(store.clone(), retention_days));
     }

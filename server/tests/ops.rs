@@ -163,3 +163,45 @@ async fn oversized_bodies_answer_413_in_the_json_shape(store: &Store) {
         (413, Some("payload_too_large"))
     );
 }
+
+/// At start the server reads its page bundle and names the server functions
+/// the bundle calls that this binary lacks: a bundle from another commit,
+/// whose every call would otherwise answer 400.
+#[tokio::test]
+async fn a_bundle_from_another_commit_is_named_at_start() {
+    let dir = std::env::temp_dir().join(format!("runs_site_{}", uuid::Uuid::now_v7().simple()));
+    let pkg = dir.join("pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
+    std::fs::write(pkg.join("bundle.txt"), "runs.old\n").unwrap();
+    std::fs::write(
+        pkg.join("runs.old_bg.wasm"),
+        b"\0asm\0/api/load_runs\0/api/load_runs_before_rename\0",
+    )
+    .unwrap();
+    let url = format!("sqlite://{}", dir.join("executor.db").display());
+    let addr = common::process::free_addr();
+    let site = dir.to_str().unwrap();
+    let server = common::process::RealServer::start(&url, &addr, &["--site-root", site])
+        .ready()
+        .await;
+    let log = server.log();
+    assert!(log.contains("does not have"), "{log}");
+    assert!(log.contains("load_runs_before_rename"), "{log}");
+    // The line names the one function the server lacks, and only it.
+    let line = log
+        .lines()
+        .find(|l| l.contains("does not have"))
+        .unwrap_or_default();
+    // Without its colours: each escape runs from ESC to its `m`.
+    let mut parts = line.split('\x1b');
+    let mut named = parts.next().unwrap_or_default().to_owned();
+    for part in parts {
+        named.push_str(part.split_once('m').map_or(part, |(_, text)| text));
+    }
+    assert!(
+        named.ends_with("missing=load_runs_before_rename"),
+        "{named}"
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
