@@ -113,9 +113,8 @@ impl PageCtx {
     pub fn go_as(&self, href: String, entry: Entry) {
         #[cfg(feature = "hydrate")]
         if let Ok(history) = window().history() {
-            let here = window().location().search().unwrap_or_default();
             // The same view again (a second click on a link) adds no step.
-            let same = here.trim_start_matches('?') == query_of(&href);
+            let same = current_query() == query_of(&href);
             let url = Some(href.as_str());
             let _ = if entry == Entry::Replace || same {
                 history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", url)
@@ -282,9 +281,14 @@ fn bump(counter: StoredValue<u64>) -> u64 {
 /// the view its URL names.
 fn follow_history(ctx: PageCtx) {
     let _history = window_event_listener(leptos::ev::popstate, move |_| {
-        let search = window().location().search().unwrap_or_default();
-        ctx.query.set(search.trim_start_matches('?').to_owned());
+        ctx.query.set(current_query());
     });
+}
+
+/// The browser's URL query, without `?` (in the browser only).
+fn current_query() -> String {
+    let search = window().location().search().unwrap_or_default();
+    search.trim_start_matches('?').to_owned()
 }
 
 pub(crate) fn query_of(href: &str) -> String {

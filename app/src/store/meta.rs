@@ -622,45 +622,60 @@ impl Store {
             add(self.db().fetch_all(sql).await?, sign);
         }
         if let (Basis::Durations(tiling), DurationParts::Read) = (basis, resolved.duration_parts) {
-            for (part, sign) in tiling.parts() {
-                add(self.duration_part(scope, window, part, by).await?, sign);
+            if tiling.parts().next().is_some() {
+                let hint = self.duration_part_index(scope, window).await?;
+                for (part, sign) in tiling.parts() {
+                    add(
+                        self.duration_part(scope, window, part, by, hint).await?,
+                        sign,
+                    );
+                }
             }
         }
         Ok(out)
     }
 
+    /// Which index reads the parts of cut duration classes over `window`:
+    /// the duration index (which carries what is counted) when the window
+    /// is a good share of the scope's history, since the parts' runs over
+    /// all of it are then fewer than the window's runs; the time index
+    /// otherwise. PostgreSQL chooses for itself, by statistics.
+    async fn duration_part_index(
+        &self,
+        scope: &str,
+        window: ChartWindow,
+    ) -> Result<&'static str, StoreError> {
+        if self.dialect() == Dialect::Postgres {
+            return Ok("");
+        }
+        let span = self.span(scope).await?;
+        let history = span
+            .hi
+            .zip(span.lo)
+            .map_or(0, |(hi, lo)| hi.saturating_sub(lo));
+        let long = window
+            .to
+            .saturating_sub(window.from)
+            .saturating_mul(DURATION_INDEX_SHARE)
+            >= history;
+        Ok(if long {
+            " INDEXED BY execution_scope_duration_idx"
+        } else {
+            " INDEXED BY execution_scope_created_idx"
+        })
+    }
+
     /// The window's runs whose durations lie in `part` (of one class), by
-    /// `by`. From the duration index (which carries what is counted) when
-    /// the window is a good share of the scope's history, since the part's
-    /// runs over all of it are then fewer than the window's runs; from the
-    /// time index otherwise. PostgreSQL chooses for itself, by statistics.
+    /// `by`, read through the index `hint` names (see
+    /// [`Self::duration_part_index`]).
     async fn duration_part(
         &self,
         scope: &str,
         window: ChartWindow,
         (lo, hi): (i64, i64),
         by: GroupBy,
+        hint: &str,
     ) -> Result<Vec<GroupRow>, StoreError> {
-        let hint = match self.dialect() {
-            Dialect::Postgres => "",
-            Dialect::Sqlite => {
-                let span = self.span(scope).await?;
-                let history = span
-                    .hi
-                    .zip(span.lo)
-                    .map_or(0, |(hi, lo)| hi.saturating_sub(lo));
-                if window
-                    .to
-                    .saturating_sub(window.from)
-                    .saturating_mul(DURATION_INDEX_SHARE)
-                    >= history
-                {
-                    " INDEXED BY execution_scope_duration_idx"
-                } else {
-                    " INDEXED BY execution_scope_created_idx"
-                }
-            }
-        };
         let mut sql = self.db().sql();
         push_run_groups(&mut sql, by, window.width.ms());
         sql.push(" FROM execution e")

@@ -113,12 +113,13 @@ impl Store {
         resolved: &Resolved,
         window: ChartWindow,
     ) -> Result<Option<ListMeta>, StoreError> {
-        if let Basis::Durations(tiling) = Basis::of(filters, resolved) {
+        let basis = Basis::of(filters, resolved);
+        if let Basis::Durations(tiling) = basis {
             return self
                 .duration_meta_estimated(scope, filters, resolved, window, tiling)
                 .await;
         }
-        if Basis::of(filters, resolved) != Basis::Rows
+        if basis != Basis::Rows
             || resolved.code == CodePlan::DriveFromIndex
             || resolved.matches_nothing()
         {
