@@ -75,6 +75,36 @@ fn assert_within(view: &str, estimate: &ListMeta, exact: &ListMeta, bound: i64) 
     }
 }
 
+/// `runs` synthetic runs over the `span_ms` after T0, with statistics.
+async fn seed(store: &Store, runs: u64, span_ms: i64, tool_paths: u64, mean_tool_calls: u64) {
+    let spec = SyntheticSpec {
+        scope: SCOPE.into(),
+        runs,
+        end_ms: T0 + span_ms,
+        span_ms,
+        tool_paths,
+        mean_tool_calls,
+        rare_every: 0,
+        settled: true,
+    };
+    record_history(store, &spec, 256).await.unwrap();
+    store.analyze().await.unwrap();
+}
+
+/// The meta of the view `pairs`, within the budget and exactly.
+async fn bounded_and_exact(store: &Store, pairs: &[(&str, &str)]) -> (ListMeta, ListMeta) {
+    let filters = query(pairs).filters;
+    let bounded = store
+        .list_meta(SCOPE, &filters, Counts::Bounded)
+        .await
+        .unwrap();
+    let exact = store
+        .list_meta(SCOPE, &filters, Counts::Exact)
+        .await
+        .unwrap();
+    (bounded, exact)
+}
+
 /// The runs a view lists, page by page without meta.
 async fn count_by_paging(store: &Store, pairs: &[(&str, &str)]) -> i64 {
     let mut q = query(pairs);
@@ -97,18 +127,7 @@ async fn count_by_paging(store: &Store, pairs: &[(&str, &str)]) -> i64 {
 async fn estimates_hold_their_bounds_and_exact_asks_answer_exactly(store: &Store) {
     // Enough runs that a code filter every run matches is past the budget,
     // and past what the trigram index narrows.
-    let spec = SyntheticSpec {
-        scope: SCOPE.into(),
-        runs: 12_000,
-        end_ms: T0 + 48 * HOUR,
-        span_ms: 48 * HOUR,
-        tool_paths: 40,
-        mean_tool_calls: 2,
-        rare_every: 0,
-        settled: true,
-    };
-    record_history(store, &spec, 256).await.unwrap();
-    store.analyze().await.unwrap();
+    seed(store, 12_000, 48 * HOUR, 40, 2).await;
     let (from, to) = (T0.to_string(), (T0 + 48 * HOUR).to_string());
     let window = [("from", from.as_str()), ("to", to.as_str())];
     for extra in [
@@ -126,15 +145,7 @@ async fn estimates_hold_their_bounds_and_exact_asks_answer_exactly(store: &Store
         let mut pairs = window.to_vec();
         pairs.extend(extra.iter().copied());
         let view = format!("{extra:?}");
-        let filters = query(&pairs).filters;
-        let estimate = store
-            .list_meta(SCOPE, &filters, Counts::Bounded)
-            .await
-            .unwrap();
-        let exact = store
-            .list_meta(SCOPE, &filters, Counts::Exact)
-            .await
-            .unwrap();
+        let (estimate, exact) = bounded_and_exact(store, &pairs).await;
         assert!(!exact.approximate && exact.estimate.is_none(), "{view}");
         assert!(estimate.approximate, "{view}: expected an estimate");
         let how = estimate
@@ -175,15 +186,7 @@ async fn estimates_hold_their_bounds_and_exact_asks_answer_exactly(store: &Store
         let mut pairs = window.to_vec();
         pairs.extend(extra.iter().copied());
         let view = format!("{extra:?}");
-        let filters = query(&pairs).filters;
-        let estimate = store
-            .list_meta(SCOPE, &filters, Counts::Bounded)
-            .await
-            .unwrap();
-        let exact = store
-            .list_meta(SCOPE, &filters, Counts::Exact)
-            .await
-            .unwrap();
+        let (estimate, exact) = bounded_and_exact(store, &pairs).await;
         let how = estimate.estimate.clone().expect("tool facets estimated");
         assert_eq!(how.estimated, vec!["toolFacets".to_owned()], "{view}");
         assert!(exact.filter_row_count > 0, "{view}");
@@ -213,18 +216,7 @@ async fn a_cut_duration_class_too_large_to_read_is_estimated(store: &Store) {
     // Runs without tool calls last 0-49 ms: three in five fall in the class
     // [20, 50), and a bound of 35 cuts it in halves of 9,000 runs, more than
     // a day's budget reads.
-    let spec = SyntheticSpec {
-        scope: SCOPE.into(),
-        runs: 30_000,
-        end_ms: T0 + 24 * HOUR,
-        span_ms: 24 * HOUR,
-        tool_paths: 10,
-        mean_tool_calls: 0,
-        rare_every: 0,
-        settled: true,
-    };
-    record_history(store, &spec, 256).await.unwrap();
-    store.analyze().await.unwrap();
+    seed(store, 30_000, 24 * HOUR, 10, 0).await;
     let (from, to) = (T0.to_string(), (T0 + 24 * HOUR).to_string());
     for (extra, cut) in [
         (vec![("minDurationMs", "35")], true),
@@ -236,15 +228,7 @@ async fn a_cut_duration_class_too_large_to_read_is_estimated(store: &Store) {
         let mut pairs = vec![("from", from.as_str()), ("to", to.as_str())];
         pairs.extend(extra.iter().copied());
         let view = format!("{extra:?}");
-        let filters = query(&pairs).filters;
-        let estimate = store
-            .list_meta(SCOPE, &filters, Counts::Bounded)
-            .await
-            .unwrap();
-        let exact = store
-            .list_meta(SCOPE, &filters, Counts::Exact)
-            .await
-            .unwrap();
+        let (estimate, exact) = bounded_and_exact(store, &pairs).await;
         assert!(!exact.approximate, "{view}");
         assert!(exact.filter_row_count > 1_000, "{view}");
         let how = estimate.estimate.clone().expect("tool facets estimated");

@@ -940,6 +940,12 @@ async fn rollup_answers_match_row_answers_after_updates(store: &Store) {
             assert_eq!(a.tool_facets, b.tool_facets, "{extra:?}");
         }
     }
+    assert_derived_match(store, "the writer's roll-ups drifted").await;
+}
+
+/// Every derived structure (roll-ups, pair tables, totals) is what the runs
+/// imply; `what` says what a drift would mean.
+async fn assert_derived_match(store: &Store, what: &str) {
     let drift: Vec<_> = store
         .check_derived()
         .await
@@ -947,7 +953,7 @@ async fn rollup_answers_match_row_answers_after_updates(store: &Store) {
         .into_iter()
         .filter(|d| d.drifted())
         .collect();
-    assert!(drift.is_empty(), "the writer's roll-ups drifted: {drift:?}");
+    assert!(drift.is_empty(), "{what}: {drift:?}");
 }
 
 async fn scopes_never_see_each_other(store: &Store) {
@@ -1048,14 +1054,7 @@ async fn sweep_deletes_old_runs_with_their_children(store: &Store) {
         run(at).duration(d).status(status).record(store).await;
     }
     assert_eq!(store.sweep(SCOPE, T0 + 3 * DAY).await.unwrap(), 2);
-    let drift: Vec<_> = store
-        .check_derived()
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|d| d.drifted())
-        .collect();
-    assert!(drift.is_empty(), "a sweep left roll-ups behind: {drift:?}");
+    assert_derived_match(store, "a sweep left roll-ups behind").await;
 }
 
 async fn export_streams_every_matching_run(store: &Store) {
