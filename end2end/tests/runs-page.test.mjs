@@ -9,7 +9,10 @@ let server;
 let browser;
 
 before(async () => {
-  server = await startServer({ runs: 120 });
+  // These tests read counts as soon as rows show; a budget far past any
+  // count over 121 runs keeps a busy machine from rendering them pending
+  // (counts-pending.test.mjs tests that path with a zero budget).
+  server = await startServer({ runs: 120, args: ['--render-budget-ms', '10000'] });
   browser = await launch();
 });
 
@@ -166,7 +169,9 @@ test('a page rendered for another query hydrates, then follows its own URL', asy
     const rows = [...document.querySelectorAll('tr.run')];
     return rows.length === 24 && rows.every((r) => r.dataset.status === 'failed');
   });
-  assert.match(await page.locator('.counts').innerText(), /24 loaded · 24 matching/);
+  // The rows may arrive before their counts (the page never waits on counts
+  // for its rows), so the counts are awaited, not read once.
+  await page.waitForFunction(() => /24 loaded · 24 matching/.test(document.querySelector('.counts')?.innerText ?? ''));
   assert.deepEqual(errors, []);
   await page.close();
 });
