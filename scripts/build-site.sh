@@ -24,4 +24,8 @@ for f in "$site/$name.js" "$site/${name}_bg.wasm" "$site/$name.css"; do
   if command -v brotli >/dev/null; then brotli -q 11 -f -k "$f"; fi
 done
 echo "site: $site/$name.* ($(stat -c %s "$site/${name}_bg.wasm.br" 2>/dev/null || echo '?') bytes of brotli WASM)"
-cargo build -p server ${SERVER_PROFILE:+--profile "$SERVER_PROFILE"}
+# SITE_ONLY=1: the bundle alone (scripts/cross-checkout.sh builds one in a
+# second checkout for the server of the first).
+if [ -z "${SITE_ONLY:-}" ]; then
+  cargo build -p server ${SERVER_PROFILE:+--profile "$SERVER_PROFILE"}
+fi

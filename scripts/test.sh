@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test: domain unit and property tests, the store suite on SQLite
 # and PostgreSQL, the HTTP API tests and fault tests of the real binary,
-# schemathesis against the OpenAPI document, and the browser tests in
-# headless Chromium. PostgreSQL is expected at TEST_POSTGRES_URL
-# (default postgres://postgres@127.0.0.1:5432/test); setup starts it if needed.
+# schemathesis against the OpenAPI document, the browser tests in headless
+# Chromium, and one of them with a bundle built in another checkout.
+# PostgreSQL is expected at TEST_POSTGRES_URL (default
+# postgres://postgres@127.0.0.1:5432/test); setup starts it if needed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh --test
@@ -11,4 +12,7 @@ cd "$(dirname "$0")/.."
 cargo test -p app -p server --features app/ssr,app/test-support
 ./scripts/schemathesis.sh
 (cd end2end && npm test)
+# Rebuilds the bundle in a second checkout (about 2 minutes): a server and
+# a bundle of one commit built in two paths must still talk.
+./scripts/cross-checkout.sh
 echo "screenshots: $(pwd)/end2end/screenshots"

@@ -11,6 +11,9 @@ import { chromium } from 'playwright-core';
 export const repo = resolve(import.meta.dirname, '..', '..');
 const targetDir = process.env.CARGO_TARGET_DIR ?? join(repo, 'target');
 export const executor = process.env.EXECUTOR_BIN ?? join(targetDir, 'debug', 'executor');
+/** The page bundle the server serves: this checkout's unless SITE_ROOT
+ * names another's (scripts/cross-checkout.sh). */
+export const siteRoot = process.env.SITE_ROOT ?? join(repo, 'target', 'site');
 export const screenshots = process.env.SCREENSHOT_DIR ?? join(repo, 'end2end', 'screenshots');
 mkdirSync(screenshots, { recursive: true });
 
@@ -32,7 +35,7 @@ export async function startServer({ runs = 120, args = [] } = {}) {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const child = spawn(executor, ['serve', '--addr', `127.0.0.1:${port}`, '--database-url', databaseUrl,
-    '--site-root', join(repo, 'target', 'site'), '--demo-tools', ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
+    '--site-root', siteRoot, '--demo-tools', ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
   let up = false;
   for (let i = 0; i < 100 && !up; i++) {
     try {
@@ -85,4 +88,17 @@ export async function launch() {
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
+}
+
+/** A new page at `base + path`, once hydrated; `page.errors` collects the
+ * page's uncaught errors, which a test expects to stay empty. */
+export async function openHydrated(browser, url, options = {}) {
+  const context = await browser.newContext(options);
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(url);
+  await page.locator('main[data-hydrated="true"]').waitFor({ timeout: 15000 });
+  page.errors = errors;
+  return page;
 }

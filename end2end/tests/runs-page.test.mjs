@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { startServer, launch, screenshots, run } from './harness.mjs';
+import { startServer, launch, screenshots, run, openHydrated } from './harness.mjs';
 
 let server;
 let browser;
@@ -21,16 +21,8 @@ after(async () => {
   server?.stop();
 });
 
-/** A hydrated page at `path`, failing the test on any page error. */
-async function open(path, options = {}) {
-  const page = await browser.newPage(options);
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(`${server.base}${path}`);
-  await page.locator('main[data-hydrated="true"]').waitFor({ timeout: 15000 });
-  page.errors = errors;
-  return page;
-}
+/** A hydrated page at `path`; `page.errors` holds its uncaught errors. */
+const open = (path, options) => openHydrated(browser, `${server.base}${path}`, options);
 
 const search = (page) => new URL(page.url()).searchParams;
 
@@ -271,7 +263,9 @@ test('scrolling loads the next page; duration sorts both ways', async () => {
   // Waits until the shown durations are sorted the given way (the old
   // rows stay on screen while the new page loads).
   const sortedBy = (dir) => page.waitForFunction((dir) => {
-    const ms = [...document.querySelectorAll('tr.run td.col-duration')].map((c) => {
+    // An unfinished run shows its time so far (.elapsed), which sorts as
+    // no duration at all.
+    const ms = [...document.querySelectorAll('tr.run td.col-duration:not(.elapsed)')].map((c) => {
       const t = c.innerText.trim();
       if (!t) return null;
       if (t.endsWith('ms')) return Number(t.slice(0, -2));
@@ -457,25 +451,36 @@ test('hydration moves nothing on screen (no layout shift)', async () => {
   await page.close();
 });
 
-test('screenshots at desktop and phone sizes', async () => {
+test('screenshots at desktop and phone sizes, light and dark: 24 h, 7 days, 30 days, the drawer', async () => {
+  const id = await page0Id();
   for (const [name, width, height] of [['desktop', 1280, 800], ['phone', 390, 844]]) {
-    const page = await open('/runs', { viewport: { width, height } });
-    // The rail shows on a desktop and hides on a phone until toggled; the
-    // Filters button says which.
-    const expanded = width > 700 ? 'true' : 'false';
-    await page.waitForFunction(
-      (want) => document.querySelector('.toggle-rail')?.getAttribute('aria-expanded') === want,
-      expanded,
-    );
-    const path = join(screenshots, `runs-${name}-${width}x${height}.png`);
-    await page.screenshot({ path, fullPage: false });
-    console.log(`screenshot: ${path}`);
-    const id = await page.locator('tr.run').first().getAttribute('data-id');
-    await page.goto(`${server.base}/runs?executionId=${id}`);
-    await page.locator('.drawer .properties').waitFor();
-    const drawer = join(screenshots, `runs-drawer-${name}-${width}x${height}.png`);
-    await page.screenshot({ path: drawer, fullPage: false });
-    console.log(`screenshot: ${drawer}`);
-    await page.close();
+    for (const scheme of ['light', 'dark']) {
+      const page = await open('/runs', { viewport: { width, height }, colorScheme: scheme });
+      // The rail shows on a desktop and hides on a phone until toggled; the
+      // Filters button says which.
+      const expanded = width > 700 ? 'true' : 'false';
+      await page.waitForFunction(
+        (want) => document.querySelector('.toggle-rail')?.getAttribute('aria-expanded') === want,
+        expanded,
+      );
+      const suffix = `${name}-${scheme}-${width}x${height}`;
+      for (const [view, path] of [['24h', '/runs'], ['7d', '/runs?range=7d'], ['30d', '/runs?range=30d'],
+        ['drawer', `/runs?executionId=${id}`]]) {
+        await page.goto(`${server.base}${path}`);
+        await page.locator('main[data-hydrated="true"]').waitFor();
+        if (view === 'drawer') await page.locator('.drawer .properties').waitFor();
+        const file = join(screenshots, `runs-${view}-${suffix}.png`);
+        await page.screenshot({ path: file, fullPage: false });
+        console.log(`screenshot: ${file}`);
+      }
+      assert.deepEqual(page.errors, []);
+      await page.close();
+    }
   }
 });
+
+/** The newest run's id. */
+async function page0Id() {
+  const list = await (await fetch(`${server.base}/executions?limit=1`)).json();
+  return list.executions[0].execution.id;
+}

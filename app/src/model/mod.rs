@@ -21,7 +21,7 @@ mod view_state;
 mod wire;
 
 pub use bounds::{parse_duration_ms, EpochMs, MAX_DURATION_MS, MAX_EPOCH_MS};
-pub use chart::{BucketWidth, ChartWindow};
+pub use chart::{BucketWidth, ChartWindow, DAY, HOUR, MINUTE, SECOND};
 pub use cursor::{Cursor, CursorError};
 pub use error_kind::ErrorKind;
 pub use execution::{Execution, Interaction, InteractionStatus, ToolCall, ToolCallStatus};

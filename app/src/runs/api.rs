@@ -49,6 +49,9 @@ pub struct LiveUpdate {
     pub new: Vec<ExecutionEnvelope>,
     /// The current state of the unfinished runs the page asked about.
     pub changed: Vec<ExecutionEnvelope>,
+    /// The view's counts, facets and chart as of this poll (its preset
+    /// range ending now), when the page asked for them.
+    pub meta: Option<crate::model::ListMeta>,
 }
 
 #[cfg(feature = "ssr")]
@@ -223,19 +226,29 @@ pub async fn load_run(id: String) -> Result<Option<RunDetail>, ServerFnError> {
     backend::run_detail(&backend::store()?, &id).await
 }
 
-/// New runs of the view created after `after`, and the current state of
-/// the unfinished runs `watch` names (comma-separated ids: a form-encoded
-/// empty list would not arrive at all).
+/// New runs of the view created after `after`, the current state of the
+/// unfinished runs `watch` names (comma-separated ids: a form-encoded empty
+/// list would not arrive at all), and with `with_meta` the view's counts.
 #[server(endpoint = "poll_runs")]
 pub async fn poll_runs(
     query: String,
     after: i64,
     watch: String,
+    with_meta: bool,
 ) -> Result<LiveUpdate, ServerFnError> {
     let (view, _) = crate::model::RunsView::from_query(&query);
     let store = backend::store()?;
     let scope = backend::scope();
     let mut list = view.list_query(crate::store::now_ms());
+    let meta = match with_meta {
+        false => None,
+        true => Some(
+            store
+                .list_meta(scope, &list.filters, crate::model::Counts::Bounded)
+                .await
+                .map_err(|e| backend::failed("counting runs", e))?,
+        ),
+    };
     list.filters.after = Some(
         crate::model::EpochMs::new(after)
             .ok_or_else(|| ServerFnError::new(format!("after: out of range: {after}")))?,
@@ -257,7 +270,7 @@ pub async fn poll_runs(
         .get_many(scope, &watch)
         .await
         .map_err(|e| backend::failed("polling runs", e))?;
-    Ok(LiveUpdate { new, changed })
+    Ok(LiveUpdate { new, changed, meta })
 }
 
 #[server(endpoint = "answer_run")]

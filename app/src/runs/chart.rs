@@ -1,10 +1,14 @@
-//! The timeline: stacked bars per status over the window, counts on hover,
-//! drag to zoom (sets `from`/`to`), double click to go back to the range.
+//! The timeline: stacked bars per status over the window on a round count
+//! scale with gridlines, time ticks in the reader's zone, a tooltip that
+//! follows the pointer, drag to zoom (sets `from`/`to`), and a double click
+//! or "Reset zoom" to go back to the range.
 
 use leptos::either::Either;
 use leptos::prelude::*;
 
-use super::format::{axis_label, date_time, status_label};
+use super::chart_scale::{count_scale, time_ticks};
+use super::format::status_label;
+use super::zone::Zone;
 use super::PageCtx;
 use crate::model::{Chart, ChartBucket, ExecutionStatus};
 
@@ -23,22 +27,48 @@ fn total(b: &ChartBucket) -> i64 {
     STACK.iter().map(|s| b.counts.get(*s)).sum()
 }
 
-fn describe(b: &ChartBucket, bucket_ms: i64) -> String {
+/// A bucket's span in `zone`: `27 Nov 16:00 – 16:15 UTC`.
+fn span(b: &ChartBucket, bucket_ms: i64, zone: Zone) -> String {
+    let (start, end) = (b.bucket_start, b.bucket_start + bucket_ms);
+    let time = |ms: i64| {
+        let clock = zone.clock(ms);
+        if bucket_ms < 60_000 {
+            clock
+        } else {
+            clock[..5].to_owned()
+        }
+    };
+    if bucket_ms >= 86_400_000 {
+        format!("{} – {}", zone.short_date(start), zone.short_date(end))
+    } else {
+        format!(
+            "{} {} – {} {}",
+            zone.short_date(start),
+            time(start),
+            time(end),
+            zone.label(start)
+        )
+    }
+}
+
+/// The bucket's counts by status: `failed 3, completed 40`.
+fn breakdown(b: &ChartBucket) -> String {
     let parts: Vec<String> = STACK
         .iter()
         .filter(|s| b.counts.get(**s) > 0)
         .map(|s| format!("{} {}", status_label(*s), b.counts.get(*s)))
         .collect();
-    format!(
-        "{} – {}: {}",
-        date_time(b.bucket_start),
-        axis_label(b.bucket_start + bucket_ms, bucket_ms),
-        if parts.is_empty() {
-            "no runs".to_owned()
-        } else {
-            parts.join(", ")
-        }
-    )
+    parts.join(", ")
+}
+
+/// A bucket in words: `27 Nov 16:00 – 16:15 UTC: 43 runs (failed 3, completed 40)`.
+fn describe(b: &ChartBucket, bucket_ms: i64, zone: Zone) -> String {
+    let runs = match total(b) {
+        0 => return format!("{}: no runs", span(b, bucket_ms, zone)),
+        1 => "1 run".to_owned(),
+        n => format!("{n} runs"),
+    };
+    format!("{}: {runs} ({})", span(b, bucket_ms, zone), breakdown(b))
 }
 
 #[component]
@@ -46,7 +76,8 @@ pub fn Timeline() -> impl IntoView {
     let ctx = expect_context::<PageCtx>();
     let first = move || ctx.first();
     view! {
-        {move || first().map(|d| match (d.page.meta, d.counts_later) {
+        // Built again when the reader's zone changes (its ticks are in it).
+        {move || first().filter(|_| { ctx.zone(); true }).map(|d| match (d.page.meta, d.counts_later) {
             (Some(m), _) => Either::Left(view! { <Bars chart=m.chart/> }),
             (None, later) => {
                 let failed = matches!(later, Some(super::CountsLater::Failed(_)));
@@ -64,7 +95,7 @@ fn Pending(failed: bool) -> impl IntoView {
         <figure class="timeline pending" aria-label="Runs over time by status" aria-busy=(!failed).then_some("true")>
             <svg viewBox=format!("0 0 10 {HEIGHT}") preserveAspectRatio="none" aria-hidden="true"></svg>
             <figcaption>
-                <div class="axis"><span>"\u{a0}"</span></div>
+                <div class="axis x-axis"></div>
                 <p class="tip" role="status">
                     {if failed { "Counts unavailable: Refresh to try again" } else { "Counting…" }}
                 </p>
@@ -82,8 +113,12 @@ fn Bars(chart: Chart) -> impl IntoView {
     let ctx = expect_context::<PageCtx>();
     let n = chart.buckets.len().max(1);
     let width = n as f64 * 10.0;
-    let max = chart.buckets.iter().map(total).max().unwrap_or(0).max(1) as f64;
+    let tallest = chart.buckets.iter().map(total).max().unwrap_or(0);
+    let (top, gridlines) = count_scale(tallest);
+    let max = top as f64;
     let hover = RwSignal::new(None::<usize>);
+    // Read once: the timeline is built again when the zone changes.
+    let zone = ctx.fields.with_untracked(|f| f.zone);
     // Bucket index where a drag started, and where it is now (in the page's
     // context: Esc cancels it).
     let drag = ctx.drag;
@@ -131,7 +166,7 @@ fn Bars(chart: Chart) -> impl IntoView {
                 .iter()
                 .filter(|s| b.counts.get(**s) > 0)
                 .map(|s| {
-                    let h = b.counts.get(*s) as f64 / max * (HEIGHT - 4.0);
+                    let h = b.counts.get(*s) as f64 / max * HEIGHT;
                     y -= h;
                     view! {
                         <rect
@@ -144,7 +179,7 @@ fn Bars(chart: Chart) -> impl IntoView {
                     }
                 })
                 .collect_view();
-            let label = describe(b, bucket_ms);
+            let label = describe(b, bucket_ms, zone);
             view! {
                 <g class="bucket" aria-label=label on:mouseenter=move |_| hover.set(Some(i))>
                     <rect class="hit" x=i as f64 * 10.0 y=0 width=10 height=HEIGHT/>
@@ -153,15 +188,40 @@ fn Bars(chart: Chart) -> impl IntoView {
             }
         })
         .collect_view();
-    let tooltip = {
+    // The tooltip over the hovered bucket, kept inside the chart's edges.
+    let floating = {
         let buckets = chart.buckets.clone();
         move || {
-            hover
-                .get()
-                .and_then(|i| buckets.get(i))
-                .map(|b| describe(b, bucket_ms))
+            let i = hover.get()?;
+            let b = buckets.get(i)?;
+            let center = (i as f64 + 0.5) / n as f64 * 100.0;
+            let style = format!("left: clamp(6rem, {center:.2}%, calc(100% - 6rem))");
+            let runs = match total(b) {
+                1 => "1 run".to_owned(),
+                t => format!("{t} runs"),
+            };
+            // One element of lines (`white-space: pre-line`): the span, the
+            // total, the breakdown.
+            let text = format!("{}\n{runs}\n{}", span(b, bucket_ms, zone), breakdown(b));
+            Some(view! { <div class="chart-tooltip" aria-hidden="true" style=style>{text}</div> })
         }
     };
+    let grid = gridlines
+        .iter()
+        .map(|v| {
+            let y = HEIGHT - *v as f64 / max * HEIGHT;
+            view! {
+                <line class="grid" x1=0 x2=width y1=y y2=y vector-effect="non-scaling-stroke"/>
+            }
+        })
+        .collect_view();
+    let y_labels = gridlines
+        .iter()
+        .map(|v| {
+            let style = format!("top: {:.2}%", (1.0 - *v as f64 / max) * 100.0);
+            view! { <span style=style>{*v}</span> }
+        })
+        .collect_view();
     let selection = move || {
         drag.get().map(|(a, b)| {
             let (lo, hi) = (a.min(b), a.max(b));
@@ -179,9 +239,28 @@ fn Bars(chart: Chart) -> impl IntoView {
     let empty = chart.buckets.iter().all(|b| total(b) == 0);
     let first = starts.first().copied().unwrap_or(0);
     let last = starts.last().copied().unwrap_or(0) + bucket_ms;
-    let middle = first + (last - first) / 2;
+    let ticks = time_ticks(first, last, zone, 6)
+            .into_iter()
+            .map(|t| {
+                // Slid left by as much of its width as it stands across the
+                // window, so the first and last labels stay inside the chart.
+                let at = t.at * 100.0;
+                let style = format!("left: {at:.2}%; transform: translateX(-{at:.2}%)");
+                // The date shows under the time (CSS `::after`).
+                view! { <span class="tick" style=style data-date=t.date.unwrap_or_default()>{t.label}</span> }
+            })
+            .collect_view();
+    let zoomed = move || {
+        let f = &ctx.view.get().filters;
+        f.from.is_some() || f.to.is_some()
+    };
+    let reset = move |_| {
+        let v = ctx.view.get_untracked();
+        ctx.navigate(&v.with_range(v.range));
+    };
     view! {
         <figure class="timeline" aria-label="Runs over time by status">
+            <div class="plot">
             <svg
                 node_ref=svg_ref
                 viewBox=format!("0 0 {width} {HEIGHT}")
@@ -211,17 +290,20 @@ fn Bars(chart: Chart) -> impl IntoView {
                     ctx.navigate(&v.with_range(v.range));
                 }
             >
+                {grid}
                 {bars}
                 {selection}
             </svg>
+            <div class="y-axis" aria-hidden="true">{y_labels}</div>
+            {floating}
+            </div>
             <figcaption>
-                <div class="axis">
-                    <span>{axis_label(first, bucket_ms)}</span>
-                    <span>{axis_label(middle, bucket_ms)}</span>
-                    <span>{axis_label(last, bucket_ms)}</span>
-                </div>
+                <div class="axis x-axis">{ticks}</div>
+                {move || zoomed().then(|| view! {
+                    <button class="reset-zoom" on:click=reset>"Reset zoom"</button>
+                })}
                 <p class="tip" role="status">
-                    {move || tooltip().unwrap_or_else(|| if empty { "No activity in range".into() } else { "Drag to zoom · double click to reset".into() })}
+                    {if empty { "No activity in range" } else { "Drag to zoom · double click to reset" }}
                 </p>
             </figcaption>
         </figure>

@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 
+use super::format::now_ms;
 use super::PageCtx;
 use crate::model::filter_command::{parse, print, suggest};
 
@@ -34,8 +35,7 @@ pub fn Command() -> impl IntoView {
     let now = move || {
         ctx.data
             .get_untracked()
-            .and_then(Result::ok)
-            .map_or_else(js_now, |d| d.now_ms.max(js_now()))
+            .map_or_else(now_ms, |d| d.now_ms.max(now_ms()))
     };
     let parsed = Memo::new(move |_| parse(&text.get(), now()));
     let suggestions = move || {
@@ -52,7 +52,7 @@ pub fn Command() -> impl IntoView {
     view! {
         {move || ctx.command_open.get().then(|| view! {
             <div class="command-backdrop" on:click=move |_| ctx.command_open.set(false)></div>
-            <div class="command" role="dialog" aria-label="Filter command">
+            <div class="command" role="dialog" aria-modal="true" aria-label="Filter command">
                 <label class="sr-only" for="filter-command">"Filters"</label>
                 <input
                     id="filter-command"
@@ -114,20 +114,4 @@ pub fn Command() -> impl IntoView {
             </div>
         })}
     }
-}
-
-/// The clock the command's relative times (`after:1h`) count from.
-#[cfg(feature = "hydrate")]
-fn js_now() -> i64 {
-    js_sys::Date::now() as i64
-}
-
-#[cfg(all(feature = "ssr", not(feature = "hydrate")))]
-fn js_now() -> i64 {
-    crate::store::now_ms()
-}
-
-#[cfg(not(any(feature = "ssr", feature = "hydrate")))]
-fn js_now() -> i64 {
-    0
 }

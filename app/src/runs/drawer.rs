@@ -5,7 +5,9 @@
 use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
 
-use super::format::{date_time, duration, pretty_json, status_label};
+use super::focus::{self, Opening};
+use super::format::{duration, pretty_json, status_label};
+use super::trouble::Trouble;
 use super::{answer_run, cancel_run, rerun_run, PageCtx, RunDetail, ViewLink};
 use crate::model::{Execution, ExecutionStatus, Interaction, InteractionStatus, ToolCall};
 
@@ -32,10 +34,18 @@ pub fn step(ctx: PageCtx, step: isize) {
 #[component]
 pub fn Drawer() -> impl IntoView {
     let ctx = expect_context::<PageCtx>();
-    // One reactive boundary: the drawer exists exactly while a run is loaded.
+    // One reactive boundary: the drawer exists exactly while a run is
+    // loaded. It takes focus when it opens (not when it steps to another
+    // run) and gives it back when it closes.
+    let open = Memo::new(move |_| {
+        ctx.view.with(|v| v.execution_id.is_some()) && ctx.detail.with(Option::is_some)
+    });
+    focus::follow(open, ".drawer", Opening::Itself);
     view! {
         {move || {
             let open = ctx.view.get().execution_id;
+            // Its times are in the reader's zone: a change builds it again.
+            ctx.zone();
             ctx.detail.get().and_then(|d| {
                 let body = match (d, open) {
                     (_, None) => return None,
@@ -44,9 +54,9 @@ pub fn Drawer() -> impl IntoView {
                         <Header id json=String::new()/>
                         <p class="error">"No such run."</p>
                     }),
-                    (Err(e), _) => EitherOf3::C(view! { <p class="error" role="alert">{e.to_string()}</p> }),
+                    (Err(e), _) => EitherOf3::C(view! { <p class="error" role="alert">{e}</p> }),
                 };
-                Some(view! { <aside class="drawer" role="dialog" aria-label="Run details">{body}</aside> })
+                Some(view! { <aside class="drawer" role="dialog" aria-label="Run details" tabindex="-1">{body}</aside> })
             })
         }}
     }
@@ -163,7 +173,7 @@ fn Actions(execution: Execution) -> impl IntoView {
                                 .with_execution(Some(r.execution_id)),
                         );
                     }
-                    Err(e) => message.set(Some(e.to_string())),
+                    Err(e) => message.set(Some(Trouble::of(&e).sentence("Could not rerun"))),
                 }
                 starting.set(false);
                 busy.set(false);
@@ -176,7 +186,7 @@ fn Actions(execution: Execution) -> impl IntoView {
         busy.set(true);
         leptos::task::spawn_local(async move {
             if let Err(e) = cancel_run(id).await {
-                message.set(Some(e.to_string()));
+                message.set(Some(Trouble::of(&e).sentence("Could not cancel")));
             }
             ctx.refresh();
             busy.set(false);
@@ -222,21 +232,25 @@ fn Actions(execution: Execution) -> impl IntoView {
 
 #[component]
 fn Properties(execution: Execution) -> impl IntoView {
+    let ctx = expect_context::<PageCtx>();
     let e = execution;
+    // Times in the reader's zone (the drawer is built again when it changes).
+    let zone = ctx.fields.with_untracked(|f| f.zone);
+    let at = |ms: i64| zone.exact(ms);
     let rows: Vec<(&str, String)> = vec![
         ("status", status_label(e.status).to_owned()),
         (
             "duration",
             e.duration_ms.map(duration).unwrap_or_else(|| "—".into()),
         ),
-        ("created", date_time(e.created_at)),
+        ("created", at(e.created_at)),
         (
             "started",
-            e.started_at.map(date_time).unwrap_or_else(|| "—".into()),
+            e.started_at.map(at).unwrap_or_else(|| "—".into()),
         ),
         (
             "completed",
-            e.completed_at.map(date_time).unwrap_or_else(|| "—".into()),
+            e.completed_at.map(at).unwrap_or_else(|| "—".into()),
         ),
         (
             "via",

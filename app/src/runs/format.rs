@@ -2,6 +2,23 @@
 
 use crate::model::{format_utc, ExecutionStatus};
 
+/// The browser's clock in epoch milliseconds (the server's when rendering):
+/// what relative times (`after:1h`, "2 min ago") and live polls count from.
+#[cfg(feature = "hydrate")]
+pub fn now_ms() -> i64 {
+    js_sys::Date::now() as i64
+}
+
+#[cfg(all(feature = "ssr", not(feature = "hydrate")))]
+pub fn now_ms() -> i64 {
+    crate::store::now_ms()
+}
+
+#[cfg(not(any(feature = "ssr", feature = "hydrate")))]
+pub fn now_ms() -> i64 {
+    0
+}
+
 /// "waiting" for `waiting_for_interaction`, the status name otherwise.
 pub fn status_label(status: ExecutionStatus) -> &'static str {
     match status {
@@ -10,7 +27,6 @@ pub fn status_label(status: ExecutionStatus) -> &'static str {
     }
 }
 
-/// `850ms`, `4.2s`, `3.1m`.
 /// A count as the page shows it: exact as it is, an estimate rounded to
 /// three figures behind `≈` (`≈ 12.3k`), since its last digits mean nothing.
 pub fn count(n: i64, estimated: bool) -> String {
@@ -32,6 +48,7 @@ pub fn count(n: i64, estimated: bool) -> String {
     format!("≈ {value:.digits$}{suffix}")
 }
 
+/// `850ms`, `4.2s`, `3.1m`.
 pub fn duration(ms: i64) -> String {
     if ms < 1_000 {
         format!("{ms}ms")
@@ -42,15 +59,6 @@ pub fn duration(ms: i64) -> String {
     }
 }
 
-/// `HH:MM:SS` of a day, or the date too when the span calls for it.
-pub fn clock(ms: i64) -> String {
-    format_utc(ms)[11..].to_owned()
-}
-
-pub fn date_time(ms: i64) -> String {
-    format!("{} UTC", format_utc(ms))
-}
-
 /// An instant as `<time datetime>` wants it: ISO 8601 in UTC, to the
 /// millisecond (`2026-11-27T16:00:00.250Z`).
 pub fn iso(ms: i64) -> String {
@@ -59,18 +67,6 @@ pub fn iso(ms: i64) -> String {
         format_utc(ms).replace(' ', "T"),
         ms.rem_euclid(1000)
     )
-}
-
-/// Axis label for a bucket start, by bucket width.
-pub fn axis_label(ms: i64, bucket_ms: i64) -> String {
-    let full = format_utc(ms);
-    if bucket_ms < 60_000 {
-        full[11..].to_owned()
-    } else if bucket_ms < 86_400_000 {
-        full[11..16].to_owned()
-    } else {
-        full[5..10].to_owned()
-    }
 }
 
 /// A run's log lines from its `logs_json`.

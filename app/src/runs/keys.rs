@@ -143,7 +143,7 @@ pub fn Help() -> impl IntoView {
     let ctx = expect_context::<PageCtx>();
     view! {
         {move || ctx.help_open.get().then(|| view! {
-            <div class="help" role="dialog" aria-label="Keyboard shortcuts">
+            <div class="help" role="dialog" aria-modal="true" aria-label="Keyboard shortcuts">
                 <h2>"Keyboard shortcuts"</h2>
                 <dl>
                     {SHORTCUTS.iter().map(|(k, what)| view! { <dt><kbd>{*k}</kbd></dt><dd>{*what}</dd> }).collect_view()}

@@ -4,29 +4,40 @@
 use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
 
-use super::format::{clock, code_preview, duration, log_counts, status_label};
+use super::format::{code_preview, duration, log_counts, now_ms, status_label};
+use super::trouble::Call;
+use super::zone::{relative, Zone};
 use super::{more_runs, query_of, Fields, PageCtx, ViewLink};
 use crate::model::{ExecutionEnvelope, Sort, SortDir, SortKey};
 
 const FIELDS_KEY: &str = "runs.fieldVisibility";
+/// Where the zone is kept: `utc` or `local`.
+const ZONE_KEY: &str = "runs.timeZone";
 
-/// Reads the saved column choice once hydrated, and saves every change.
+/// Reads the saved columns and zone once hydrated (the browser's zone unless
+/// UTC was chosen), and saves every change.
 pub fn load_fields(ctx: PageCtx) {
     Effect::new(move |first: Option<()>| {
         let storage = window().local_storage().ok().flatten();
-        if first.is_none() {
-            if let Some(saved) = storage
+        let saved = |key: &str| {
+            storage
                 .as_ref()
-                .and_then(|s| s.get_item(FIELDS_KEY).ok().flatten())
-            {
-                let on = |name: &str| !saved.split(',').any(|f| f == format!("-{name}"));
-                ctx.fields.set(Fields {
-                    via: on("via"),
-                    tools: on("tools"),
-                    logs: on("log"),
-                    duration: on("duration"),
-                });
-            }
+                .and_then(|s| s.get_item(key).ok().flatten())
+        };
+        if first.is_none() {
+            let columns = saved(FIELDS_KEY).unwrap_or_default();
+            let on = |name: &str| !columns.split(',').any(|f| f == format!("-{name}"));
+            ctx.fields.set(Fields {
+                via: on("via"),
+                tools: on("tools"),
+                logs: on("log"),
+                duration: on("duration"),
+                zone: match saved(ZONE_KEY).as_deref() {
+                    Some("utc") => Zone::Utc,
+                    _ => Zone::Local,
+                },
+            });
+            return;
         }
         let f = ctx.fields.get();
         let text = [
@@ -39,8 +50,13 @@ pub fn load_fields(ctx: PageCtx) {
         .map(|(n, on)| if *on { n.to_string() } else { format!("-{n}") })
         .collect::<Vec<_>>()
         .join(",");
+        let zone = match f.zone {
+            Zone::Utc => "utc",
+            Zone::Local => "local",
+        };
         if let Some(storage) = storage {
             let _ = storage.set_item(FIELDS_KEY, &text);
+            let _ = storage.set_item(ZONE_KEY, zone);
         }
     });
 }
@@ -69,6 +85,16 @@ pub fn ViewOptions() -> impl IntoView {
                 {option("Tool calls", |f| f.tools, |f, v| f.tools = v)}
                 {option("Logs", |f| f.logs, |f, v| f.logs = v)}
                 {option("Duration", |f| f.duration, |f, v| f.duration = v)}
+                <hr/>
+                <label>
+                    <input
+                        type="checkbox"
+                        class="utc-switch"
+                        prop:checked=move || ctx.zone() == Zone::Utc
+                        on:change=move |ev| ctx.fields.update(|f| f.zone = if event_target_checked(&ev) { Zone::Utc } else { Zone::Local })
+                    />
+                    "Times in UTC"
+                </label>
             </div>
         </details>
     }
@@ -140,7 +166,7 @@ pub fn load_more(ctx: PageCtx) {
     if ctx.loading_more.get_untracked() || ctx.loading.get_untracked() {
         return;
     }
-    let Some(first) = ctx.data.get_untracked().and_then(Result::ok) else {
+    let Some(first) = ctx.data.get_untracked() else {
         return;
     };
     let cursor = match ctx.next_cursor.get_untracked() {
@@ -160,10 +186,11 @@ pub fn load_more(ctx: PageCtx) {
         }
         match page {
             Ok(page) => {
+                ctx.succeeded(Call::More);
                 ctx.extra.update(|rows| rows.extend(page.executions));
                 ctx.next_cursor.set(Some(page.next_cursor));
             }
-            Err(e) => leptos::logging::warn!("loading more runs failed: {e}"),
+            Err(e) => ctx.failed(Call::More, &e),
         }
         ctx.loading_more.set(false);
     });
@@ -192,13 +219,17 @@ pub fn RunList() -> impl IntoView {
     let f = move || ctx.fields.get();
     view! {
         {move || match ctx.data.get() {
-            Some(Err(e)) => EitherOf3::A(view! { <p class="error" role="alert">{e.to_string()}</p> }),
+            // Nothing has loaded yet, and the last try failed: the banner
+            // says why and offers Retry.
+            None if ctx.failure.get().is_some() => EitherOf3::A(view! { <p class="loading">"No runs loaded."</p> }),
             // Only when the server's data could not be used: it is on its way.
             None => EitherOf3::B(view! { <p class="loading">"Loading…"</p> }),
-            Some(Ok(_)) => EitherOf3::C(view! {
+            Some(_) => EitherOf3::C(view! {
+                <NewRuns/>
                 // Hidden columns are hidden by class, so rows carry no
                 // per-cell reactivity (cheaper to render and hydrate).
                 <table
+                    on:mouseover=hover_title
                     class="run-list"
                     class:hide-via=move || !f().via
                     class:hide-tools=move || !f().tools
@@ -234,25 +265,88 @@ pub fn RunList() -> impl IntoView {
     }
 }
 
+/// "3 new runs": live mode's new runs while the list is sorted otherwise
+/// than newest first, where they have no place on top; a click reloads the
+/// list in its order.
+#[component]
+fn NewRuns() -> impl IntoView {
+    let ctx = expect_context::<PageCtx>();
+    move || {
+        let n = ctx.unseen.with(Vec::len);
+        (n > 0).then(|| {
+            let text = if n == 1 {
+                "1 new run".to_owned()
+            } else {
+                format!("{n} new runs")
+            };
+            view! {
+                <button class="new-runs" on:click=move |_| ctx.refresh()>{text}</button>
+            }
+        })
+    }
+}
+
+/// A time under the pointer gets how long ago it was before its exact
+/// instant as its title, as of now: one listener for the list rather than
+/// a ticking title per row.
+fn hover_title(ev: leptos::ev::MouseEvent) {
+    use wasm_bindgen::JsCast;
+    let Some(link) = ev
+        .target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+        .and_then(|el| el.closest("a[data-at]").ok().flatten())
+    else {
+        return;
+    };
+    let at = link
+        .get_attribute("data-at")
+        .and_then(|a| a.parse::<i64>().ok());
+    let exact = link.get_attribute("title").unwrap_or_default();
+    if let Some(at) = at {
+        // The exact instant stays at the end: keep it, change the start.
+        let exact = exact.rsplit(" · ").next().unwrap_or_default().to_owned();
+        let _ = link.set_attribute("title", &format!("{} · {exact}", relative(at, now_ms())));
+    }
+}
+
 fn rows_view(ctx: PageCtx) -> impl IntoView {
-    let live = ctx.view.get().live;
+    let sort = ctx.view.get().sort;
+    // New runs go above a divider only where newest first is the order.
+    let live = ctx.view.get().live && sort == Sort::default();
     let live_count = ctx.live_rows.get().len();
     let rows = ctx.rows();
     let empty = rows.is_empty();
+    // In time order, a row opens each day (when the list spans several);
+    // other orders show the date in each row instead.
+    let zone = ctx.zone();
+    let days = sort.key == SortKey::CreatedAt && {
+        let mut days = rows.iter().map(|r| zone.day(r.execution.created_at));
+        let first = days.next();
+        days.any(|d| Some(d) != first)
+    };
+    let now = ctx.loaded_at();
     let mut out = Vec::new();
+    let mut day = None;
     for (i, row) in rows.into_iter().enumerate() {
         if live && i == live_count {
-            out.push(Either::Left(note_row("live-divider", "● Live · now")));
+            out.push(EitherOf3::A(note_row("live-divider", "● Live · now")));
         }
-        out.push(Either::Right(
+        let created = row.execution.created_at;
+        if days && day != Some(zone.day(created)) {
+            day = Some(zone.day(created));
+            out.push(EitherOf3::B(view! {
+                <tr class="day-divider"><th colspan="7" scope="rowgroup">{zone.day_label(created, now)}</th></tr>
+            }));
+        }
+        out.push(EitherOf3::C(
             view! { <Row row index=i fresh=live && i < live_count/> },
         ));
     }
     if live && empty {
-        out.insert(0, Either::Left(note_row("live-divider", "● Live · now")));
+        out.insert(0, EitherOf3::A(note_row("live-divider", "● Live · now")));
     }
     if empty {
-        out.push(Either::Left(note_row("empty", "No runs match.")));
+        out.push(EitherOf3::A(note_row("empty", "No runs match.")));
     }
     out
 }
@@ -278,8 +372,25 @@ fn Row(row: ExecutionEnvelope, index: usize, fresh: bool) -> impl IntoView {
     let slow = e.duration_ms.is_some_and(|d| d > 5_000);
     let via = e.trigger_kind.clone().unwrap_or_else(|| "unknown".into());
     let tool_count = e.tool_call_count;
-    let took = e.duration_ms.map(duration);
+    // An unfinished run shows its time so far, which `tick_elapsed` moves
+    // on each second from `data-since`.
+    let since = e.started_at.unwrap_or(e.created_at);
+    let unfinished = !status.is_terminal();
+    let took = match e.duration_ms {
+        _ if unfinished => duration((ctx.loaded_at() - since).max(0)),
+        Some(ms) => duration(ms),
+        None => String::new(),
+    };
     let created_at = e.created_at;
+    // The time in the reader's zone (the rows are built again when it
+    // changes); the date too where no day separator gives it. The exact
+    // instant on hover, and how long ago (`hover_title`).
+    let zone = ctx.fields.with_untracked(|f| f.zone);
+    let shown = if ctx.view.get_untracked().sort.key == SortKey::CreatedAt {
+        zone.clock(created_at)
+    } else {
+        zone.day_and_clock(created_at)
+    };
     let preview = code_preview(&e.code);
     let open = {
         let id = id.clone();
@@ -304,8 +415,8 @@ fn Row(row: ExecutionEnvelope, index: usize, fresh: bool) -> impl IntoView {
                 {status_label(status)}
             </td>
             <td class="col-time">
-                <a href=href title=super::format::date_time(created_at)>
-                    <time datetime=super::format::iso(created_at)>{clock(created_at)}</time>
+                <a href=href title=zone.exact(created_at) data-at=created_at.to_string()>
+                    <time datetime=super::format::iso(created_at)>{shown}</time>
                 </a>
             </td>
             <td class="col-via">{via}</td>
@@ -314,7 +425,7 @@ fn Row(row: ExecutionEnvelope, index: usize, fresh: bool) -> impl IntoView {
                 {(errors > 0).then(|| view! { <span class="log-error">{format!("{errors}E")}</span> })}
                 {(warnings > 0).then(|| view! { <span class="log-warn">{format!(" {warnings}W")}</span> })}
             </td>
-            <td class="col-duration" class:slow=slow>{took}</td>
+            <td class="col-duration" class:slow=slow class:elapsed=unfinished data-since=since.to_string()>{took}</td>
             <td class="col-code code">{preview}</td>
         </tr>
     }

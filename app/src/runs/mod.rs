@@ -4,16 +4,20 @@
 
 mod api;
 mod chart;
+mod chart_scale;
 mod command;
 #[cfg(feature = "ssr")]
 mod counts_handoff;
 mod drawer;
+mod focus;
 mod format;
 mod keys;
 mod list;
 mod live;
 mod page_state;
 mod rail;
+mod trouble;
+mod zone;
 
 use std::collections::HashMap;
 
@@ -28,14 +32,18 @@ pub use counts_handoff::{CountsHandoff, DEFAULT_RENDER_BUDGET};
 pub use page_state::{PageState, ELEMENT_ID as PAGE_STATE_ID};
 
 use crate::model::{ExecutionEnvelope, RunsView};
+use trouble::{Call, Trouble};
 
-/// Which optional columns the list shows; kept in localStorage.
+/// How the list shows: its optional columns and the zone of its times;
+/// kept in localStorage.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Fields {
     pub via: bool,
     pub tools: bool,
     pub logs: bool,
     pub duration: bool,
+    /// UTC on the server, the reader's choice once hydrated.
+    pub zone: zone::Zone,
 }
 
 impl Default for Fields {
@@ -45,20 +53,29 @@ impl Default for Fields {
             tools: true,
             logs: true,
             duration: true,
+            zone: zone::Zone::Utc,
         }
     }
 }
 
-/// Data the page loads: `None` until it has arrived, an error's message if
-/// loading failed.
+/// Data the page loads: `None` until it has arrived, a sentence saying why
+/// if loading failed.
 pub type Loaded<T> = Option<Result<T, String>>;
 
 /// Everything the page's parts share.
 #[derive(Clone, Copy)]
 pub struct PageCtx {
     pub view: Memo<RunsView>,
-    /// The first page of the list for `view`.
-    pub data: RwSignal<Loaded<RunsData>>,
+    /// The first page of the list: the last one that loaded, which stays
+    /// on screen when a newer one fails (the banner says so). `None` only
+    /// until one has loaded in the browser.
+    pub data: RwSignal<Option<RunsData>>,
+    /// The call that failed last, for the banner.
+    pub failure: RwSignal<Option<trouble::Failure>>,
+    /// Live mode cannot reach the server (it retries with backoff).
+    pub offline: RwSignal<bool>,
+    /// Live mode's poller between polls.
+    poll: StoredValue<live::PollState>,
     /// The open run.
     pub detail: RwSignal<Loaded<Option<RunDetail>>>,
     /// A newer first page is on its way (the old one stays until then).
@@ -70,6 +87,9 @@ pub struct PageCtx {
     pub loading_more: RwSignal<bool>,
     /// Runs that arrived in live mode, newest first, above the divider.
     pub live_rows: RwSignal<Vec<ExecutionEnvelope>>,
+    /// Runs that arrived in live mode while the list is sorted otherwise
+    /// than newest first, newest first: a chip counts them.
+    pub unseen: RwSignal<Vec<ExecutionEnvelope>>,
     /// Newer states of listed runs, by id (live mode updates rows in place).
     pub changed: RwSignal<HashMap<String, ExecutionEnvelope>>,
     /// Keyboard selection in the list.
@@ -135,9 +155,21 @@ impl PageCtx {
         self.go_as(view.href(), entry);
     }
 
+    /// The zone times are shown in (tracked).
+    pub fn zone(&self) -> zone::Zone {
+        self.fields.with(|f| f.zone)
+    }
+
+    /// When the first page was loaded (the server's clock; 0 before):
+    /// what the server rendered with, so hydration meets the same text.
+    pub fn loaded_at(&self) -> i64 {
+        self.data
+            .with_untracked(|d| d.as_ref().map_or(0, |d| d.now_ms))
+    }
+
     /// The first page as loaded, if it has loaded.
     pub fn first(&self) -> Option<RunsData> {
-        self.data.get().and_then(Result::ok)
+        self.data.get()
     }
 
     /// Every listed run in display order, with live updates applied.
@@ -205,15 +237,25 @@ impl PageCtx {
             if self.list_loads.get_value() != load {
                 return;
             }
+            self.loading.set(false);
+            let data = match data {
+                Ok(data) => data,
+                Err(e) => {
+                    // The last good list stays; the banner offers Retry.
+                    self.failed(Call::List, &e);
+                    return;
+                }
+            };
+            self.succeeded(Call::List);
             self.extra.set(Vec::new());
             self.next_cursor.set(None);
             self.live_rows.set(Vec::new());
+            self.unseen.set(Vec::new());
             self.changed.set(HashMap::new());
             if reload == Reload::Other {
                 self.selected.set(None);
             }
-            self.data.set(Some(data.map_err(|e| e.to_string())));
-            self.loading.set(false);
+            self.data.set(Some(data));
             self.fill_counts(load);
         });
     }
@@ -221,7 +263,7 @@ impl PageCtx {
     /// Asks for the counts the first page came without, if they are still
     /// being counted; they fill in where the page shows them pending.
     fn fill_counts(self, load: u64) {
-        let Some(first) = self.data.get_untracked().and_then(Result::ok) else {
+        let Some(first) = self.data.get_untracked() else {
             return;
         };
         let Some(CountsLater::Pending(ticket)) = first.counts_later else {
@@ -234,17 +276,30 @@ impl PageCtx {
                 return;
             }
             self.data.update(|data| {
-                if let Some(Ok(first)) = data {
+                if let Some(first) = data {
                     match counted {
                         Ok(meta) => {
                             first.page.meta = Some(meta);
                             first.counts_later = None;
                         }
-                        Err(e) => first.counts_later = Some(CountsLater::Failed(e.to_string())),
+                        Err(e) => {
+                            let why = Trouble::of(&e).sentence("Could not count the runs");
+                            first.counts_later = Some(CountsLater::Failed(why));
+                        }
                     }
                 }
             });
         });
+    }
+
+    /// Whether `id` is one of the listed runs (not tracked).
+    fn rows_untracked_have(&self, id: &str) -> bool {
+        let has = |rows: &Vec<ExecutionEnvelope>| rows.iter().any(|r| r.execution.id == id);
+        self.live_rows.with_untracked(has)
+            || self.extra.with_untracked(has)
+            || self
+                .data
+                .with_untracked(|d| d.as_ref().is_some_and(|d| has(&d.page.executions)))
     }
 
     fn load_detail(self, id: Option<String>) {
@@ -254,11 +309,91 @@ impl PageCtx {
             return;
         };
         leptos::task::spawn_local(async move {
-            let detail = load_run(id).await;
-            if self.detail_loads.get_value() == load {
-                self.detail.set(Some(detail.map_err(|e| e.to_string())));
+            let detail = load_run(id.clone()).await;
+            if self.detail_loads.get_value() != load {
+                return;
+            }
+            match detail {
+                Ok(detail) => {
+                    self.succeeded(Call::Run);
+                    if let Some(d) = &detail {
+                        // Its row in the list shows the same state.
+                        let run = d.run.clone();
+                        if self.rows_untracked_have(&run.execution.id) {
+                            self.changed.update(|m| {
+                                m.insert(run.execution.id.clone(), run);
+                            });
+                        }
+                    }
+                    // The same answer again (a run that waits for a person,
+                    // followed) changes nothing on screen: an answer being
+                    // typed in the drawer stays.
+                    let detail = Some(Ok(detail));
+                    if self.detail.with_untracked(|d| *d != detail) {
+                        self.detail.set(detail);
+                    }
+                }
+                Err(e) => {
+                    self.failed(Call::Run, &e);
+                    // The run on screen stays if it is this one; another
+                    // run's details must not stand in for it.
+                    let same = self.detail.with_untracked(
+                        |d| matches!(d, Some(Ok(Some(d))) if d.run.execution.id == id),
+                    );
+                    if !same {
+                        let why = Trouble::of(&e).sentence(&format!("Could not load run {id}"));
+                        self.detail.set(Some(Err(why)));
+                    }
+                }
             }
         });
+    }
+}
+
+/// The page's chores by the clock, on one timer: unfinished rows' time so
+/// far moves on each second, and an open run that has not finished is
+/// loaded again every 2 s until it ends, live mode or not.
+fn every_second(ctx: PageCtx) {
+    Effect::new(move |_| {
+        let ticks = StoredValue::new(0u64);
+        let handle = set_interval_with_handle(
+            move || {
+                tick_elapsed();
+                ticks.update_value(|t| *t += 1);
+                let open_unfinished = ctx.detail.with_untracked(
+                    |d| matches!(d, Some(Ok(Some(d))) if !d.run.execution.status.is_terminal()),
+                );
+                if open_unfinished && ticks.get_value().is_multiple_of(2) {
+                    ctx.load_detail(ctx.view.get_untracked().execution_id);
+                }
+            },
+            std::time::Duration::from_secs(1),
+        )
+        .ok();
+        on_cleanup(move || {
+            if let Some(h) = handle {
+                h.clear();
+            }
+        });
+    });
+}
+
+/// Sets each unfinished row's time so far from its `data-since`. Straight
+/// in the document: a ticking signal read by every row cost the page's WASM
+/// budget a reactive cell per row, for text nothing else reads.
+fn tick_elapsed() {
+    let Ok(cells) = document().query_selector_all("td.elapsed[data-since]") else {
+        return;
+    };
+    let now = format::now_ms();
+    for cell in (0..cells.length()).filter_map(|i| cells.item(i)) {
+        let since = wasm_bindgen::JsCast::dyn_ref::<web_sys::Element>(&cell)
+            .and_then(|el| el.get_attribute("data-since"))
+            .and_then(|s| s.parse::<i64>().ok());
+        if let (Some(since), Some(text)) = (since, cell.first_child()) {
+            // The text node Leptos made stays; only its text changes.
+            text.set_node_value(Some(&format::duration((now - since).max(0))));
+        }
     }
 }
 
@@ -332,21 +467,42 @@ fn initial_state() -> (String, Option<PageState>, Option<String>) {
 pub fn RunsPage() -> impl IntoView {
     let (initial_query, state, moved) = initial_state();
     let loaded = state.is_some();
-    let (data, detail) = match state {
-        Some(s) => (Some(s.data), Some(s.detail)),
-        None => (None, None),
+    // What the server could not load shows as a failure, as it would
+    // have in the browser.
+    let (data, failure, detail) = match state {
+        Some(s) => {
+            let (data, failure) = match s.data {
+                Ok(data) => (Some(data), None),
+                Err(message) => (
+                    None,
+                    Some(trouble::Failure {
+                        call: Call::List,
+                        trouble: Trouble::Server(message),
+                    }),
+                ),
+            };
+            let detail = s
+                .detail
+                .map_err(|message| Trouble::Server(message).sentence("Could not load the run"));
+            (data, failure, Some(detail))
+        }
+        None => (None, None, None),
     };
     let query = RwSignal::new(initial_query);
     let view = Memo::new(move |_| RunsView::from_query(&query.get()).0);
     let ctx = PageCtx {
         view,
         data: RwSignal::new(data),
+        failure: RwSignal::new(failure),
+        offline: RwSignal::new(false),
+        poll: StoredValue::new(live::PollState::default()),
         detail: RwSignal::new(detail),
         loading: RwSignal::new(false),
         extra: RwSignal::new(Vec::new()),
         next_cursor: RwSignal::new(None),
         loading_more: RwSignal::new(false),
         live_rows: RwSignal::new(Vec::new()),
+        unseen: RwSignal::new(Vec::new()),
         changed: RwSignal::new(HashMap::new()),
         selected: RwSignal::new(None),
         rail_open: RwSignal::new(None),
@@ -385,7 +541,13 @@ pub fn RunsPage() -> impl IntoView {
     Effect::new(move |_| hydrated.set(true));
     Effect::new(move |_| ctx.measure_width());
     keys::install(ctx);
+    focus::install();
+    let help_open = Memo::new(move |_| ctx.help_open.get());
+    focus::follow(help_open, ".help", focus::Opening::FirstControl);
+    let command_open = Memo::new(move |_| ctx.command_open.get());
+    focus::follow(command_open, ".command", focus::Opening::FirstControl);
     follow_history(ctx);
+    every_second(ctx);
     live::install(ctx);
     list::load_fields(ctx);
 
@@ -469,6 +631,7 @@ fn TopBar() -> impl IntoView {
             <a
                 class="live-toggle"
                 class:on=move || ctx.view.get().live
+                class:offline=move || ctx.view.get().live && ctx.offline.get()
                 aria-pressed=move || ctx.view.get().live.to_string()
                 href=move || { let v = ctx.view.get(); v.with_live(!v.live).href() }
                 on:click=move |ev| {
@@ -477,7 +640,11 @@ fn TopBar() -> impl IntoView {
                     ctx.navigate(&v.with_live(!v.live));
                 }
             >
-                {move || if ctx.view.get().live { "● Live" } else { "Live" }}
+                {move || match (ctx.view.get().live, ctx.offline.get()) {
+                    (true, true) => "○ Offline",
+                    (true, false) => "● Live",
+                    (false, _) => "Live",
+                }}
             </a>
             <button class="refresh" aria-keyshortcuts="r" on:click=move |_| ctx.refresh()>
                 "Refresh"
@@ -491,6 +658,8 @@ fn TopBar() -> impl IntoView {
                     "Ignored in the URL: " {move || problems().join("; ")}
                 </p>
             })}
+            // In the sticky bar, so it stays in sight while the list scrolls.
+            <trouble::Banner/>
         </header>
     }
 }

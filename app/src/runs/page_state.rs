@@ -11,8 +11,8 @@ use super::{RunDetail, RunsData};
 /// The id of the `<script type="application/json">` that carries the state.
 pub const ELEMENT_ID: &str = "runs-state";
 
-/// The page's data as first rendered. Errors are kept as their messages:
-/// the page shows them where the data would be.
+/// The page's data as first rendered. Errors are kept as the server's
+/// messages (a trace id for its own faults): the page shows them in words.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PageState {
     /// The query string the page was rendered for, without the `?`.
@@ -41,11 +41,24 @@ impl PageState {
         });
         Self {
             query: query.to_owned(),
-            data: data.map_err(|e| e.to_string()),
-            detail: detail.map_err(|e| e.to_string()),
+            data: data.map_err(message),
+            detail: detail.map_err(message),
         }
     }
+}
 
+/// A server function's error as the page shows it: the message alone,
+/// without the transport's "error running server function:" before it.
+#[cfg(feature = "ssr")]
+fn message(e: leptos::prelude::ServerFnError) -> String {
+    match e {
+        leptos::prelude::ServerFnError::ServerError(message) => message,
+        other => other.to_string(),
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl PageState {
     /// The state as the text of a `<script>` element. Every `<` is escaped
     /// (it can only occur inside JSON strings, where `\u003c` means the
     /// same), so no run's code or logs can close the element early.
