@@ -208,6 +208,61 @@ test('dragging on the chart sets from/to and narrows the list', async () => {
   assert.ok(from < to);
   await page.waitForSelector('tr.empty');
   assert.equal(await page.locator('tr.run').count(), 0);
+  // The chip goes back to the range, as a double click does.
+  await page.getByRole('button', { name: 'Reset zoom' }).click();
+  await page.waitForURL((url) => !url.search.includes('from='));
+  await page.locator('.reset-zoom').waitFor({ state: 'detached' });
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('times read in the browser\'s zone, UTC at a switch that is remembered; the chart has a round scale', async () => {
+  const page = await open('/runs?range=7d', { timezoneId: 'America/Los_Angeles' });
+  const time = page.locator('tr.run time').first();
+  const iso = await time.getAttribute('datetime');
+  const clock = (zone) => new Date(iso).toLocaleTimeString('en-GB', { timeZone: zone, hour12: false });
+  // Once hydrated the page shows Los Angeles time (the server rendered UTC).
+  await page.waitForFunction((want) => document.querySelector('tr.run time')?.innerText === want,
+    clock('America/Los_Angeles'));
+  assert.match(await page.locator('tr.run a[data-at]').first().getAttribute('title'), /UTC−0[78]:00$/);
+  // Hovering adds how long ago it was.
+  await page.locator('tr.run a[data-at]').first().hover();
+  assert.match(await page.locator('tr.run a[data-at]').first().getAttribute('title'), /^\d+ (s|min|h) ago · /);
+  // Ticks on round hours or days, a round top on the count scale.
+  const ticks = await page.locator('.x-axis .tick').allInnerTexts();
+  assert.ok(ticks.length >= 2 && ticks.length <= 6, ticks.join('|'));
+  assert.ok(ticks.every((t) => /^(\d{2}:00|\d{1,2} [A-Z][a-z]{2})/.test(t)), ticks.join('|'));
+  const top = Number(await page.locator('.y-axis span').last().innerText());
+  assert.match(String(top), /^[125]0*$|^[1-9]\d*$/);
+  await page.locator('.view-options summary').click();
+  await page.locator('.utc-switch').check();
+  await page.waitForFunction((want) => document.querySelector('tr.run time')?.innerText === want, clock('UTC'));
+  await page.reload();
+  await page.locator('main[data-hydrated="true"]').waitFor();
+  await page.waitForTimeout(300);
+  assert.equal(await page.locator('tr.run time').first().innerText(), clock('UTC'), 'UTC is remembered');
+  assert.match(await page.locator('tr.run a[data-at]').first().getAttribute('title'), / UTC$/);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('dialogs take focus and give it back; the help keeps Tab inside', async () => {
+  const page = await open('/runs');
+  await page.locator('button.refresh').focus();
+  await page.keyboard.press('?');
+  const help = page.getByRole('dialog', { name: 'Keyboard shortcuts' });
+  await help.waitFor();
+  await page.waitForFunction(() => document.activeElement?.closest('.help') !== null);
+  for (let i = 0; i < 3; i++) {
+    await page.keyboard.press('Tab');
+    assert.ok(await page.evaluate(() => document.activeElement?.closest('.help') !== null), 'Tab stays in the help');
+  }
+  await page.keyboard.press('Escape');
+  await help.waitFor({ state: 'detached' });
+  await page.waitForFunction(() => document.activeElement?.classList.contains('refresh'));
+  // The drawer takes focus itself, so the arrows step through runs.
+  await page.locator('tr.run').nth(2).click();
+  await page.waitForFunction(() => document.activeElement?.classList.contains('drawer'));
   assert.deepEqual(page.errors, []);
   await page.close();
 });

@@ -37,8 +37,9 @@ pub fn load_fields(ctx: PageCtx) {
                     _ => Zone::Local,
                 },
             });
-            return;
         }
+        // Read (and so tracked) on every run, the first included: every
+        // later change is saved.
         let f = ctx.fields.get();
         let text = [
             ("via", f.via),

@@ -76,106 +76,104 @@ pub fn install(ctx: PageCtx) {
 }
 
 fn tick(ctx: PageCtx) {
+    let state = ctx.poller();
+    if !ctx.view.get_untracked().live
+        || state.in_flight
+        || document().hidden()
+        || (now_ms() as f64) < state.not_before
     {
-        let state = ctx.poller();
-        if !ctx.view.get_untracked().live
-            || state.in_flight
-            || document().hidden()
-            || (now_ms() as f64) < state.not_before
-        {
+        return;
+    }
+    let Some(first) = ctx.data.get_untracked() else {
+        return;
+    };
+    let rows = ctx.rows();
+    // Newest first, the newest listed run is the newest the page has;
+    // in another order the first page holds older runs too, and every
+    // run there was when the list was loaded is in it, page by page.
+    let listed_newest = if ctx.view.get_untracked().sort == Sort::default() {
+        rows.iter().map(|r| r.execution.created_at).max()
+    } else {
+        None
+    };
+    let after = listed_newest
+        .unwrap_or(first.now_ms)
+        .max(
+            ctx.live_rows
+                .get_untracked()
+                .first()
+                .map_or(0, |r| r.execution.created_at),
+        )
+        .max(
+            ctx.unseen
+                .get_untracked()
+                .first()
+                .map_or(0, |r| r.execution.created_at),
+        );
+    let watch: String = rows
+        .iter()
+        .filter(|r| !r.execution.status.is_terminal())
+        .map(|r| r.execution.id.as_str())
+        .collect::<Vec<_>>()
+        .join(",");
+    let query = query_of(&super::list_href(&ctx.view.get_untracked()));
+    ctx.update_poller(|p| {
+        p.in_flight = true;
+        p.polls = p.polls.wrapping_add(1);
+    });
+    let with_meta = state.recount || ctx.poller().polls.is_multiple_of(5);
+    let list = ctx.list_load();
+    leptos::task::spawn_local(async move {
+        let update = poll_runs(query, after, watch, with_meta).await;
+        if ctx.list_load() != list {
+            // The list was replaced meanwhile; its rows are not these.
+            ctx.update_poller(|p| p.in_flight = false);
             return;
         }
-        let Some(first) = ctx.data.get_untracked() else {
-            return;
-        };
-        let rows = ctx.rows();
-        // Newest first, the newest listed run is the newest the page has;
-        // in another order the first page holds older runs too, and every
-        // run there was when the list was loaded is in it, page by page.
-        let listed_newest = if ctx.view.get_untracked().sort == Sort::default() {
-            rows.iter().map(|r| r.execution.created_at).max()
-        } else {
-            None
-        };
-        let after = listed_newest
-            .unwrap_or(first.now_ms)
-            .max(
-                ctx.live_rows
-                    .get_untracked()
-                    .first()
-                    .map_or(0, |r| r.execution.created_at),
-            )
-            .max(
-                ctx.unseen
-                    .get_untracked()
-                    .first()
-                    .map_or(0, |r| r.execution.created_at),
-            );
-        let watch: String = rows
-            .iter()
-            .filter(|r| !r.execution.status.is_terminal())
-            .map(|r| r.execution.id.as_str())
-            .collect::<Vec<_>>()
-            .join(",");
-        let query = query_of(&super::list_href(&ctx.view.get_untracked()));
-        ctx.update_poller(|p| {
-            p.in_flight = true;
-            p.polls = p.polls.wrapping_add(1);
-        });
-        let with_meta = state.recount || ctx.poller().polls.is_multiple_of(5);
-        let list = ctx.list_load();
-        leptos::task::spawn_local(async move {
-            let update = poll_runs(query, after, watch, with_meta).await;
-            if ctx.list_load() != list {
-                // The list was replaced meanwhile; its rows are not these.
-                ctx.update_poller(|p| p.in_flight = false);
-                return;
-            }
-            match update {
-                Ok(update) => {
-                    ctx.update_poller(|p| {
-                        p.failures = 0;
-                        p.not_before = 0.0;
-                        p.recount = !update.new.is_empty() || !update.changed.is_empty();
+        match update {
+            Ok(update) => {
+                ctx.update_poller(|p| {
+                    p.failures = 0;
+                    p.not_before = 0.0;
+                    p.recount = !update.new.is_empty() || !update.changed.is_empty();
+                });
+                ctx.offline.set(false);
+                ctx.succeeded(Call::Live);
+                if let Some(meta) = update.meta {
+                    ctx.data.update(|data| {
+                        if let Some(first) = data {
+                            first.page.meta = Some(meta);
+                            first.counts_later = None;
+                        }
                     });
-                    ctx.offline.set(false);
-                    ctx.succeeded(Call::Live);
-                    if let Some(meta) = update.meta {
-                        ctx.data.update(|data| {
-                            if let Some(first) = data {
-                                first.page.meta = Some(meta);
-                                first.counts_later = None;
-                            }
-                        });
-                    }
-                    if !update.changed.is_empty() {
-                        ctx.changed.update(|m| {
-                            for run in update.changed {
-                                m.insert(run.execution.id.clone(), run);
-                            }
-                        });
-                    }
-                    let newest_first = ctx.view.get_untracked().sort == Sort::default();
-                    match (update.new.is_empty(), newest_first) {
-                        (true, _) => {}
-                        (false, true) => insert_keeping_scroll(ctx, update.new),
-                        // Newest first is not this list's order: the new
-                        // runs wait behind a chip that reloads the list.
-                        (false, false) => add_unseen(ctx, update.new),
-                    }
                 }
-                Err(e) => {
-                    ctx.update_poller(|p| {
-                        p.failures = p.failures.saturating_add(1);
-                        p.not_before = now_ms() as f64 + backoff_ms(p.failures);
+                if !update.changed.is_empty() {
+                    ctx.changed.update(|m| {
+                        for run in update.changed {
+                            m.insert(run.execution.id.clone(), run);
+                        }
                     });
-                    ctx.offline.set(true);
-                    ctx.failed(Call::Live, &e);
+                }
+                let newest_first = ctx.view.get_untracked().sort == Sort::default();
+                match (update.new.is_empty(), newest_first) {
+                    (true, _) => {}
+                    (false, true) => insert_keeping_scroll(ctx, update.new),
+                    // Newest first is not this list's order: the new
+                    // runs wait behind a chip that reloads the list.
+                    (false, false) => add_unseen(ctx, update.new),
                 }
             }
-            ctx.update_poller(|p| p.in_flight = false);
-        });
-    }
+            Err(e) => {
+                ctx.update_poller(|p| {
+                    p.failures = p.failures.saturating_add(1);
+                    p.not_before = now_ms() as f64 + backoff_ms(p.failures);
+                });
+                ctx.offline.set(true);
+                ctx.failed(Call::Live, &e);
+            }
+        }
+        ctx.update_poller(|p| p.in_flight = false);
+    });
 }
 
 fn add_unseen(ctx: PageCtx, new: Vec<ExecutionEnvelope>) {
