@@ -4,7 +4,8 @@
 # function's route after a hash that includes the build directory unless the
 # function has an explicit endpoint (app/src/runs/api.rs). This clones the
 # commit to another path, builds the bundle there, and runs one browser test
-# whose clicks call server functions, with this checkout's server.
+# whose clicks call server functions, with this checkout's server. The
+# clone has the committed HEAD: uncommitted changes are in the server only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
