@@ -90,8 +90,9 @@ export async function launch() {
   });
 }
 
-/** A new page at `base + path`, once hydrated; `page.errors` collects the
- * page's uncaught errors, which a test expects to stay empty. */
+/** A new page, in a context of its own with `options`, at `url` once
+ * hydrated; `page.errors` collects the page's uncaught errors, which a test
+ * expects to stay empty. */
 export async function openHydrated(browser, url, options = {}) {
   const context = await browser.newContext(options);
   const page = await context.newPage();

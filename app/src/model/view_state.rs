@@ -398,6 +398,7 @@ fn merge(view: &mut RunsView, name: &str, q: ListQuery) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{SortDir, SortKey};
 
     #[test]
     fn sort_few_orders_like_a_stable_sort() {
@@ -410,7 +411,6 @@ mod tests {
         sort_few(&mut empty, |a, b| a < b);
         assert!(empty.is_empty());
     }
-    use crate::model::{SortDir, SortKey};
 
     fn parse(q: &str) -> (RunsView, Vec<BadParam>) {
         RunsView::from_query(q)

@@ -7,7 +7,7 @@ use leptos::either::Either;
 use leptos::prelude::*;
 
 use super::chart_scale::{count_scale, time_ticks};
-use super::format::status_label;
+use super::format::{plural, status_label};
 use super::zone::Zone;
 use super::PageCtx;
 use crate::model::{Chart, ChartBucket, ExecutionStatus};
@@ -61,14 +61,22 @@ fn breakdown(b: &ChartBucket) -> String {
     parts.join(", ")
 }
 
+/// `43 runs`.
+fn runs(b: &ChartBucket) -> String {
+    plural(usize::try_from(total(b)).unwrap_or(0), "run")
+}
+
 /// A bucket in words: `27 Nov 16:00 – 16:15 UTC: 43 runs (failed 3, completed 40)`.
 fn describe(b: &ChartBucket, bucket_ms: i64, zone: Zone) -> String {
-    let runs = match total(b) {
-        0 => return format!("{}: no runs", span(b, bucket_ms, zone)),
-        1 => "1 run".to_owned(),
-        n => format!("{n} runs"),
-    };
-    format!("{}: {runs} ({})", span(b, bucket_ms, zone), breakdown(b))
+    if total(b) == 0 {
+        return format!("{}: no runs", span(b, bucket_ms, zone));
+    }
+    format!(
+        "{}: {} ({})",
+        span(b, bucket_ms, zone),
+        runs(b),
+        breakdown(b)
+    )
 }
 
 #[component]
@@ -76,14 +84,17 @@ pub fn Timeline() -> impl IntoView {
     let ctx = expect_context::<PageCtx>();
     let first = move || ctx.first();
     view! {
-        // Built again when the reader's zone changes (its ticks are in it).
-        {move || first().filter(|_| { ctx.zone(); true }).map(|d| match (d.page.meta, d.counts_later) {
-            (Some(m), _) => Either::Left(view! { <Bars chart=m.chart/> }),
-            (None, later) => {
-                let failed = matches!(later, Some(super::CountsLater::Failed(_)));
-                Either::Right(view! { <Pending failed/> })
-            }
-        })}
+        {move || {
+            // Built again when the reader's zone changes (its ticks are in it).
+            ctx.zone();
+            first().map(|d| match (d.page.meta, d.counts_later) {
+                (Some(m), _) => Either::Left(view! { <Bars chart=m.chart/> }),
+                (None, later) => {
+                    let failed = matches!(later, Some(super::CountsLater::Failed(_)));
+                    Either::Right(view! { <Pending failed/> })
+                }
+            })
+        }}
     }
 }
 
@@ -196,13 +207,14 @@ fn Bars(chart: Chart) -> impl IntoView {
             let b = buckets.get(i)?;
             let center = (i as f64 + 0.5) / n as f64 * 100.0;
             let style = format!("left: clamp(6rem, {center:.2}%, calc(100% - 6rem))");
-            let runs = match total(b) {
-                1 => "1 run".to_owned(),
-                t => format!("{t} runs"),
-            };
             // One element of lines (`white-space: pre-line`): the span, the
             // total, the breakdown.
-            let text = format!("{}\n{runs}\n{}", span(b, bucket_ms, zone), breakdown(b));
+            let text = format!(
+                "{}\n{}\n{}",
+                span(b, bucket_ms, zone),
+                runs(b),
+                breakdown(b)
+            );
             Some(view! { <div class="chart-tooltip" aria-hidden="true" style=style>{text}</div> })
         }
     };
@@ -240,21 +252,22 @@ fn Bars(chart: Chart) -> impl IntoView {
     let first = starts.first().copied().unwrap_or(0);
     let last = starts.last().copied().unwrap_or(0) + bucket_ms;
     let ticks = time_ticks(first, last, zone, 6)
-            .into_iter()
-            .map(|t| {
-                // Slid left by as much of its width as it stands across the
-                // window, so the first and last labels stay inside the chart.
-                let at = t.at * 100.0;
-                let style = format!("left: {at:.2}%; transform: translateX(-{at:.2}%)");
-                // The date shows under the time (CSS `::after`).
-                view! { <span class="tick" style=style data-date=t.date.unwrap_or_default()>{t.label}</span> }
-            })
-            .collect_view();
+        .into_iter()
+        .map(|t| {
+            // Slid left by as much of its width as it stands across the
+            // window, so the first and last labels stay inside the chart.
+            let at = t.at * 100.0;
+            let style = format!("left: {at:.2}%; transform: translateX(-{at:.2}%)");
+            // The date shows under the time (CSS `::after`).
+            view! { <span class="tick" style=style data-date=t.date.unwrap_or_default()>{t.label}</span> }
+        })
+        .collect_view();
     let zoomed = move || {
         let f = &ctx.view.get().filters;
         f.from.is_some() || f.to.is_some()
     };
-    let reset = move |_| {
+    // Back to the preset range: a double click, or the chip.
+    let reset = move || {
         let v = ctx.view.get_untracked();
         ctx.navigate(&v.with_range(v.range));
     };
@@ -285,10 +298,7 @@ fn Bars(chart: Chart) -> impl IntoView {
                     hover.set(None);
                     finish(ev.client_x());
                 }
-                on:dblclick=move |_| {
-                    let v = ctx.view.get_untracked();
-                    ctx.navigate(&v.with_range(v.range));
-                }
+                on:dblclick=move |_| reset()
             >
                 {grid}
                 {bars}
@@ -300,7 +310,7 @@ fn Bars(chart: Chart) -> impl IntoView {
             <figcaption>
                 <div class="axis x-axis">{ticks}</div>
                 {move || zoomed().then(|| view! {
-                    <button class="reset-zoom" on:click=reset>"Reset zoom"</button>
+                    <button class="reset-zoom" on:click=move |_| reset()>"Reset zoom"</button>
                 })}
                 <p class="tip" role="status">
                     {if empty { "No activity in range" } else { "Drag to zoom · double click to reset" }}

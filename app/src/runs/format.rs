@@ -27,6 +27,15 @@ pub fn status_label(status: ExecutionStatus) -> &'static str {
     }
 }
 
+/// `1 run`, `3 runs`: a count with its noun, for words on the page.
+pub fn plural(n: usize, one: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {one}s")
+    }
+}
+
 /// A count as the page shows it: exact as it is, an estimate rounded to
 /// three figures behind `≈` (`≈ 12.3k`), since its last digits mean nothing.
 pub fn count(n: i64, estimated: bool) -> String {

@@ -4,7 +4,7 @@
 use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
 
-use super::format::{code_preview, duration, log_counts, now_ms, status_label};
+use super::format::{code_preview, duration, log_counts, now_ms, plural, status_label};
 use super::trouble::Call;
 use super::zone::{relative, Zone};
 use super::{more_runs, query_of, Fields, PageCtx, ViewLink};
@@ -103,13 +103,6 @@ pub fn ViewOptions() -> impl IntoView {
 
 /// The log cell's `1E 2W` in words, for its title.
 fn log_title(errors: usize, warnings: usize) -> Option<String> {
-    let plural = |n: usize, one: &str| {
-        if n == 1 {
-            format!("1 {one}")
-        } else {
-            format!("{n} {one}s")
-        }
-    };
     match (errors, warnings) {
         (0, 0) => None,
         (e, 0) => Some(plural(e, "error")),
@@ -191,7 +184,9 @@ pub fn load_more(ctx: PageCtx) {
                 ctx.extra.update(|rows| rows.extend(page.executions));
                 ctx.next_cursor.set(Some(page.next_cursor));
             }
-            Err(e) => ctx.failed(Call::More, &e),
+            Err(e) => {
+                ctx.failed(Call::More, &e);
+            }
         }
         ctx.loading_more.set(false);
     });
@@ -275,11 +270,7 @@ fn NewRuns() -> impl IntoView {
     move || {
         let n = ctx.unseen.with(Vec::len);
         (n > 0).then(|| {
-            let text = if n == 1 {
-                "1 new run".to_owned()
-            } else {
-                format!("{n} new runs")
-            };
+            let text = plural(n, "new run");
             view! {
                 <button class="new-runs" on:click=move |_| ctx.refresh()>{text}</button>
             }

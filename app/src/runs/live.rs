@@ -91,7 +91,8 @@ fn tick(ctx: PageCtx) {
     // Newest first, the newest listed run is the newest the page has;
     // in another order the first page holds older runs too, and every
     // run there was when the list was loaded is in it, page by page.
-    let listed_newest = if ctx.view.get_untracked().sort == Sort::default() {
+    let newest_first = ctx.view.get_untracked().sort == Sort::default();
+    let listed_newest = if newest_first {
         rows.iter().map(|r| r.execution.created_at).max()
     } else {
         None
@@ -154,7 +155,8 @@ fn tick(ctx: PageCtx) {
                         }
                     });
                 }
-                let newest_first = ctx.view.get_untracked().sort == Sort::default();
+                // The sort is the one polled for: another list would have
+                // been dropped above.
                 match (update.new.is_empty(), newest_first) {
                     (true, _) => {}
                     (false, true) => insert_keeping_scroll(ctx, update.new),

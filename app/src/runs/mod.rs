@@ -334,14 +334,14 @@ impl PageCtx {
                     }
                 }
                 Err(e) => {
-                    self.failed(Call::Run, &e);
+                    let trouble = self.failed(Call::Run, &e);
                     // The run on screen stays if it is this one; another
                     // run's details must not stand in for it.
                     let same = self.detail.with_untracked(
                         |d| matches!(d, Some(Ok(Some(d))) if d.run.execution.id == id),
                     );
                     if !same {
-                        let why = Trouble::of(&e).sentence(&format!("Could not load run {id}"));
+                        let why = trouble.sentence(&format!("Could not load run {id}"));
                         self.detail.set(Some(Err(why)));
                     }
                 }

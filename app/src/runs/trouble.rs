@@ -87,12 +87,14 @@ impl Failure {
 }
 
 impl PageCtx {
-    /// Shows `e` in the banner for `call`.
-    pub fn failed(&self, call: Call, e: &ServerFnError) {
+    /// Shows `e` in the banner for `call`; answers what it made of `e`.
+    pub fn failed(&self, call: Call, e: &ServerFnError) -> Trouble {
+        let trouble = Trouble::of(e);
         self.failure.set(Some(Failure {
             call,
-            trouble: Trouble::of(e),
+            trouble: trouble.clone(),
         }));
+        trouble
     }
 
     /// A call of this kind succeeded: a banner about it goes.

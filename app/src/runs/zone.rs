@@ -32,10 +32,10 @@ impl Zone {
 
     /// `UTC`, or the local offset as `UTC−08:00`.
     pub fn label(self, ms: i64) -> String {
-        let offset = self.offset_ms(ms);
         if self == Zone::Utc {
             return "UTC".to_owned();
         }
+        let offset = self.offset_ms(ms);
         let minutes = offset.abs() / 60_000;
         let sign = if offset < 0 { '−' } else { '+' };
         format!("UTC{sign}{:02}:{:02}", minutes / 60, minutes % 60)
