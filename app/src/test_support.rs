@@ -190,6 +190,7 @@ pub struct Run {
     pub tools: Vec<String>,
     pub elicitation: bool,
     pub result_json: Option<String>,
+    pub error_text: Option<String>,
 }
 
 pub fn run(created_at: i64) -> Run {
@@ -205,6 +206,7 @@ pub fn run(created_at: i64) -> Run {
         tools: Vec::new(),
         elicitation: false,
         result_json: Some("1".into()),
+        error_text: None,
     }
 }
 
@@ -218,6 +220,13 @@ impl Run {
     }
     pub fn code(mut self, c: &str) -> Self {
         self.code = c.into();
+        self
+    }
+    /// Fails the run with this error.
+    pub fn error(mut self, text: &str) -> Self {
+        self.status = ExecutionStatus::Failed;
+        self.result_json = None;
+        self.error_text = Some(text.into());
         self
     }
     pub fn trigger(mut self, t: Option<&str>) -> Self {
@@ -309,6 +318,7 @@ impl Run {
                     ExecutionPatch {
                         status: Some(self.status),
                         result_json: self.result_json.clone(),
+                        error_text: self.error_text.clone(),
                         completed_at: self.duration_ms.map(|d| self.created_at + d),
                         duration_ms: self.duration_ms,
                         tool_call_count: Some(self.tools.len() as i64),

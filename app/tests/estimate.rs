@@ -176,6 +176,33 @@ async fn estimates_hold_their_bounds_and_exact_asks_answer_exactly(store: &Store
             );
         }
     }
+    // Error filters: their few matches drive (so counts are exact however
+    // many runs the window holds), alone and beside the code filter, in any
+    // case, and paging finds what is counted.
+    for extra in [
+        vec![("error", "UNDEFINED")],
+        vec![("error", "timed out"), ("trigger", "cli")],
+        vec![("error", "undefined"), ("code", "resource")],
+        vec![("error", "at run"), ("tool", "*.op7")],
+    ] {
+        let mut pairs = window.to_vec();
+        pairs.extend(extra.iter().copied());
+        let view = format!("{extra:?}");
+        let (bounded, exact) = bounded_and_exact(store, &pairs).await;
+        assert!(!bounded.approximate, "{view}");
+        assert!(exact.filter_row_count > 0, "{view}");
+        assert_eq!(bounded.filter_row_count, exact.filter_row_count, "{view}");
+        assert_eq!(bounded.status_counts, exact.status_counts, "{view}");
+        assert_eq!(
+            bounded.status_counts.failed, exact.filter_row_count,
+            "{view}"
+        );
+        assert_eq!(
+            exact.filter_row_count,
+            count_by_paging(store, &pairs).await,
+            "{view}"
+        );
+    }
     // A duration filter: the duration roll-ups count the runs exactly; only
     // the tool facets, which no roll-up keys by duration, are estimated.
     for extra in [

@@ -35,6 +35,8 @@ on_both_databases!(
     from_is_inclusive_and_to_is_exclusive,
     after_is_exclusive,
     code_search_is_a_case_insensitive_substring,
+    error_search_is_a_case_insensitive_substring_of_the_error,
+    paging_an_error_filter_visits_every_match_once,
     duration_bounds_are_inclusive,
     elicitation_filter_splits_runs_by_interaction,
     filters_combine_with_and,
@@ -492,6 +494,109 @@ async fn code_search_is_a_case_insensitive_substring(store: &Store) {
         "quotes are literal"
     );
     assert!(list(store, &[("code", "50%x")]).await.executions.is_empty());
+}
+
+async fn error_search_is_a_case_insensitive_substring_of_the_error(store: &Store) {
+    let timeout = run(T0)
+        .code("await tools.github.fetch({})")
+        .error("Error: Upstream TIMED OUT after 30s\n    at fetch (tool.js:1)")
+        .record(store)
+        .await;
+    let refused = run(T0 + 1)
+        .code("await tools.github.fetch({})")
+        .error("connect ECONNREFUSED 127.0.0.1:80 (100%_sure)")
+        .record(store)
+        .await;
+    // Fails later: indexed as it finishes, not as it starts.
+    let later = run(T0 + 2)
+        .status(ExecutionStatus::Running)
+        .record(store)
+        .await;
+    // Its code holds the needle; it has no error.
+    run(T0 + 3).code("timed out").record(store).await;
+    let search =
+        |needle: &'static str| async move { ids(&list(store, &[("error", needle)]).await) };
+    assert_eq!(search("timed out").await, vec![timeout.clone()]);
+    assert_eq!(search("UPSTREAM").await, vec![timeout.clone()]);
+    assert_eq!(
+        search("at fetch").await,
+        vec![timeout.clone()],
+        "past the first line"
+    );
+    assert_eq!(
+        search("%_").await,
+        vec![refused.clone()],
+        "wildcards are literal"
+    );
+    assert_eq!(
+        search("80").await,
+        vec![refused.clone()],
+        "short needles work too"
+    );
+    assert!(
+        search("return 1").await.is_empty(),
+        "the code is not the error"
+    );
+    assert!(search("nowhere").await.is_empty());
+    store
+        .update_execution(
+            SCOPE,
+            &later,
+            ExecutionPatch {
+                status: Some(ExecutionStatus::Failed),
+                error_text: Some("Timed out waiting for approval".into()),
+                completed_at: Some(T0 + 10),
+                duration_ms: Some(8),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        search("timed out").await,
+        vec![later.clone(), timeout.clone()]
+    );
+    // With the code filter too: both must hold, whichever drives.
+    let both = list(store, &[("error", "timed out"), ("code", "github")]).await;
+    assert_eq!(ids(&both), vec![timeout.clone()]);
+    let both = list(store, &[("error", "TIMED"), ("code", "timed")]).await;
+    assert!(ids(&both).is_empty(), "{:?}", ids(&both));
+    // Counts and facets agree with the rows.
+    let meta = list(store, &[("error", "timed out")]).await.meta.unwrap();
+    assert_eq!(meta.filter_row_count, 2);
+    assert_eq!(meta.status_counts.failed, 2);
+    assert!(!ids(&list(store, &[]).await).is_empty());
+    assert!(ids(&list(store, &[("error", "timed out"), ("status", "completed")]).await).is_empty());
+    assert_derived_match(store, "the error index drifted").await;
+}
+
+/// Pages of an error filter visit each match once, in order.
+async fn paging_an_error_filter_visits_every_match_once(store: &Store) {
+    let mut failed = Vec::new();
+    for i in 0..120 {
+        let r = run(T0 + i * MIN);
+        failed.push(if i % 3 == 0 {
+            r.error(&format!("upstream returned 502 ({i})"))
+                .record(store)
+                .await
+        } else {
+            r.record(store).await
+        });
+    }
+    let wanted: Vec<String> = failed
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 3 == 0)
+        .map(|(_, id)| id.clone())
+        .rev()
+        .collect();
+    let first = list(store, &[("error", "RETURNED 502"), ("limit", "25")]).await;
+    let cursor = first.next_cursor.clone().unwrap();
+    let second = list(store, &[("error", "returned 502"), ("cursor", &cursor)]).await;
+    let mut all = ids(&first);
+    all.extend(ids(&second));
+    assert_eq!(all, wanted);
+    assert_eq!(first.meta.unwrap().filter_row_count, 40);
 }
 
 async fn duration_bounds_are_inclusive(store: &Store) {

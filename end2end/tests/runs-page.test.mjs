@@ -192,6 +192,34 @@ test('the filter command applies, reports bad tokens inline, and Esc closes it',
   await page.close();
 });
 
+test('error: in the command finds runs by their error, shown in the Error column once chosen', async () => {
+  const page = await open('/runs');
+  assert.equal(await page.locator('th.col-error').isVisible(), false, 'the Error column starts hidden');
+  await page.keyboard.press('/');
+  const input = page.locator('#filter-command');
+  await input.waitFor();
+  // Any case in key and text: the search ignores case.
+  await input.fill('ERROR:"BOOM 1"');
+  assert.equal(await page.locator('.token-error').count(), 0);
+  await input.press('Enter');
+  await page.waitForURL(/error=BOOM/);
+  // boom 10, boom 15, boom 100, boom 105, boom 110, boom 115.
+  await page.waitForFunction(() => document.querySelectorAll('tr.run').length === 6);
+  assert.match(await page.locator('.counts').innerText(), /6 matching/);
+  await page.locator('.view-options summary').click();
+  await page.locator('.view-options label', { hasText: 'Error' }).locator('input').check();
+  const cells = await page.locator('tr.run td.col-error').allInnerTexts();
+  assert.equal(cells.length, 6);
+  for (const cell of cells) assert.match(cell, /^Error: boom 1\d*$/, 'the first line alone');
+  const kept = await page.evaluate(() => localStorage.getItem('runs.fieldVisibility'));
+  assert.match(kept, /(^|,)error(,|$)/);
+  // The list API answers the same question.
+  const body = await (await fetch(`${server.base}/executions?error=boom%201&limit=100`)).json();
+  assert.equal(body.executions.length, 6);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 test('dragging on the chart sets from/to and narrows the list', async () => {
   const page = await open('/runs?range=1h');
   const before = await page.locator('tr.run').count();
@@ -304,9 +332,11 @@ test('scrolling loads the next page; duration sorts both ways', async () => {
   // Machine-readable times are ISO 8601.
   assert.match(await page.locator('tr.run time').first().getAttribute('datetime'),
     /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
-  const headers = await page.locator('.run-list thead th').allInnerTexts();
+  // The Error column is there to be chosen, hidden until then.
+  const headers = await page.locator('.run-list thead th:visible').allInnerTexts();
   assert.deepEqual(headers.map((h) => h.replace(/[↑↓]/g, '').trim()),
     ['Status', 'Created', 'Trigger', 'Tool calls', 'Logs', 'Duration', 'Code']);
+  assert.equal(await page.locator('.run-list thead th.col-error').count(), 1);
   const warned = page.locator('td.col-log:has(.log-warn)').first();
   assert.match(await warned.getAttribute('title'), /^(\d+ errors?, )?\d+ warnings?$/);
   assert.equal(await page.locator('tr.run').count(), 50);

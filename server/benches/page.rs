@@ -205,8 +205,10 @@ async fn bench(
     store.close().await;
 }
 
-/// Every filter of issue 11's table and two-filter combinations.
-const MATRIX_FILTERS: [&str; 19] = [
+/// Every filter of issue 11's table, two-filter combinations, and issue
+/// 12's error search (a needle most failed runs hold, one a few hold, and
+/// one with a trigger).
+const MATRIX_FILTERS: [&str; 22] = [
     "",
     "status=failed",
     "trigger=cli",
@@ -216,6 +218,9 @@ const MATRIX_FILTERS: [&str; 19] = [
     "tool=*.op7",
     "code=resource",
     "code=ZqXv",
+    "error=undefined",
+    "error=4711",
+    "error=timed+out&trigger=cli",
     "elicitation=true",
     "minDurationMs=1000",
     "trigger=cli&elicitation=true",

@@ -73,7 +73,7 @@ enum Command {
         database_url: String,
     },
     /// Check or rebuild what the store derives from runs, tool calls and
-    /// interactions (tool paths, roll-ups, totals, the code index).
+    /// interactions (tool paths, roll-ups, totals, the text indexes).
     Store {
         #[command(subcommand)]
         action: StoreAction,

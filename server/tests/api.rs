@@ -117,7 +117,10 @@ async fn bad_parameters_answer_400_naming_the_parameter(store: &Store) {
         id: "x".into(),
     }
     .encode();
+    let long_error = format!("error={}", "x".repeat(1_001));
     let cases = [
+        (long_error.as_str(), "error"),
+        ("error=a&error=b", "error"),
         ("limit=0", "limit"),
         ("limit=101", "limit"),
         ("limit=abc", "limit"),
@@ -170,8 +173,10 @@ async fn bad_parameters_answer_400_naming_the_parameter(store: &Store) {
     }
     // NUL cannot be stored or searched for on PostgreSQL, nor in SQLite's
     // code index: searching for it answers, and finds nothing.
-    let (status, body) = get(&format!("{base}/executions?code=ab%00cd")).await;
-    assert_eq!(status, 200, "{body}");
+    for search in ["code=ab%00cd", "error=ab%00cd"] {
+        let (status, body) = get(&format!("{base}/executions?{search}")).await;
+        assert_eq!(status, 200, "{search}: {body}");
+    }
     let (status, body) = get(&format!("{base}/executions/export?format=xml")).await;
     assert_eq!(
         (status, body["error"]["parameter"].as_str()),

@@ -1,6 +1,7 @@
 //! The filter command's grammar (docs/page.md#filter-command):
 //! `status:failed,running trigger:mcp tool:github.* code:"two words"
-//! duration:>500ms after:1h before:2026-11-01T10:00 elicitation:yes`.
+//! error:timeout duration:>500ms after:1h before:2026-11-01T10:00
+//! elicitation:yes`.
 //! Parsing reports every bad token with its place instead of dropping it;
 //! printing gives text that parses back to the same filters.
 
@@ -9,11 +10,12 @@ use super::{
     TriggerFilter, MAX_DURATION_MS,
 };
 
-pub const KEYS: [&str; 8] = [
+pub const KEYS: [&str; 9] = [
     "status",
     "trigger",
     "tool",
     "code",
+    "error",
     "duration",
     "after",
     "before",
@@ -230,6 +232,7 @@ fn apply(f: &mut Filters, token: &str, now_ms: i64) -> Result<(), String> {
         "trigger" => add(&mut f.triggers, csv(&value, trigger)?),
         "tool" => add(&mut f.tools, csv(&value, ToolPathPattern::parse)?),
         "code" => f.code = Some(value),
+        "error" => f.error = Some(value),
         "elicitation" => {
             f.elicitation = Some(match value.as_str() {
                 "yes" | "true" => true,
@@ -294,6 +297,9 @@ pub fn print(f: &Filters) -> String {
     }
     if let Some(code) = &f.code {
         out.push(format!("code:{}", quote(code)));
+    }
+    if let Some(error) = &f.error {
+        out.push(format!("error:{}", quote(error)));
     }
     match (f.min_duration_ms, f.max_duration_ms) {
         (Some(a), Some(b)) if a == b => out.push(format!("duration:{a}ms")),
@@ -454,7 +460,7 @@ mod tests {
     #[test]
     fn parses_the_documented_example() {
         let p = parse(
-            r#"status:failed,running trigger:mcp tool:github.* code:"two words" duration:>500ms after:1h before:2026-11-01T10:00 elicitation:yes"#,
+            r#"status:failed,running trigger:mcp tool:github.* code:"two words" ERROR:Timeout duration:>500ms after:1h before:2026-11-01T10:00 elicitation:yes"#,
             NOW,
         );
         assert!(p.errors.is_empty(), "{:?}", p.errors);
@@ -466,6 +472,9 @@ mod tests {
         assert_eq!(f.triggers, vec![TriggerFilter::Kind("mcp".into())]);
         assert_eq!(f.tools[0].as_str(), "github.*");
         assert_eq!(f.code.as_deref(), Some("two words"));
+        // Keys in any case; a searched text keeps its own (the search
+        // ignores it).
+        assert_eq!(f.error.as_deref(), Some("Timeout"));
         assert_eq!(f.min_duration_ms, Some(501));
         assert_eq!(f.from, EpochMs::new(NOW - 3_600_000));
         assert_eq!(f.to, parse_utc("2026-11-01T10:00").and_then(EpochMs::new));
@@ -549,19 +558,23 @@ mod tests {
             proptest::collection::vec(status, 0..4),
             proptest::collection::vec(trigger, 0..3),
             proptest::collection::vec(tool, 0..3),
-            proptest::option::of("[ -~]{0,20}"),
+            (
+                proptest::option::of("[ -~]{0,20}"),
+                proptest::option::of("[ -~]{0,20}"),
+            ),
             proptest::option::of(prop_oneof![0i64..10_000_000, Just(MAX_DURATION_MS)]),
             proptest::option::of(prop_oneof![0i64..10_000_000, Just(MAX_DURATION_MS)]),
             proptest::option::of(prop_oneof![0i64..4_000_000_000_000, Just(MAX_EPOCH_MS)]),
             proptest::option::of(prop_oneof![0i64..4_000_000_000_000, Just(MAX_EPOCH_MS)]),
             proptest::option::of(any::<bool>()),
         )
-            .prop_map(|(s, t, tools, code, min, max, from, to, e)| {
+            .prop_map(|(s, t, tools, (code, error), min, max, from, to, e)| {
                 let mut f = Filters::default();
                 add(&mut f.statuses, s);
                 add(&mut f.triggers, t);
                 add(&mut f.tools, tools);
                 f.code = code.filter(|c| !c.is_empty());
+                f.error = error.filter(|c| !c.is_empty());
                 f.min_duration_ms = min;
                 f.max_duration_ms = max;
                 f.from = from.and_then(EpochMs::new);

@@ -26,8 +26,8 @@ pub use cursor::{Cursor, CursorError};
 pub use error_kind::ErrorKind;
 pub use execution::{Execution, Interaction, InteractionStatus, ToolCall, ToolCallStatus};
 pub use query::{
-    BadParam, Counts, Filters, ListQuery, Sort, SortDir, SortKey, TriggerFilter, DEFAULT_LIMIT,
-    MAX_LIMIT,
+    BadParam, Counts, Filters, ListQuery, Sort, SortDir, SortKey, TextField, TriggerFilter,
+    DEFAULT_LIMIT, MAX_LIMIT,
 };
 pub use run::{
     ElicitationRequest, PendingInteraction, ResumeAction, ResumeRequest, RunRequest, RunResponse,

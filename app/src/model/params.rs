@@ -72,8 +72,8 @@ macro_rules! csv_of {
 /// `d`esc), then the last row's sort value and id. Every cursor of this
 /// shape names a position, so any of them is a valid request.
 pub const CURSOR_PATTERN: &str = "^(c|d)(a|d)~(-1|0|[1-9][0-9]{0,14})~[!-~]{1,64}$";
-/// Longest code substring a search may ask for.
-pub const MAX_CODE_QUERY_CHARS: usize = 1_000;
+/// Longest code or error substring a search may ask for.
+pub const MAX_TEXT_QUERY_CHARS: usize = 1_000;
 
 pub const LIMIT: Param = query(
     "limit",
@@ -123,7 +123,15 @@ pub const CODE: Param = query(
     "code",
     "Case-insensitive substring of the code",
     Shape::Text {
-        max_chars: MAX_CODE_QUERY_CHARS,
+        max_chars: MAX_TEXT_QUERY_CHARS,
+    },
+    true,
+);
+pub const ERROR: Param = query(
+    "error",
+    "Case-insensitive substring of the error; runs without an error never match",
+    Shape::Text {
+        max_chars: MAX_TEXT_QUERY_CHARS,
     },
     true,
 );
@@ -146,7 +154,7 @@ pub const SORT: Param = query(
 );
 
 /// The list's parameters (`GET /executions`, the export, the page).
-pub const LIST_PARAMS: [Param; 13] = [
+pub const LIST_PARAMS: [Param; 14] = [
     LIMIT,
     CURSOR_PARAM,
     STATUS,
@@ -156,6 +164,7 @@ pub const LIST_PARAMS: [Param; 13] = [
     TO,
     AFTER,
     CODE,
+    ERROR,
     MIN_DURATION,
     MAX_DURATION,
     ELICITATION,

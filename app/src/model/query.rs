@@ -145,12 +145,44 @@ pub struct Filters {
     pub after: Option<EpochMs>,
     /// Case-insensitive substring of the code.
     pub code: Option<String>,
+    /// Case-insensitive substring of the error (runs without one never match).
+    pub error: Option<String>,
     pub min_duration_ms: Option<i64>,
     pub max_duration_ms: Option<i64>,
     pub elicitation: Option<bool>,
 }
 
+/// A run's texts that a filter searches for a case-insensitive substring.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TextField {
+    Code,
+    Error,
+}
+
 impl Filters {
+    /// The text filters set, each with its needle.
+    pub fn text_searches(&self) -> impl Iterator<Item = (TextField, &str)> {
+        [
+            (TextField::Code, self.code.as_deref()),
+            (TextField::Error, self.error.as_deref()),
+        ]
+        .into_iter()
+        .filter_map(|(field, needle)| Some((field, needle?)))
+    }
+
+    pub fn has_text_search(&self) -> bool {
+        self.text_searches().next().is_some()
+    }
+
+    /// The same filters without the text filters.
+    pub fn without_text_searches(&self) -> Filters {
+        Filters {
+            code: None,
+            error: None,
+            ..self.clone()
+        }
+    }
+
     /// The inclusive lower bound on created_at that `from` and `after` imply
     /// (`after` at the last instant there is stays there: no run is later).
     pub fn lower_bound(&self) -> Option<EpochMs> {
@@ -167,7 +199,7 @@ impl Filters {
     /// window is set; such filters need the run rows themselves to answer.
     pub fn needs_row_filters(&self) -> bool {
         !self.tools.is_empty()
-            || self.code.is_some()
+            || self.has_text_search()
             || self.min_duration_ms.is_some()
             || self.max_duration_ms.is_some()
     }
@@ -285,6 +317,7 @@ impl ListQuery {
                 "to" => f.to = Some(instant()?),
                 "after" => f.after = Some(instant()?),
                 "code" => f.code = Some(value.to_owned()),
+                "error" => f.error = Some(value.to_owned()),
                 "minDurationMs" => f.min_duration_ms = Some(int()?),
                 "maxDurationMs" => f.max_duration_ms = Some(int()?),
                 "elicitation" => f.elicitation = Some(value == "true"),

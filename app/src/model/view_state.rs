@@ -174,6 +174,9 @@ impl RunsView {
         if let Some(code) = &f.code {
             out.push(("code", code.clone()));
         }
+        if let Some(error) = &f.error {
+            out.push(("error", error.clone()));
+        }
         if let Some(ms) = f.min_duration_ms {
             out.push(("minDurationMs", ms.to_string()));
         }
@@ -387,6 +390,7 @@ fn merge(view: &mut RunsView, name: &str, q: ListQuery) {
         "from" => f.from = from.from,
         "to" => f.to = from.to,
         "code" => f.code = from.code,
+        "error" => f.error = from.error,
         "minDurationMs" => f.min_duration_ms = from.min_duration_ms,
         "maxDurationMs" => f.max_duration_ms = from.max_duration_ms,
         "elicitation" => f.elicitation = from.elicitation,
@@ -418,7 +422,7 @@ mod tests {
 
     #[test]
     fn a_url_round_trips() {
-        let q = "status=running,failed&trigger=cli,unknown&tool=github.*&range=7d&code=two+words&minDurationMs=500&elicitation=true&sort=durationMs,asc&live=1&executionId=abc";
+        let q = "status=running,failed&trigger=cli,unknown&tool=github.*&range=7d&code=two+words&error=Time+out&minDurationMs=500&elicitation=true&sort=durationMs,asc&live=1&executionId=abc";
         let (view, problems) = parse(q);
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(
@@ -427,6 +431,7 @@ mod tests {
         );
         assert_eq!(view.range, Range::D7);
         assert_eq!(view.filters.code.as_deref(), Some("two words"));
+        assert_eq!(view.filters.error.as_deref(), Some("Time out"));
         assert_eq!(
             view.sort,
             Sort {

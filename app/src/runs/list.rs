@@ -32,6 +32,8 @@ pub fn load_fields(ctx: PageCtx) {
                 tools: on("tools"),
                 logs: on("log"),
                 duration: on("duration"),
+                // Off unless chosen: few runs have an error.
+                error: columns.split(',').any(|f| f == "error"),
                 zone: match saved(ZONE_KEY).as_deref() {
                     Some("utc") => Zone::Utc,
                     _ => Zone::Local,
@@ -46,6 +48,7 @@ pub fn load_fields(ctx: PageCtx) {
             ("tools", f.tools),
             ("log", f.logs),
             ("duration", f.duration),
+            ("error", f.error),
         ]
         .iter()
         .map(|(n, on)| if *on { n.to_string() } else { format!("-{n}") })
@@ -86,6 +89,7 @@ pub fn ViewOptions() -> impl IntoView {
                 {option("Tool calls", |f| f.tools, |f, v| f.tools = v)}
                 {option("Logs", |f| f.logs, |f, v| f.logs = v)}
                 {option("Duration", |f| f.duration, |f, v| f.duration = v)}
+                {option("Error", |f| f.error, |f, v| f.error = v)}
                 <hr/>
                 <label>
                     <input
@@ -231,6 +235,7 @@ pub fn RunList() -> impl IntoView {
                     class:hide-tools=move || !f().tools
                     class:hide-log=move || !f().logs
                     class:hide-duration=move || !f().duration
+                    class:hide-error=move || !f().error
                 >
                     <thead>
                         <tr>
@@ -240,6 +245,7 @@ pub fn RunList() -> impl IntoView {
                             <th scope="col" class="col-tools">"Tool calls"</th>
                             <th scope="col" class="col-log">"Logs"</th>
                             <SortHeader label="Duration" name="duration" key=SortKey::DurationMs/>
+                            <th scope="col" class="col-error">"Error"</th>
                             <th scope="col" class="col-code">"Code"</th>
                         </tr>
                     </thead>
@@ -327,7 +333,7 @@ fn rows_view(ctx: PageCtx) -> impl IntoView {
         if days && day != Some(zone.day(created)) {
             day = Some(zone.day(created));
             out.push(EitherOf3::B(view! {
-                <tr class="day-divider"><th colspan="7" scope="rowgroup">{zone.day_label(created, now)}</th></tr>
+                <tr class="day-divider"><th colspan="8" scope="rowgroup">{zone.day_label(created, now)}</th></tr>
             }));
         }
         out.push(EitherOf3::C(
@@ -345,7 +351,7 @@ fn rows_view(ctx: PageCtx) -> impl IntoView {
 
 /// A full-width row of text: the live divider, "no runs".
 fn note_row(class: &'static str, text: &'static str) -> impl IntoView {
-    view! { <tr class=class><td colspan="7">{text}</td></tr> }
+    view! { <tr class=class><td colspan="8">{text}</td></tr> }
 }
 
 #[component]
@@ -384,6 +390,10 @@ fn Row(row: ExecutionEnvelope, index: usize, fresh: bool) -> impl IntoView {
         zone.day_and_clock(created_at)
     };
     let preview = code_preview(&e.code);
+    // The error's first line, as the list has room for; all of it on hover.
+    let error_line = e.error_text.as_deref().and_then(|t| t.lines().next());
+    let error_title = error_line.map(str::to_owned);
+    let error = error_line.map(code_preview);
     let open = {
         let id = id.clone();
         move || ctx.view.get().execution_id.as_deref() == Some(id.as_str())
@@ -418,6 +428,7 @@ fn Row(row: ExecutionEnvelope, index: usize, fresh: bool) -> impl IntoView {
                 {(warnings > 0).then(|| view! { <span class="log-warn">{format!(" {warnings}W")}</span> })}
             </td>
             <td class="col-duration" class:slow=slow class:elapsed=unfinished data-since=since.to_string()>{took}</td>
+            <td class="col-error" title=error_title>{error}</td>
             <td class="col-code code">{preview}</td>
         </tr>
     }

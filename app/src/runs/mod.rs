@@ -42,6 +42,8 @@ pub struct Fields {
     pub tools: bool,
     pub logs: bool,
     pub duration: bool,
+    /// The error's first line: off by default.
+    pub error: bool,
     /// UTC on the server, the reader's choice once hydrated.
     pub zone: zone::Zone,
 }
@@ -53,6 +55,7 @@ impl Default for Fields {
             tools: true,
             logs: true,
             duration: true,
+            error: false,
             zone: zone::Zone::Utc,
         }
     }

@@ -1,15 +1,15 @@
 //! Derived data, checked and rebuilt. The store answers from structures it
 //! keeps beside the three tables a run is (`execution`, `execution_tool_call`,
 //! `execution_interaction`): per-run tool paths, the tool path catalog, the
-//! roll-ups, the per-scope totals and the code index. The writer keeps them
+//! roll-ups, the per-scope totals and the text indexes. The writer keeps them
 //! in step; rows written by anything else (an import by hand, a restore of
 //! just the three tables, a repair) are invisible to them. Each structure
 //! here says, in SQL, what it must hold when computed from the three tables:
 //! `check` compares, `rebuild` makes them equal.
 
-use super::code_search;
 use super::db::{Dialect, Sql, Tx, WriterConn};
 use super::rollup::{Pairs, Rollup, ROLLUPS};
+use super::text_search;
 use super::{Store, StoreError};
 
 /// One derived structure and how it compares.
@@ -119,19 +119,21 @@ fn structures(dialect: Dialect) -> Vec<Structure> {
         kept: " WHERE runs <> 0",
         extras_allowed: false,
     });
-    if let code_search::Derived::Table {
-        name,
-        columns,
-        computed,
-    } = code_search::derived(dialect)
-    {
-        all.push(Structure {
+    for index in text_search::derived(dialect) {
+        if let text_search::Derived::Table {
             name,
-            columns: columns.into(),
-            computed: computed.into(),
-            kept: "",
-            extras_allowed: false,
-        });
+            columns,
+            computed,
+        } = index
+        {
+            all.push(Structure {
+                name,
+                columns: (*columns).into(),
+                computed: (*computed).into(),
+                kept: "",
+                extras_allowed: false,
+            });
+        }
     }
     all
 }
@@ -226,17 +228,17 @@ impl Store {
                 extra: if s.extras_allowed { 0 } else { extra },
             });
         }
-        if let code_search::Derived::SelfChecking { name, check, .. } =
-            code_search::derived(dialect)
-        {
-            let mut sql = Sql::new(dialect);
-            sql.push(check);
-            let intact = tx.execute(sql).await.is_ok();
-            out.push(Drift {
-                structure: name,
-                missing: i64::from(!intact),
-                extra: 0,
-            });
+        for index in text_search::derived(dialect) {
+            if let text_search::Derived::SelfChecking { name, check, .. } = index {
+                let mut sql = Sql::new(dialect);
+                sql.push(check);
+                let intact = tx.execute(sql).await.is_ok();
+                out.push(Drift {
+                    structure: name,
+                    missing: i64::from(!intact),
+                    extra: 0,
+                });
+            }
         }
         // Nothing was written; ending the transaction is all this does.
         tx.commit().await?;
@@ -300,13 +302,15 @@ impl Store {
             tx.execute(missing).await?;
             step(s.name);
         }
-        if let code_search::Derived::SelfChecking { rebuild, .. } = code_search::derived(dialect) {
-            let mut sql = Sql::new(dialect);
-            sql.push(rebuild);
-            tx.execute(sql).await?;
+        for index in text_search::derived(dialect) {
+            if let text_search::Derived::SelfChecking { rebuild, .. } = index {
+                let mut sql = Sql::new(dialect);
+                sql.push(rebuild);
+                tx.execute(sql).await?;
+            }
         }
         tx.commit().await?;
-        step("code index");
+        step("text indexes");
         Ok(())
     }
 }

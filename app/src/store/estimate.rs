@@ -52,12 +52,12 @@ pub const FIXED_POINT: i64 = 1_000;
 
 /// What reading one sampled run costs, in budget units (about a
 /// microsecond each of SQLite's time here, measured at a million runs): its
-/// index entry and its slice's share; a code filter reads its row and code;
+/// index entry and its slice's share; a text filter reads its row and text;
 /// a tool filter of several paths probes each; tool facets that the
 /// roll-ups cannot answer read its ~5 tool paths.
 pub fn run_cost(filters: &Filters, tools: &ToolPaths, tool_facets_sampled: bool) -> i64 {
     let mut cost = 3;
-    if filters.code.is_some() {
+    for _ in filters.text_searches() {
         cost += 8;
     }
     if let ToolPaths::OneOf(paths) = tools {

@@ -2,9 +2,9 @@
 //! narrow runs through [`push_filters`], so a filter means the same everywhere.
 //! Runs are aliased `e`.
 
-use super::code_search::{self, CodePlan, DRIVE_FROM_INDEX_BELOW};
 use super::db::{Db, Dialect, Sql};
 use super::rollup::Pairs;
+use super::text_search::{self, TextPlan};
 use super::StoreError;
 use crate::model::{Filters, TriggerFilter};
 
@@ -30,7 +30,7 @@ impl Skip {
 #[derive(Clone, Debug)]
 pub struct Resolved {
     pub tools: ToolPaths,
-    pub code: CodePlan,
+    pub text: TextPlan,
     pub tool_probe: ToolProbe,
     pub duration_parts: DurationParts,
 }
@@ -65,13 +65,13 @@ impl Resolved {
 
     /// The same filters for a query whose FROM clause is not the runs table
     /// (the index's matches cannot drive it), or that reads few runs: a
-    /// code filter is tested on each run's code. Semi-joined to the index's
+    /// text filter is tested on each run's text. Semi-joined to the index's
     /// matches instead, SQLite let the matches drive a join with the tool
     /// pairs and read the window's pairs once per match (30 s for 12,000).
     pub fn row_by_row(&self) -> Self {
         Self {
             tools: self.tools.clone(),
-            code: CodePlan::TestEachRow,
+            text: TextPlan::TestEachRow,
             tool_probe: ToolProbe::EachRun,
             duration_parts: self.duration_parts,
         }
@@ -80,24 +80,10 @@ impl Resolved {
 
 pub async fn resolve(db: &Db, scope: &str, filters: &Filters) -> Result<Resolved, StoreError> {
     let tools = resolve_tools(db, scope, filters).await?;
-    let count = filters
-        .code
-        .as_deref()
-        .and_then(|needle| code_search::match_count_sql(db, scope, needle));
-    let code = match count {
-        Some(sql) => {
-            let (n,): (i64,) = db.fetch_optional(sql).await?.unwrap_or((0,));
-            if n < DRIVE_FROM_INDEX_BELOW {
-                CodePlan::DriveFromIndex
-            } else {
-                CodePlan::Scan
-            }
-        }
-        None => CodePlan::Scan,
-    };
+    let text = text_search::plan(db, scope, filters).await?;
     Ok(Resolved {
         tools,
-        code,
+        text,
         tool_probe: ToolProbe::Planned,
         duration_parts: DurationParts::Read,
     })
@@ -146,9 +132,12 @@ pub fn per_run_subquery(dialect: Dialect) -> &'static str {
 
 /// ` FROM execution e`, or the trigram matches joined to their runs.
 pub fn push_runs_from(sql: &mut Sql, filters: &Filters, resolved: &Resolved) {
-    match (&filters.code, resolved.code) {
-        (Some(needle), CodePlan::DriveFromIndex) => code_search::push_from_matches(sql, needle),
-        _ => {
+    let driver = filters
+        .text_searches()
+        .find(|(field, _)| resolved.text == TextPlan::DriveFromIndex(*field));
+    match driver {
+        Some((field, needle)) => text_search::push_from_matches(sql, field, needle),
+        None => {
             sql.push(" FROM execution e");
         }
     }
@@ -212,11 +201,7 @@ pub fn push_filters(sql: &mut Sql, filters: &Filters, resolved: &Resolved, skip:
     if let Some(max) = filters.max_duration_ms {
         sql.push(" AND e.duration_ms <= ").bind(max);
     }
-    match (&filters.code, resolved.code) {
-        (Some(code), CodePlan::Scan) => code_search::push_filter(sql, code),
-        (Some(code), CodePlan::TestEachRow) => code_search::push_row_test(sql, code),
-        (_, CodePlan::DriveFromIndex) | (None, _) => {}
-    }
+    text_search::push_filters(sql, filters, resolved.text);
     if !skip.tool {
         match tools {
             ToolPaths::Any => {}

@@ -5,21 +5,21 @@
 use std::collections::HashMap;
 use std::future::Future;
 
-use super::code_search::{self, CodePlan};
 use super::db::Sql;
 use super::filter_sql::{push_filters, push_runs_from, resolve, Resolved, Skip, ToolPaths};
 use super::rows::{EXECUTION_COLUMNS, INTERACTION_COLUMNS};
+use super::text_search::{self, TextPlan};
 use super::{Store, StoreError};
 use crate::model::{
     Counts, Cursor, Execution, ExecutionEnvelope, Filters, Interaction, ListMeta, ListPage,
     ListQuery, Sort, SortDir, SortKey,
 };
 
-/// Runs a first page walks in list order, testing each one's code, before
-/// it semi-joins the trigram index's matches: a needle most runs contain
+/// Runs a first page walks in list order, testing each one's texts, before
+/// it semi-joins the trigram indexes' matches: a needle most runs contain
 /// fills a page within a few dozen runs, where its matches are most of the
 /// scope (materialising them took 0.6 s at a million runs).
-const CODE_WALK: i64 = 2_000;
+const TEXT_WALK: i64 = 2_000;
 
 /// ` AND (key, id) > (…)`: the rows after the cursor in list order.
 fn push_cursor(sql: &mut Sql, cursor: Option<&Cursor>, (expr, id): (&str, &str), cmp: &str) {
@@ -189,16 +189,11 @@ impl Store {
         if resolved.matches_nothing() || query.filters.matches_nothing() {
             return Ok(Vec::new());
         }
-        if let (Some(needle), CodePlan::Scan) = (&query.filters.code, resolved.code) {
+        if query.filters.has_text_search() && resolved.text == TextPlan::Scan {
             // Many runs match: the first page is most likely among the
             // first runs in list order. If the walk fills it, it is the page.
             let walked = self
-                .page_rows_within(
-                    scope,
-                    query,
-                    &resolved.row_by_row(),
-                    Some((CODE_WALK, needle)),
-                )
+                .page_rows_within(scope, query, &resolved.row_by_row(), Some(TEXT_WALK))
                 .await?;
             if walked.len() > query.limit as usize {
                 return Ok(walked);
@@ -207,15 +202,15 @@ impl Store {
         self.page_rows_within(scope, query, resolved, None).await
     }
 
-    /// [`Self::page_rows`]; with `walk` (a number of runs and the code
-    /// needle), among the first that many runs in list order that match
-    /// every filter but `code`, tested for the needle.
+    /// [`Self::page_rows`]; with `walk` (a number of runs), among the first
+    /// that many runs in list order that match every filter but the text
+    /// filters, tested for their needles.
     async fn page_rows_within(
         &self,
         scope: &str,
         query: &ListQuery,
         resolved: &Resolved,
-        walk: Option<(i64, &str)>,
+        walk: Option<i64>,
     ) -> Result<Vec<Execution>, StoreError> {
         let Sort { key, dir } = query.sort;
         let (cmp, order) = match dir {
@@ -227,8 +222,8 @@ impl Store {
         // One tool path, newest or oldest first: walk that path's runs in
         // time order instead of every run probing for the path, so a path
         // called once in a million runs costs what a common one does.
-        let one_path = match (&resolved.tools, key, resolved.code) {
-            (ToolPaths::OneOf(paths), SortKey::CreatedAt, CodePlan::Scan) if paths.len() == 1 => {
+        let one_path = match (&resolved.tools, key, resolved.text) {
+            (ToolPaths::OneOf(paths), SortKey::CreatedAt, TextPlan::Scan) if paths.len() == 1 => {
                 paths.first()
             }
             _ => None,
@@ -251,21 +246,18 @@ impl Store {
             };
             push_filters(&mut sql, &query.filters, resolved, skip);
             ("tp.created_at", "tp.execution_id")
-        } else if let Some((walk, code)) = walk {
-            // The walked runs in list order (every filter but code), then
-            // their code tested; the cursor and order apply inside.
+        } else if let Some(walk) = walk {
+            // The walked runs in list order (every filter but the texts),
+            // then their texts tested; the cursor and order apply inside.
             sql.push(" FROM (SELECT e.* FROM execution e WHERE e.scope_id = ")
                 .bind(scope);
-            let uncoded = Filters {
-                code: None,
-                ..query.filters.clone()
-            };
-            push_filters(&mut sql, &uncoded, resolved, Skip::NONE);
+            let untexted = query.filters.without_text_searches();
+            push_filters(&mut sql, &untexted, resolved, Skip::NONE);
             let (expr, id) = (sort_expr(key), "e.id");
             push_cursor(&mut sql, query.cursor.as_ref(), (expr, id), cmp);
             push_order(&mut sql, (expr, id), order);
             sql.push(" LIMIT ").bind(walk).push(") e WHERE 1 = 1");
-            code_search::push_row_test(&mut sql, code);
+            text_search::push_filters(&mut sql, &query.filters, TextPlan::TestEachRow);
             (expr, id)
         } else {
             push_runs_from(&mut sql, &query.filters, resolved);

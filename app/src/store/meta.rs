@@ -12,7 +12,6 @@ use std::collections::{BTreeMap, HashMap};
 
 use sqlx::FromRow;
 
-use super::code_search::CodePlan;
 use super::db::{Dialect, Sql};
 use super::estimate::FIXED_POINT;
 use super::filter_sql::{
@@ -20,6 +19,7 @@ use super::filter_sql::{
     tool_paths_by_time, DurationParts, NoTrigger, Resolved, Skip, ToolPaths,
 };
 use super::statement_limit::EXACT_META_LIMIT;
+use super::text_search::TextPlan;
 use super::{now_ms, Store, StoreError};
 use crate::model::{
     Chart, ChartBucket, ChartWindow, Counts, EpochMs, ExecutionStatus, Filters, InteractionCounts,
@@ -152,14 +152,14 @@ pub(super) enum Basis<'a> {
     /// filter; the window's edges, and the parts of the classes its bounds
     /// cut, from the runs.
     Durations(DurationTiling),
-    /// The runs alone: a filter no roll-up keys (code, several tool paths,
+    /// The runs alone: a filter no roll-up keys (code, error, several tool paths,
     /// a glob that is not a namespace, any tool filter with a duration).
     Rows,
 }
 
 impl<'a> Basis<'a> {
     pub(super) fn of(filters: &'a Filters, resolved: &'a Resolved) -> Self {
-        if filters.code.is_some() {
+        if filters.has_text_search() {
             return Self::Rows;
         }
         if filters.min_duration_ms.is_some() || filters.max_duration_ms.is_some() {
@@ -354,13 +354,13 @@ impl Store {
             let total = self.total(scope).await?;
             return Ok(fold(filters, window, total, Vec::new(), None, Vec::new()));
         }
-        // A code filter the index cannot narrow to few runs is tested run by
+        // A text filter the index cannot narrow to few runs is tested run by
         // run: within the budget the window has few runs, where semi-joining
         // the index's matches would read all of the scope's; and an exact
         // request gets plans with no join the matches could drive (see
         // `Resolved::row_by_row`).
-        let counted = match resolved.code {
-            CodePlan::Scan => resolved.row_by_row(),
+        let counted = match resolved.text {
+            TextPlan::Scan => resolved.row_by_row(),
             _ => resolved.clone(),
         };
         match counts {
@@ -785,8 +785,8 @@ impl Store {
                 sql.push(" GROUP BY tool_path");
                 add(self.db().fetch_all(sql).await?, sign);
             }
-        } else if resolved.code == CodePlan::DriveFromIndex {
-            // Few runs match the code filter: their pairs, from the matches
+        } else if resolved.text.drives() {
+            // Few runs match a text filter: their pairs, from the matches
             // (a needle that matches nothing reads nothing).
             let mut sql = self.db().sql();
             sql.push("SELECT tp.tool_path AS tool_path, count(*) AS n");
@@ -861,9 +861,11 @@ fn push_pairs_window(sql: &mut Sql, scope: &str, (from, to): Range) {
 
 /// Whether the tool roll-ups answer the tool facets of `filters`: they key
 /// runs by status, trigger and elicitation, so those filters and time can be
-/// answered from them; code and duration filters need the runs.
+/// answered from them; text and duration filters need the runs.
 pub(super) fn tool_rollups_answer(filters: &Filters) -> bool {
-    filters.code.is_none() && filters.min_duration_ms.is_none() && filters.max_duration_ms.is_none()
+    !filters.has_text_search()
+        && filters.min_duration_ms.is_none()
+        && filters.max_duration_ms.is_none()
 }
 
 /// Folds grouped counts into disjunctive facets, the filtered total and the

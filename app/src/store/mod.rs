@@ -5,7 +5,6 @@
 
 mod batch;
 mod checkpoint;
-mod code_search;
 mod db;
 mod derived;
 mod duration_tiling;
@@ -24,6 +23,7 @@ mod sampled;
 mod statement_limit;
 mod sweep;
 pub mod synthetic;
+mod text_search;
 mod write_ops;
 mod writer;
 

@@ -6,7 +6,6 @@ use std::collections::{BTreeMap, HashMap};
 
 use sqlx::FromRow;
 
-use super::code_search::CodePlan;
 use super::db::{Dialect, Sql};
 use super::duration_tiling::DurationTiling;
 use super::estimate::{self, Bound, Slice, Stratum, Weights};
@@ -15,6 +14,7 @@ use super::filter_sql::{
     ToolProbe,
 };
 use super::meta::{fold, top_tools, Basis, GroupBy, GroupRow, ToolCounts};
+use super::text_search::TextPlan;
 use super::{Store, StoreError};
 use crate::model::{ChartWindow, EpochMs, Estimate, Filters, ListMeta, ToolFacet};
 
@@ -119,10 +119,7 @@ impl Store {
                 .duration_meta_estimated(scope, filters, resolved, window, tiling)
                 .await;
         }
-        if basis != Basis::Rows
-            || resolved.code == CodePlan::DriveFromIndex
-            || resolved.matches_nothing()
-        {
+        if basis != Basis::Rows || resolved.text.drives() || resolved.matches_nothing() {
             return Ok(None);
         }
         let strata = self.strata(scope, window).await?;
@@ -312,7 +309,7 @@ impl Store {
         };
         let any = Resolved {
             tools: ToolPaths::Any,
-            code: CodePlan::Scan,
+            text: TextPlan::Scan,
             tool_probe: ToolProbe::Planned,
             duration_parts: DurationParts::Read,
         };

@@ -126,8 +126,7 @@ pub async fn record_run(store: &Store, spec: &SyntheticSpec, i: u64) -> Result<(
         patch: ExecutionPatch {
             status: Some(status),
             result_json: (status == ExecutionStatus::Completed).then(|| "{\"count\":3}".to_owned()),
-            error_text: (status == ExecutionStatus::Failed)
-                .then(|| "TypeError: x is undefined".to_owned()),
+            error_text: (status == ExecutionStatus::Failed).then(|| synthetic_error(r)),
             logs_json: Some("[\"[log] fetched\",\"[warn] slow page\"]".to_owned()),
             completed_at: terminal.then_some(created_at + duration),
             duration_ms: terminal.then_some(duration),
@@ -179,4 +178,14 @@ pub async fn record_history_counting(
         joined.map_err(|e| StoreError::Corrupt(format!("writer task panicked: {e}")))??;
     }
     Ok(())
+}
+
+/// A failed run's error: a few kinds, as real histories have, one of them
+/// naming the run's own number so that some needles match a single run.
+fn synthetic_error(r: u64) -> String {
+    match (r >> 56) % 4 {
+        0 | 1 => "TypeError: x is undefined\n    at run (sandbox.js:3:7)".to_owned(),
+        2 => format!("Error: upstream returned 502 (request {})", r % 1_000_003),
+        _ => "Timed out after 30000 ms".to_owned(),
+    }
 }

@@ -11,16 +11,16 @@ use super::deltas::{RollupDeltas, RunKeys, RunPair};
 use super::plan::{Key, Plan};
 use super::statements::{execute_chunks, fetch_chunks, insert_rows, push_values, update_rows};
 use crate::model::{ExecutionStatus, InteractionStatus, ToolCallStatus};
-use crate::store::code_search;
 use crate::store::db::{Arg, Db, Tx};
 use crate::store::rollup::Pairs;
+use crate::store::text_search;
 use crate::store::write_ops::{ExecutionPatch, InteractionResolution, ToolCallFinish};
 use crate::store::StoreError;
 
 impl<'a> Plan<'a> {
     pub(super) async fn execute(&self, db: &Db, tx: &mut Tx<'_>) -> Result<(), StoreError> {
         let now = crate::store::now_ms();
-        let code_index = code_search::mark(db, tx, !self.executions.is_empty()).await?;
+        let code_index = text_search::mark(db, tx, !self.executions.is_empty()).await?;
         insert_rows(
             db,
             tx,
@@ -62,7 +62,7 @@ impl<'a> Plan<'a> {
             };
             deltas.add_run(&e.scope_id, e.created_at, run, 1);
         }
-        code_search::index_new_runs(db, tx, code_index, &self.executions).await?;
+        text_search::index_new_runs(db, tx, code_index, &self.executions).await?;
         insert_rows(
             db,
             tx,
