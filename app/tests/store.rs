@@ -49,6 +49,7 @@ on_both_databases!(
     export_streams_every_matching_run,
     batched_writes_from_many_tasks_are_all_recorded,
     queued_writes_of_a_run_are_all_stored_once_the_last_commits,
+    sessions_are_kept_by_hash_touched_and_expired,
 );
 
 async fn create_then_get_round_trips_the_run(store: &Store) {
@@ -1365,4 +1366,40 @@ async fn sqlite_checkpoints_carry_commits_into_the_database_file() {
     }
     assert_eq!(in_file, 10, "committed runs reach the database file");
     db.finish().await;
+}
+
+async fn sessions_are_kept_by_hash_touched_and_expired(store: &Store) {
+    use app::store::SessionRow;
+    store.create_session("h-old", "acme", T0).await.unwrap();
+    store
+        .create_session("h-new", "beta", T0 + HOUR)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.session("h-old").await.unwrap(),
+        Some(SessionRow {
+            scope_id: "acme".into(),
+            created_at: T0,
+            last_seen_at: T0
+        })
+    );
+    assert!(store.session("h-missing").await.unwrap().is_none());
+    store.touch_session("h-old", T0 + 2 * HOUR).await.unwrap();
+    assert_eq!(
+        store.session("h-old").await.unwrap().unwrap().last_seen_at,
+        T0 + 2 * HOUR
+    );
+    // Idle past the cutoff: h-new (seen at T0 + 1 h) goes, h-old stays.
+    let n = store
+        .delete_expired_sessions(T0 + 90 * MIN, T0 - DAY)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    assert!(store.session("h-new").await.unwrap().is_none());
+    // Created before the absolute cutoff: goes whatever its last use.
+    let n = store.delete_expired_sessions(T0, T0 + 1).await.unwrap();
+    assert_eq!(n, 1);
+    store.create_session("h-3", "acme", T0).await.unwrap();
+    store.delete_session("h-3").await.unwrap();
+    assert!(store.session("h-3").await.unwrap().is_none());
 }

@@ -28,18 +28,23 @@ function freePort() {
   });
 }
 
-/** `args` go to `executor serve` after the harness's own. */
-export async function startServer({ runs = 120, args = [] } = {}) {
+/** `args` go to `executor serve` after the harness's own; with `token`
+ * (`scope:token`) the server requires tokens and is seeded with that one. */
+export async function startServer({ runs = 120, args = [], token } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'runs-e2e-'));
   const databaseUrl = `sqlite://${join(dir, 'executor.db')}`;
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const child = spawn(executor, ['serve', '--addr', `127.0.0.1:${port}`, '--database-url', databaseUrl,
-    '--site-root', siteRoot, '--demo-tools', ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
+    '--site-root', siteRoot, '--demo-tools', ...args], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, EXECUTOR_TOKENS: token ?? '' },
+  });
+  const bearer = token?.split(':')[1];
   let up = false;
   for (let i = 0; i < 100 && !up; i++) {
     try {
-      up = (await fetch(`${base}/executions?limit=1`)).ok;
+      up = (await fetch(`${base}/healthz`)).ok;
     } catch { /* not up yet */ }
     if (!up) await new Promise((ok) => setTimeout(ok, 100));
   }
@@ -47,14 +52,16 @@ export async function startServer({ runs = 120, args = [] } = {}) {
     child.kill('SIGKILL');
     throw new Error('server did not start');
   }
-  await seed(base, runs);
+  await seed(base, runs, bearer);
   return { base, stop: () => child.kill('SIGINT') };
 }
 
-/** Runs code through the engine; answers the POST's JSON. */
-export async function run(base, code, trigger) {
+/** Runs code through the engine (as `bearer`'s scope, if given); answers
+ * the POST's JSON. */
+export async function run(base, code, trigger, bearer) {
   const headers = { 'content-type': 'application/json' };
   if (trigger) headers['x-executor-trigger'] = trigger;
+  if (bearer) headers.authorization = `Bearer ${bearer}`;
   const r = await fetch(`${base}/executions`, { method: 'POST', headers, body: JSON.stringify({ code }) });
   if (!r.ok) throw new Error(`POST /executions: ${r.status} ${await r.text()}`);
   return r.json();
@@ -62,7 +69,7 @@ export async function run(base, code, trigger) {
 
 /** A varied history: successes, failures, several tool calls, three
  * triggers, durations from 0 to ~60 ms, and one run waiting for approval. */
-async function seed(base, runs) {
+async function seed(base, runs, bearer) {
   const triggers = [undefined, 'cli', 'mcp'];
   for (let start = 0; start < runs; start += 8) {
     const batch = [];
@@ -74,11 +81,11 @@ async function seed(base, runs) {
         i % 4 === 0 ? `console.warn("slow path");` : '',
         i % 5 === 0 ? `throw new Error("boom ${i}");` : `return { i: ${i} };`,
       ].join('\n');
-      batch.push(run(base, code, triggers[i % 3]));
+      batch.push(run(base, code, triggers[i % 3], bearer));
     }
     await Promise.all(batch);
   }
-  await run(base, 'const r = await tools.demo.write({ ok: true });\nreturn r;', 'cli');
+  await run(base, 'const r = await tools.demo.write({ ok: true });\nreturn r;', 'cli', bearer);
 }
 
 export async function launch() {

@@ -8,6 +8,8 @@
 //! `--bare` serves the routes without the layers every request goes
 //! through, panic catching, body limit and the /metrics counting, to
 //! measure what they cost).
+//! `--token` serves behind a bearer token and sends it with every request,
+//! to measure what authentication costs (issue 13).
 //! `-- --matrix [--database-url URL]` (issue 11) measures every filtered
 //! view instead, at 24 h, 7 d and 30 d: the page with its counts and chart,
 //! and the rows alone (`GET /executions?meta=false`), p50 of a few requests
@@ -36,6 +38,7 @@ fn main() {
     let mut bare = false;
     let mut matrix = false;
     let mut database_url: Option<String> = None;
+    let mut token = false;
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
@@ -43,11 +46,12 @@ fn main() {
             "--fresh" => fresh = true,
             "--bare" => bare = true,
             "--matrix" => matrix = true,
+            "--token" => token = true,
             "--database-url" => database_url = it.next(),
             "--only" => only = it.next(),
             "--bench" => {}
             other => {
-                eprintln!("page bench: unknown argument '{other}'; expected --runs N, --fresh, --bare, --only PATH|LABEL-WORD, --matrix, --database-url URL");
+                eprintln!("page bench: unknown argument '{other}'; expected --runs N, --fresh, --bare, --token, --only PATH|LABEL-WORD, --matrix, --database-url URL");
                 std::process::exit(2);
             }
         }
@@ -61,14 +65,21 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    runtime.block_on(bench(runs, fresh, only, bare, matrix, database_url));
+    runtime.block_on(bench(
+        runs,
+        fresh,
+        only,
+        (bare, token),
+        matrix,
+        database_url,
+    ));
 }
 
 async fn bench(
     runs: u64,
     fresh: bool,
     only: Option<String>,
-    bare: bool,
+    (bare, token): (bool, bool),
     matrix: bool,
     database_url: Option<String>,
 ) {
@@ -119,6 +130,15 @@ async fn bench(
         leptos_options: server::leptos_options(&format!("{root}/target/site"), addr),
         // The matrix times whole views: the page waits for its counts.
         counts: app::runs::CountsHandoff::new(std::time::Duration::from_secs(3_600)),
+        access: if token {
+            let mut tokens = server::access::Tokens::default();
+            tokens
+                .add_env(&format!("{LOCAL_SCOPE}:{BENCH_TOKEN}"))
+                .unwrap();
+            server::access::Access::with_tokens(tokens, store.clone(), Default::default())
+        } else {
+            server::access::Access::open()
+        },
     };
     let app = if bare {
         server::routes(state)
@@ -126,15 +146,28 @@ async fn bench(
         server::router(state)
     };
     println!(
-        "serving {}",
+        "serving {}{}",
         if bare {
             "bare routes"
         } else {
             "with layers (metrics counted)"
+        },
+        if token {
+            ", behind a bearer token"
+        } else {
+            ", open (no tokens)"
         }
     );
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let client = reqwest::Client::new();
+    let mut headers = reqwest::header::HeaderMap::new();
+    if token {
+        let value = format!("Bearer {BENCH_TOKEN}");
+        headers.insert(reqwest::header::AUTHORIZATION, value.parse().unwrap());
+    }
+    let client = reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap();
     if matrix {
         view_matrix(&client, &format!("http://{addr}")).await;
         store.close().await;
@@ -204,6 +237,9 @@ async fn bench(
     }
     store.close().await;
 }
+
+/// The token `--token` serves behind (scope `local`, the history's).
+const BENCH_TOKEN: &str = "exr_bench-token-0000000000000000";
 
 /// Every filter of issue 11's table, two-filter combinations, and issue
 /// 12's error search (a needle most failed runs hold, one a few hold, and

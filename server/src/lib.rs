@@ -3,6 +3,7 @@
 // The page's view types nest deeper than the default limit allows.
 #![recursion_limit = "256"]
 
+pub mod access;
 pub mod bundle_check;
 pub mod http;
 pub mod maintenance;
@@ -40,6 +41,16 @@ pub async fn serve_loopback(
     serve_loopback_with(store, engine, site_root, CountsHandoff::default()).await
 }
 
+/// [`serve_loopback`] behind `access` (tests of tokens and sessions).
+pub async fn serve_loopback_with_access(
+    store: Store,
+    engine: Engine,
+    site_root: &str,
+    access: access::Access,
+) -> std::io::Result<SocketAddr> {
+    serve_on_loopback(store, engine, site_root, CountsHandoff::default(), access).await
+}
+
 /// [`serve_loopback`] with the page's counts handed off as `counts` says
 /// (a zero budget renders every page with its counts pending).
 pub async fn serve_loopback_with(
@@ -48,6 +59,16 @@ pub async fn serve_loopback_with(
     site_root: &str,
     counts: CountsHandoff,
 ) -> std::io::Result<SocketAddr> {
+    serve_on_loopback(store, engine, site_root, counts, access::Access::open()).await
+}
+
+async fn serve_on_loopback(
+    store: Store,
+    engine: Engine,
+    site_root: &str,
+    counts: CountsHandoff,
+    access: access::Access,
+) -> std::io::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let app = router(AppState {
@@ -55,9 +76,14 @@ pub async fn serve_loopback_with(
         engine,
         leptos_options: leptos_options(site_root, addr),
         counts,
+        access,
     });
     tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
+        let _ = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await;
     });
     Ok(addr)
 }

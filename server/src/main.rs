@@ -13,6 +13,9 @@ use app::engine::tools::demo::DemoSource;
 use app::engine::{Engine, EngineConfig, Limits, Registry, MIB};
 use app::runs::{CountsHandoff, DEFAULT_RENDER_BUDGET};
 use app::store::{now_ms, DatabaseLock, Store};
+use server::access::config::{config_entry, config_path, load_tokens, ConfigError};
+use server::access::tokens::{random_secret, SecretHash, TOKEN_PREFIX};
+use server::access::{Access, SessionPolicy, Tokens};
 use server::{maintenance, router, AppState};
 
 /// The same allocator as the `executor` binary (see its Cargo.toml note).
@@ -60,6 +63,13 @@ enum Command {
         render_budget_ms: u64,
         #[command(flatten)]
         engine: EngineArgs,
+        #[command(flatten)]
+        access: AccessArgs,
+    },
+    /// Make or list access tokens (docs/access.md).
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
     },
     /// Fill a database with synthetic runs, to try the page or measure it.
     Seed {
@@ -95,6 +105,72 @@ enum Command {
         #[arg(long, default_value = "sqlite://executor.db", env = "DATABASE_URL")]
         database_url: String,
     },
+}
+
+#[derive(Subcommand)]
+enum TokenAction {
+    /// Print a new random token once, and the line that adds it to the config.
+    New {
+        /// The scope whose runs the token sees.
+        #[arg(long)]
+        scope: String,
+        /// A name for logs and `token list` (where it is used, who holds it).
+        #[arg(long, default_value = "token")]
+        label: String,
+    },
+    /// List the configured tokens: scope, label and hash prefix (never tokens).
+    List {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+}
+
+/// Where tokens are configured.
+#[derive(clap::Args)]
+struct ConfigArg {
+    /// The config file with token hashes (default: ./executor.toml when
+    /// present). EXECUTOR_TOKENS (scope:token,…) adds tokens too.
+    #[arg(long, env = "EXECUTOR_CONFIG")]
+    config: Option<std::path::PathBuf>,
+}
+
+impl ConfigArg {
+    fn tokens(&self) -> Result<Tokens, ConfigError> {
+        let env = std::env::var("EXECUTOR_TOKENS").ok();
+        load_tokens(
+            config_path(self.config.as_deref()).as_deref(),
+            env.as_deref(),
+        )
+    }
+}
+
+/// Who may come in (docs/access.md).
+#[derive(clap::Args)]
+struct AccessArgs {
+    #[command(flatten)]
+    config: ConfigArg,
+    /// Mark the session cookie Secure (set it when a TLS proxy in front
+    /// does not send X-Forwarded-Proto: https).
+    #[arg(long, env = "EXECUTOR_COOKIE_SECURE")]
+    cookie_secure: bool,
+    /// A login session unused this many hours ends.
+    #[arg(long, default_value_t = 12, env = "EXECUTOR_SESSION_IDLE_HOURS",
+          value_parser = clap::value_parser!(u64).range(1..=8_760))]
+    session_idle_hours: u64,
+    /// A login session ends this many days after the login, used or not.
+    #[arg(long, default_value_t = 7, env = "EXECUTOR_SESSION_MAX_DAYS",
+          value_parser = clap::value_parser!(u64).range(1..=365))]
+    session_max_days: u64,
+}
+
+impl AccessArgs {
+    fn policy(&self) -> SessionPolicy {
+        SessionPolicy {
+            idle: Duration::from_secs(self.session_idle_hours * 3_600),
+            absolute: Duration::from_secs(self.session_max_days * 86_400),
+            secure_cookie: self.cookie_secure,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -175,23 +251,47 @@ async fn main() -> ExitCode {
             shutdown_grace_secs,
             render_budget_ms,
             engine,
-        } => match serve(
-            addr,
-            &database_url,
-            &site_root,
-            retention_days,
-            Duration::from_secs(shutdown_grace_secs),
-            Duration::from_millis(render_budget_ms),
-            &engine,
-        )
-        .await
-        {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(err) => {
-                tracing::error!(error = %err, "server stopped");
-                ExitCode::FAILURE
+            access,
+        } => {
+            let tokens = match access.config.tokens() {
+                Ok(tokens) => tokens,
+                Err(err) => {
+                    tracing::error!(error = %err, "cannot read the tokens");
+                    return ExitCode::from(2);
+                }
+            };
+            if tokens.is_empty() && !addr.ip().is_loopback() {
+                tracing::error!(
+                    %addr,
+                    "refusing to listen on a non-loopback address without tokens: anyone who \
+                     reaches it could read every run and run code. Make a token with `executor \
+                     token new --scope NAME` and add its line to executor.toml (or set \
+                     EXECUTOR_TOKENS=scope:token), or listen on 127.0.0.1"
+                );
+                return ExitCode::from(2);
             }
-        },
+            match serve(
+                addr,
+                &database_url,
+                &site_root,
+                retention_days,
+                (
+                    Duration::from_secs(shutdown_grace_secs),
+                    Duration::from_millis(render_budget_ms),
+                ),
+                &engine,
+                (tokens, access.policy()),
+            )
+            .await
+            {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    tracing::error!(error = %err, "server stopped");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Token { action } => token_command(action),
         Command::Seed {
             runs,
             days,
@@ -233,14 +333,67 @@ fn report(outcome: Result<(), maintenance::Failure>, what: &str) -> ExitCode {
     }
 }
 
+/// `executor token …`: output on stdout, for a person or a script.
+fn token_command(action: TokenAction) -> ExitCode {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let written = match action {
+        TokenAction::New { scope, label } => {
+            if let Err(e) = server::access::tokens::check_scope(&scope) {
+                tracing::error!("{e}");
+                return ExitCode::from(2);
+            }
+            let token = match random_secret(TOKEN_PREFIX) {
+                Ok(token) => token,
+                Err(e) => {
+                    tracing::error!(error = %e, "no randomness for a token");
+                    return ExitCode::from(2);
+                }
+            };
+            let entry = config_entry(&scope, &label, &SecretHash::of(&token));
+            writeln!(
+                out,
+                "{token}\n\nThe token above is shown this once: give it to whoever needs it.\n\
+                 Add these lines to executor.toml (it keeps only the hash):\n\n{entry}"
+            )
+        }
+        TokenAction::List { config } => match config.tokens() {
+            Err(err) => {
+                tracing::error!(error = %err, "cannot read the tokens");
+                return ExitCode::from(2);
+            }
+            Ok(tokens) => {
+                let mut text = format!("{:<24} {:<24} {}\n", "SCOPE", "LABEL", "SHA-256");
+                for (hash, grant) in tokens.listed() {
+                    text.push_str(&format!(
+                        "{:<24} {:<24} {}…\n",
+                        grant.scope,
+                        grant.label,
+                        hash.prefix()
+                    ));
+                }
+                if tokens.is_empty() {
+                    text.push_str("(no tokens: the server is open to its own machine only)\n");
+                }
+                write!(out, "{text}")
+            }
+        },
+    };
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        // A closed pipe (`| head`) is not worth a message.
+        Err(_) => ExitCode::from(2),
+    }
+}
+
 async fn serve(
     addr: SocketAddr,
     database_url: &str,
     site_root: &str,
     retention_days: u32,
-    grace: Duration,
-    render_budget: Duration,
+    (grace, render_budget): (Duration, Duration),
     engine_args: &EngineArgs,
+    (tokens, policy): (Tokens, SessionPolicy),
 ) -> Result<(), Box<dyn std::error::Error>> {
     // Before anything reads or writes: recovery would fail a live server's runs.
     let _lock = DatabaseLock::acquire(database_url, &format!("executor serve on http://{addr}"))?;
@@ -256,11 +409,20 @@ async fn serve(
     if retention_days > 0 {
         tokio::spawn(retention(store.clone(), retention_days));
     }
+    let token_count = tokens.len();
+    let access = Access::with_tokens(tokens, store.clone(), policy);
+    if access.is_open() {
+        tracing::info!("no tokens: every request is scope local (loopback only)");
+    } else {
+        tracing::info!(tokens = token_count, "tokens required (bearer or login)");
+        tokio::spawn(upkeep(access.clone()));
+    }
     let app = router(AppState {
         store: store.clone(),
         engine: engine.clone(),
         leptos_options,
         counts: CountsHandoff::new(render_budget),
+        access,
     });
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(%addr, database = %redact(database_url), "listening; open http://{addr}/runs");
@@ -276,7 +438,13 @@ async fn serve(
     // The listener closes at once; requests in flight (callers waiting for
     // their runs) are answered once the engine has ended those runs.
     let (served, interrupted) = tokio::join!(
-        axum::serve(listener, app).with_graceful_shutdown(stopped(stop.clone())),
+        // Connection info gives the access layer each client's address (failed
+        // tokens and logins are limited per address).
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>()
+        )
+        .with_graceful_shutdown(stopped(stop.clone())),
         async {
             stopped(stop).await;
             engine.shut_down(grace).await
@@ -319,6 +487,15 @@ async fn stop_signal() -> &'static str {
     {
         let _ = tokio::signal::ctrl_c().await;
         "Ctrl-C"
+    }
+}
+
+/// Deletes expired sessions and forgets idle client addresses, hourly.
+async fn upkeep(access: Access) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        access.sweep().await;
     }
 }
 

@@ -14,9 +14,10 @@ use leptos::prelude::{provide_context, Owner, RenderHtml};
 use leptos_axum::handle_server_fns_with_context;
 use tower_http::services::ServeDir;
 
-use app::runs::PageState;
+use app::runs::{PageState, RequestScope};
 use app::shell::shell;
 
+use crate::access::{self, Principal};
 use crate::http;
 use crate::state::AppState;
 
@@ -62,6 +63,9 @@ pub fn routes(state: AppState) -> Router {
             state.leptos_options.output_name.clone(),
             cache_headers,
         ));
+    // Every route, the fallback included, is behind the access layer: a
+    // route added later cannot forget it.
+    let access = axum::middleware::from_fn_with_state(state.access.clone(), access::authenticate);
     Router::new()
         .merge(http::routes())
         .route("/api/{*fn_name}", post(server_fns))
@@ -69,31 +73,57 @@ pub fn routes(state: AppState) -> Router {
         .route("/", get(|| async { Redirect::temporary("/runs") }))
         .nest("/pkg", pkg)
         .fallback(http::not_found)
+        .layer(access)
         .with_state(state)
 }
 
-async fn server_fns(State(state): State<AppState>, request: Request<Body>) -> impl IntoResponse {
-    handle_server_fns_with_context(move || provide_backend(&state), request).await
+/// The request's scope as the access layer decided it (`None`: it let the
+/// request in without one, which only public routes are).
+fn scope_of(request_extensions: &axum::http::Extensions) -> Option<String> {
+    request_extensions
+        .get::<Principal>()
+        .map(|p| p.scope.clone())
+}
+
+async fn server_fns(State(state): State<AppState>, request: Request<Body>) -> Response {
+    let Some(scope) = scope_of(request.extensions()) else {
+        return http::ApiError::Unauthenticated.into_response();
+    };
+    handle_server_fns_with_context(
+        move || {
+            provide_backend(&state);
+            provide_context(RequestScope(scope.clone()));
+        },
+        request,
+    )
+    .await
+    .into_response()
 }
 
 /// `/runs`: loads what the URL asks for, then renders the page with it
 /// (the data is also embedded for hydration, see [`PageState`]).
-async fn runs_page(State(state): State<AppState>, uri: Uri) -> Response {
+async fn runs_page(State(state): State<AppState>, uri: Uri, request: Request<Body>) -> Response {
+    let Some(scope) = scope_of(request.extensions()) else {
+        return http::ApiError::Unauthenticated.into_response();
+    };
     let query = uri.query().unwrap_or_default().to_owned();
-    let page = PageState::load(&state.store, &state.counts, &query).await;
-    Html(render_page(&state, page)).into_response()
+    // A server that requires tokens shows whose runs these are.
+    let shown = (!state.access.is_open()).then(|| scope.clone());
+    let page = PageState::load((&state.store, &state.counts), &scope, &query, shown).await;
+    Html(render_page(&state, page, scope)).into_response()
 }
 
 /// The page has nothing left to wait for once its data is loaded, so it is
 /// rendered in one synchronous pass: no stream, and none of the deeply
 /// nested futures an asynchronous render of a large view makes (they
 /// overflowed a worker's stack in debug builds).
-fn render_page(state: &AppState, page: PageState) -> String {
+fn render_page(state: &AppState, page: PageState, scope: String) -> String {
     // The shared context tells Leptos it renders on a server (browser-only
     // effects and listeners stay off).
     let owner = Owner::new_root(Some(Arc::new(SsrSharedContext::new())));
     owner.with(|| {
         provide_backend(state);
+        provide_context(RequestScope(scope));
         provide_context(page);
         shell(state.leptos_options.clone()).to_html()
     })

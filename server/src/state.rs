@@ -7,6 +7,8 @@ use app::engine::Engine;
 use app::runs::CountsHandoff;
 use app::store::Store;
 
+use crate::access::Access;
+
 #[derive(Clone, FromRef)]
 pub struct AppState {
     pub store: Store,
@@ -14,4 +16,6 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     /// The page's render budget for counts, and the counts that missed it.
     pub counts: CountsHandoff,
+    /// Who may come in, and as which scope.
+    pub access: Access,
 }

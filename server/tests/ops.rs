@@ -124,6 +124,7 @@ async fn a_panicking_handler_answers_500_and_the_server_lives(store: &Store) {
         engine,
         leptos_options: server::leptos_options("target/site", addr),
         counts: app::runs::CountsHandoff::default(),
+        access: server::access::Access::open(),
     };
     let routes = server::routes(state).route("/boom", route_get(boom));
     tokio::spawn(async move {

@@ -60,7 +60,7 @@ pub(crate) mod backend {
 
     use super::{CountsLater, RunDetail, RunsData};
     use crate::engine::Engine;
-    use crate::model::{Counts, LOCAL_SCOPE};
+    use crate::model::Counts;
     use crate::runs::counts_handoff::{Counted, CountsHandoff};
     use crate::store::Store;
 
@@ -76,10 +76,16 @@ pub(crate) mod backend {
         use_context::<Engine>().ok_or_else(|| ServerFnError::new("no engine in context"))
     }
 
-    /// The page's scope: the same extractor logic as the JSON routes, which
-    /// is `local` until access control exists.
-    pub fn scope() -> &'static str {
-        LOCAL_SCOPE
+    /// The scope of the request being served, as the server's access layer
+    /// decided it (the JSON routes' `Scope` reads the same decision); the
+    /// server provides it to every server function and render.
+    #[derive(Clone, Debug)]
+    pub struct RequestScope(pub String);
+
+    pub fn scope() -> Result<String, ServerFnError> {
+        use_context::<RequestScope>()
+            .map(|s| s.0)
+            .ok_or_else(|| ServerFnError::new("not logged in"))
     }
 
     /// A fault of ours (the store): the page gets a trace id, the log the
@@ -111,16 +117,17 @@ pub(crate) mod backend {
     pub async fn runs_data(
         store: &Store,
         handoff: &CountsHandoff,
+        scope: &str,
         query: &str,
     ) -> Result<RunsData, ServerFnError> {
         let (view, problems) = crate::model::RunsView::from_query(query);
         let now_ms = crate::store::now_ms();
         let list = view.list_query(now_ms);
         let (rows, meta) = store
-            .list_parts(scope(), &list, Counts::Bounded)
+            .list_parts(scope, &list, Counts::Bounded)
             .await
             .map_err(|e| failed("listing runs", e))?;
-        let (rows, counted) = tokio::join!(rows, handoff.within_budget(scope(), meta));
+        let (rows, counted) = tokio::join!(rows, handoff.within_budget(scope, meta));
         let mut page = rows.map_err(|e| failed("listing runs", e))?;
         let counts_later = match counted {
             Counted::Ready(Ok(meta)) => {
@@ -143,16 +150,15 @@ pub(crate) mod backend {
     pub async fn counts(
         store: &Store,
         handoff: &CountsHandoff,
-        query: &str,
-        now_ms: i64,
-        ticket: &str,
+        scope: &str,
+        (query, now_ms, ticket): (&str, i64, &str),
     ) -> Result<crate::model::ListMeta, ServerFnError> {
-        let meta = match handoff.claim(scope(), ticket).await {
+        let meta = match handoff.claim(scope, ticket).await {
             Some(parked) => parked,
             None => {
                 let (view, _) = crate::model::RunsView::from_query(query);
                 let filters = view.list_query(now_ms).filters;
-                store.list_meta(scope(), &filters, Counts::Bounded).await
+                store.list_meta(scope, &filters, Counts::Bounded).await
             }
         };
         meta.map_err(|e| failed("counting runs", e))
@@ -160,8 +166,11 @@ pub(crate) mod backend {
 
     /// One run with its tool calls and interactions, `None` if the scope
     /// has no such run.
-    pub async fn run_detail(store: &Store, id: &str) -> Result<Option<RunDetail>, ServerFnError> {
-        let scope = scope();
+    pub async fn run_detail(
+        store: &Store,
+        scope: &str,
+        id: &str,
+    ) -> Result<Option<RunDetail>, ServerFnError> {
         let Some(run) = store
             .get(scope, id)
             .await
@@ -188,7 +197,8 @@ pub(crate) mod backend {
 
 #[server(endpoint = "load_runs")]
 pub async fn load_runs(query: String) -> Result<RunsData, ServerFnError> {
-    backend::runs_data(&backend::store()?, &backend::handoff()?, &query).await
+    let (store, handoff) = (backend::store()?, backend::handoff()?);
+    backend::runs_data(&store, &handoff, &backend::scope()?, &query).await
 }
 
 /// The counts of a first page that came without them
@@ -200,7 +210,8 @@ pub async fn load_counts(
     ticket: String,
 ) -> Result<crate::model::ListMeta, ServerFnError> {
     let (store, handoff) = (backend::store()?, backend::handoff()?);
-    backend::counts(&store, &handoff, &query, now_ms, &ticket).await
+    let scope = backend::scope()?;
+    backend::counts(&store, &handoff, &scope, (&query, now_ms, &ticket)).await
 }
 
 #[server(endpoint = "more_runs")]
@@ -216,14 +227,14 @@ pub async fn more_runs(
     list.sort = cursor.sort;
     list.cursor = Some(cursor);
     backend::store()?
-        .list_without_meta(backend::scope(), &list)
+        .list_without_meta(&backend::scope()?, &list)
         .await
         .map_err(|e| backend::failed("loading more runs", e))
 }
 
 #[server(endpoint = "load_run")]
 pub async fn load_run(id: String) -> Result<Option<RunDetail>, ServerFnError> {
-    backend::run_detail(&backend::store()?, &id).await
+    backend::run_detail(&backend::store()?, &backend::scope()?, &id).await
 }
 
 /// New runs of the view created after `after`, the current state of the
@@ -238,7 +249,8 @@ pub async fn poll_runs(
 ) -> Result<LiveUpdate, ServerFnError> {
     let (view, _) = crate::model::RunsView::from_query(&query);
     let store = backend::store()?;
-    let scope = backend::scope();
+    let scope = backend::scope()?;
+    let scope = scope.as_str();
     let mut list = view.list_query(crate::store::now_ms());
     let meta = match with_meta {
         false => None,
@@ -294,7 +306,7 @@ pub async fn answer_run(
         ),
     };
     backend::engine()?
-        .resume(backend::scope(), &id, action, content)
+        .resume(&backend::scope()?, &id, action, content)
         .await
         .map_err(|e| backend::engine_failed("answering the run", e))
 }
@@ -302,7 +314,7 @@ pub async fn answer_run(
 #[server(endpoint = "cancel_run")]
 pub async fn cancel_run(id: String) -> Result<RunResponse, ServerFnError> {
     backend::engine()?
-        .cancel(backend::scope(), &id)
+        .cancel(&backend::scope()?, &id)
         .await
         .map_err(|e| backend::engine_failed("cancelling the run", e))
 }
@@ -310,7 +322,7 @@ pub async fn cancel_run(id: String) -> Result<RunResponse, ServerFnError> {
 #[server(endpoint = "rerun_run")]
 pub async fn rerun_run(id: String) -> Result<RunResponse, ServerFnError> {
     backend::engine()?
-        .rerun(backend::scope(), &id, None)
+        .rerun(&backend::scope()?, &id, None)
         .await
         .map_err(|e| backend::engine_failed("rerunning", e))
 }

@@ -23,6 +23,8 @@ use std::collections::HashMap;
 
 use leptos::prelude::*;
 
+#[cfg(feature = "ssr")]
+pub use api::backend::RequestScope;
 pub use api::{
     answer_run, cancel_run, load_counts, load_run, load_runs, more_runs, poll_runs, rerun_run,
     CountsLater, LiveUpdate, RunDetail, RunsData,
@@ -470,6 +472,7 @@ fn initial_state() -> (String, Option<PageState>, Option<String>) {
 pub fn RunsPage() -> impl IntoView {
     let (initial_query, state, moved) = initial_state();
     let loaded = state.is_some();
+    let scope = state.as_ref().and_then(|s| s.scope.clone());
     // What the server could not load shows as a failure, as it would
     // have in the browser.
     let (data, failure, detail) = match state {
@@ -565,7 +568,7 @@ pub fn RunsPage() -> impl IntoView {
             // While a new view loads, the old one stays on screen, dimmed,
             // under this bar.
             <div class="progress" role="progressbar" aria-label="Loading" hidden=move || !ctx.loading.get()></div>
-            <TopBar/>
+            <TopBar scope/>
             <div class="body">
                 <rail::Rail/>
                 <section class="main" aria-label="Runs">
@@ -580,8 +583,10 @@ pub fn RunsPage() -> impl IntoView {
     }
 }
 
+/// `scope`: the signed-in scope, shown with "Log out" (a plain form: it
+/// works without JavaScript), on a server that requires tokens.
 #[component]
-fn TopBar() -> impl IntoView {
+fn TopBar(scope: Option<String>) -> impl IntoView {
     let ctx = expect_context::<PageCtx>();
     let counts = move || {
         let first = ctx.first()?;
@@ -660,6 +665,12 @@ fn TopBar() -> impl IntoView {
                 <p class="problems" role="status">
                     "Ignored in the URL: " {move || problems().join("; ")}
                 </p>
+            })}
+            {scope.map(|scope| view! {
+                <form class="account" method="post" action="/logout">
+                    <span class="scope" title="Scope">{scope}</span>
+                    <button type="submit">"Log out"</button>
+                </form>
             })}
             // In the sticky bar, so it stays in sight while the list scrolls.
             <trouble::Banner/>

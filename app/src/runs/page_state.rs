@@ -21,21 +21,26 @@ pub struct PageState {
     /// The open run (`executionId`), `None` when none is open or the scope
     /// has no such run.
     pub detail: Result<Option<RunDetail>, String>,
+    /// The scope the page shows, with "Log out", when the server requires
+    /// tokens; `None` on a server open to its own machine.
+    pub scope: Option<String>,
 }
 
 #[cfg(feature = "ssr")]
 impl PageState {
     /// Loads the list and the open run for `query` at once.
+    /// `shown_scope` is the scope to show in the top bar, if any.
     pub async fn load(
-        store: &crate::store::Store,
-        handoff: &super::CountsHandoff,
+        (store, handoff): (&crate::store::Store, &super::CountsHandoff),
+        scope: &str,
         query: &str,
+        shown_scope: Option<String>,
     ) -> Self {
         use super::api::backend::{run_detail, runs_data};
         let open = crate::model::RunsView::from_query(query).0.execution_id;
-        let (data, detail) = futures_util::join!(runs_data(store, handoff, query), async {
+        let (data, detail) = futures_util::join!(runs_data(store, handoff, scope, query), async {
             match &open {
-                Some(id) => run_detail(store, id).await,
+                Some(id) => run_detail(store, scope, id).await,
                 None => Ok(None),
             }
         });
@@ -43,6 +48,7 @@ impl PageState {
             query: query.to_owned(),
             data: data.map_err(message),
             detail: detail.map_err(message),
+            scope: shown_scope,
         }
     }
 }
@@ -96,6 +102,7 @@ mod tests {
             query: "code=%3C%2Fscript%3E".to_owned(),
             data: Err("</script><script>alert(1)</script>".to_owned()),
             detail: Ok(None),
+            scope: Some("acme</script>".to_owned()),
         };
         let text = state.to_script_text();
         assert!(!text.contains('<'), "{text}");

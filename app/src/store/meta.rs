@@ -791,11 +791,19 @@ impl Store {
             let mut sql = self.db().sql();
             sql.push("SELECT tp.tool_path AS tool_path, count(*) AS n");
             push_runs_from(&mut sql, filters, resolved);
+            // The window on the runs, not the pairs: given the run, SQLite
+            // would take the pairs' time index over their key and read the
+            // window's pairs once per match (7.6 s for 20 matches in 30
+            // days at a million runs).
             sql.push(
                 " CROSS JOIN execution_tool_path tp WHERE tp.scope_id = e.scope_id \
-                 AND tp.execution_id = e.id",
-            );
-            push_pairs_window(&mut sql, scope, (from, to));
+                 AND tp.execution_id = e.id AND e.scope_id = ",
+            )
+            .bind(scope)
+            .push(" AND e.created_at >= ")
+            .bind(from)
+            .push(" AND e.created_at < ")
+            .bind(to);
             let skip = Skip {
                 tool: true,
                 ..Skip::NONE

@@ -20,6 +20,7 @@ mod recover;
 mod rollup;
 mod rows;
 mod sampled;
+mod sessions;
 mod statement_limit;
 mod sweep;
 pub mod synthetic;
@@ -40,6 +41,7 @@ pub use db::Dialect;
 pub use derived::{rebuild_steps, Drift};
 pub use file_lock::{DatabaseLock, LockError};
 pub use import::ImportReport;
+pub use sessions::SessionRow;
 pub use write_ops::{
     ExecutionPatch, InteractionResolution, NewExecution, NewInteraction, NewToolCall,
     ToolCallFinish, WriteOp,

@@ -19,6 +19,16 @@ pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 pub enum ApiError {
     #[error(transparent)]
     BadParam(#[from] BadParam),
+    #[error("this server needs a token: send Authorization: Bearer <token>, or log in at /login")]
+    Unauthenticated,
+    #[error("the bearer token is not valid")]
+    InvalidToken,
+    #[error("too many failed attempts from this address; retry in {retry_after_secs} s")]
+    TooManyFailures { retry_after_secs: u32 },
+    #[error(
+        "refused: a state change authenticated by the session cookie must come from this site"
+    )]
+    CrossSite,
     #[error("no execution with id '{0}'")]
     ExecutionNotFound(String),
     #[error("no route for {0}")]
@@ -42,6 +52,11 @@ impl ApiError {
             Self::BadParam(_) | Self::BodyUnreadable(_) => ErrorKind::BadRequest,
             Self::ExecutionNotFound(_) | Self::RouteNotFound(_) => ErrorKind::NotFound,
             Self::BodyTooLarge => ErrorKind::BadRequest,
+            Self::Unauthenticated | Self::InvalidToken => ErrorKind::Unauthenticated,
+            Self::TooManyFailures { retry_after_secs } => ErrorKind::TooManyFailures {
+                retry_after_secs: *retry_after_secs,
+            },
+            Self::CrossSite => ErrorKind::Forbidden,
             Self::Store(StoreError::TimedOut) => ErrorKind::Unavailable {
                 retry_after_secs: 5,
             },
@@ -55,6 +70,10 @@ impl ApiError {
             Self::BadParam(_) => (StatusCode::BAD_REQUEST, "invalid_parameter"),
             Self::BodyUnreadable(_) => (StatusCode::BAD_REQUEST, "invalid_body"),
             Self::BodyTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            Self::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Self::InvalidToken => (StatusCode::UNAUTHORIZED, "invalid_token"),
+            Self::TooManyFailures { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
+            Self::CrossSite => (StatusCode::FORBIDDEN, "cross_site_request"),
             Self::ExecutionNotFound(_) | Self::Engine(EngineError::NotFound(_)) => {
                 (StatusCode::NOT_FOUND, "execution_not_found")
             }
@@ -99,10 +118,22 @@ impl IntoResponse for ApiError {
             json!({"error": {"code": code, "message": format!("internal error; trace id {trace_id}"), "traceId": trace_id}})
         };
         let mut response = (status, Json(body)).into_response();
-        if let ErrorKind::Unavailable { retry_after_secs } = kind {
+        if let Some(secs) = kind.retry_after_secs() {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if kind == ErrorKind::Unauthenticated {
+            // RFC 6750: the scheme, and for a presented token, why it failed.
+            let challenge = if matches!(self, ApiError::InvalidToken) {
+                r#"Bearer error="invalid_token""#
+            } else {
+                "Bearer"
+            };
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
         }
         response
     }

@@ -5,6 +5,7 @@ mod error;
 mod executions;
 mod export;
 mod health;
+mod login;
 pub mod openapi;
 mod runs;
 mod scope;
@@ -32,6 +33,8 @@ pub fn routes() -> Router<AppState> {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(crate::metrics::render))
+        .route("/login", get(login::form).post(login::log_in))
+        .route("/logout", post(login::log_out))
 }
 
 /// Unknown paths answer in the same error shape as everything else.

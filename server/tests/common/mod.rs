@@ -44,6 +44,24 @@ async fn serve_handing_off(store: &Store, config: EngineConfig, counts: CountsHa
     format!("http://{addr}")
 }
 
+/// [`serve`] behind tokens: `tokens` is `EXECUTOR_TOKENS`' `scope:token,…`.
+pub async fn serve_with_tokens(
+    store: &Store,
+    tokens: &str,
+    policy: server::access::SessionPolicy,
+) -> String {
+    let registry = Registry::new();
+    registry.register(Arc::new(DemoSource)).unwrap();
+    let engine = Engine::start(store.clone(), registry, EngineConfig::default()).unwrap();
+    let mut parsed = server::access::Tokens::default();
+    parsed.add_env(tokens).unwrap();
+    let access = server::access::Access::with_tokens(parsed, store.clone(), policy);
+    let addr = server::serve_loopback_with_access(store.clone(), engine, "target/site", access)
+        .await
+        .expect("serve on loopback");
+    format!("http://{addr}")
+}
+
 pub async fn get(url: &str) -> (u16, Value) {
     let response = reqwest::get(url).await.expect("request");
     let status = response.status().as_u16();

@@ -22,6 +22,16 @@ pub fn free_addr() -> String {
 impl RealServer {
     /// Starts `executor serve` with the demo tools on `database_url`.
     pub fn start(database_url: &str, addr: &str, extra: &[&str]) -> Self {
+        Self::start_with_env(database_url, addr, extra, &[])
+    }
+
+    /// [`RealServer::start`] with extra environment variables.
+    pub fn start_with_env(
+        database_url: &str,
+        addr: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Self {
         let stderr_path =
             std::env::temp_dir().join(format!("runs_server_{}.log", uuid::Uuid::now_v7().simple()));
         let stderr = std::fs::File::create(&stderr_path).expect("server log file");
@@ -30,6 +40,7 @@ impl RealServer {
             .arg("--demo-tools")
             .args(extra)
             .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(stderr)
             .spawn()
