@@ -152,9 +152,16 @@ const OPERATIONS: [Operation; 9] = [
     },
 ];
 
+/// What every operation but the probes may answer on a server with tokens
+/// (docs/access.md); a server without tokens never does.
+const ACCESS_ERRORS: [u16; 3] = [401, 403, 429];
+
 fn error_description(status: u16) -> &'static str {
     match status {
         400 => "A parameter, header or body field is invalid; `parameter` names it",
+        401 => "No valid token or session (unauthorized, invalid_token); WWW-Authenticate says Bearer",
+        403 => "A state change authenticated by the session cookie came from another site (cross_site_request)",
+        429 => "Too many failed tokens from this address (too_many_attempts); retry after Retry-After seconds",
         404 => "No such execution in this scope",
         409 => "The run is not in a state that allows this",
         413 => "The body is larger than 2 MiB",
@@ -188,7 +195,7 @@ fn error_schema() -> Value {
             "type": "object",
             "required": ["code", "message"],
             "properties": {
-                "code": {"type": "string", "description": "invalid_parameter, invalid_body, payload_too_large, execution_not_found, not_found, execution_not_waiting, execution_not_active, engine_busy, shutting_down, internal_error"},
+                "code": {"type": "string", "description": "invalid_parameter, invalid_body, payload_too_large, unauthorized, invalid_token, cross_site_request, too_many_attempts, execution_not_found, not_found, execution_not_waiting, execution_not_active, engine_busy, shutting_down, internal_error"},
                 "message": {"type": "string"},
                 "parameter": {"type": "string", "description": "The parameter, header or body field at fault (400)"},
                 "traceId": {"type": "string", "description": "Quote it to an operator (500)"}
@@ -232,12 +239,12 @@ fn build() -> Value {
             .unwrap_or_default();
         parameters.extend(op.params.iter().map(parameter));
         operation["parameters"] = Value::Array(parameters);
-        for &status in op.errors.iter().chain(&[500]) {
+        for &status in op.errors.iter().chain(&ACCESS_ERRORS).chain(&[500]) {
             let mut response = json!({
                 "description": error_description(status),
                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
             });
-            if status == 503 {
+            if status == 503 || status == 429 {
                 response["headers"] = json!({"Retry-After": {
                     "description": "Seconds to wait before retrying",
                     "schema": {"type": "integer", "minimum": 0}
@@ -246,6 +253,13 @@ fn build() -> Value {
             operation["responses"][status.to_string()] = response;
         }
     }
+    // A bearer token, or none on a server without tokens.
+    doc["components"]["securitySchemes"] = json!({"bearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A token made by `executor token new`; a server without tokens takes none (docs/access.md)"
+    }});
+    doc["security"] = json!([{}, {"bearer": []}]);
     let export = &mut doc["paths"]["/executions/export"]["get"]["responses"]["200"];
     export["content"] = json!({
         "application/x-ndjson": {"schema": {"type": "string", "description": "One Execution as JSON per line"}},
