@@ -191,6 +191,7 @@ pub struct Run {
     pub elicitation: bool,
     pub result_json: Option<String>,
     pub error_text: Option<String>,
+    pub session: Option<String>,
 }
 
 pub fn run(created_at: i64) -> Run {
@@ -207,6 +208,7 @@ pub fn run(created_at: i64) -> Run {
         elicitation: false,
         result_json: Some("1".into()),
         error_text: None,
+        session: None,
     }
 }
 
@@ -245,6 +247,10 @@ impl Run {
         self.elicitation = true;
         self
     }
+    pub fn session(mut self, s: &str) -> Self {
+        self.session = Some(s.into());
+        self
+    }
     pub fn scope(mut self, s: &str) -> Self {
         self.scope = s.into();
         self
@@ -264,6 +270,7 @@ impl Run {
                 code: self.code.clone(),
                 trigger_kind: self.trigger.clone(),
                 trigger_meta_json: self.meta.clone(),
+                session_id: self.session.clone(),
                 created_at: self.created_at,
                 started_at: Some(self.created_at),
             })

@@ -167,15 +167,18 @@ async fn a_panicking_tool_fails_its_run_and_the_engine_goes_on(store: &Store) {
 async fn trigger_meta_is_persisted(store: &Store) {
     let engine = engine(store);
     let mut req = request("return 1");
-    req.trigger =
-        Trigger::from_headers(Some("mcp"), Some(r#"{"sessionId":"abc-123"}"#), "http").unwrap();
+    req.trigger = Trigger::from_headers(
+        Some("mcp"),
+        Some(r#"{"client":"x"}"#),
+        Some("mcp:abc-123"),
+        "http",
+    )
+    .unwrap();
     let out = engine.execute(req).await.unwrap();
     let row = stored(store, &out.execution_id).await;
     assert_eq!(row.trigger_kind.as_deref(), Some("mcp"));
-    assert_eq!(
-        row.trigger_meta_json.as_deref(),
-        Some(r#"{"sessionId":"abc-123"}"#)
-    );
+    assert_eq!(row.trigger_meta_json.as_deref(), Some(r#"{"client":"x"}"#));
+    assert_eq!(row.session_id.as_deref(), Some("mcp:abc-123"));
 }
 
 async fn a_tool_error_is_catchable_and_recorded_as_failed(store: &Store) {
@@ -529,6 +532,7 @@ async fn restart_recovery_fails_unfinished_runs(store: &Store) {
                 code: "return 1".into(),
                 trigger_kind: Some("http".into()),
                 trigger_meta_json: None,
+                session_id: None,
                 created_at: t,
                 started_at: Some(t),
             })

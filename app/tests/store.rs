@@ -37,6 +37,7 @@ on_both_databases!(
     code_search_is_a_case_insensitive_substring,
     error_search_is_a_case_insensitive_substring_of_the_error,
     paging_an_error_filter_visits_every_match_once,
+    the_session_filter_finds_a_sessions_runs_and_counts_them,
     duration_bounds_are_inclusive,
     elicitation_filter_splits_runs_by_interaction,
     filters_combine_with_and,
@@ -62,6 +63,7 @@ async fn create_then_get_round_trips_the_run(store: &Store) {
             code: "return 1".into(),
             trigger_kind: Some("cli".into()),
             trigger_meta_json: Some(r#"{"argv":["call"]}"#.into()),
+            session_id: Some("cli:1".into()),
             created_at: T0,
             started_at: Some(T0),
         })
@@ -75,6 +77,7 @@ async fn create_then_get_round_trips_the_run(store: &Store) {
     );
     assert_eq!(e.trigger_kind.as_deref(), Some("cli"));
     assert_eq!(e.trigger_meta_json.as_deref(), Some(r#"{"argv":["call"]}"#));
+    assert_eq!(e.session_id.as_deref(), Some("cli:1"));
     assert_eq!(
         (e.tool_call_count, e.had_elicitation, e.duration_ms),
         (0, false, None)
@@ -598,6 +601,49 @@ async fn paging_an_error_filter_visits_every_match_once(store: &Store) {
     all.extend(ids(&second));
     assert_eq!(all, wanted);
     assert_eq!(first.meta.unwrap().filter_row_count, 40);
+}
+
+async fn the_session_filter_finds_a_sessions_runs_and_counts_them(store: &Store) {
+    let mut mine = Vec::new();
+    for i in 0..30 {
+        let r = run(T0 + i * HOUR).tools(&["demo.echo"]);
+        let r = match i % 3 {
+            0 => r.session("mcp:a"),
+            1 => r.session("cli:b").error("boom"),
+            _ => r,
+        };
+        let id = r.record(store).await;
+        if i % 3 == 0 {
+            mine.push(id);
+        }
+    }
+    // Another scope's runs of a session with the same name stay its own.
+    run(T0).scope("other").session("mcp:a").record(store).await;
+    mine.reverse();
+    let first = list(store, &[("session", "mcp:a"), ("limit", "4")]).await;
+    let cursor = first.next_cursor.clone().unwrap();
+    let mut all = ids(&first);
+    let rest = list(store, &[("session", "mcp:a"), ("cursor", &cursor)]).await;
+    all.extend(ids(&rest));
+    assert_eq!(all, mine, "newest first, every run once");
+    let meta = first.meta.unwrap();
+    assert_eq!((meta.filter_row_count, meta.total_row_count), (10, 30));
+    assert!(!meta.approximate);
+    assert_eq!(meta.status_counts.completed, 10);
+    assert_eq!(meta.tool_facets[0].count, 10);
+    let chart_runs: i64 = meta.chart.buckets.iter().map(|b| b.counts.completed).sum();
+    assert_eq!(chart_runs, 10);
+    // Several sessions, and with other filters.
+    let both = list(store, &[("session", "mcp:a,cli:b"), ("limit", "100")]).await;
+    assert_eq!(both.executions.len(), 20);
+    let failed = list(store, &[("session", "mcp:a,cli:b"), ("status", "failed")]).await;
+    assert_eq!(failed.meta.unwrap().filter_row_count, 10);
+    assert!(list(store, &[("session", "nobody")])
+        .await
+        .executions
+        .is_empty());
+    let got = store.get(SCOPE, &mine[0]).await.unwrap().unwrap();
+    assert_eq!(got.execution.session_id.as_deref(), Some("mcp:a"));
 }
 
 async fn duration_bounds_are_inclusive(store: &Store) {
@@ -1235,6 +1281,7 @@ async fn queued_writes_of_a_run_are_all_stored_once_the_last_commits(store: &Sto
             code: "await tools.demo.write({})".into(),
             trigger_kind: Some("mcp".into()),
             trigger_meta_json: None,
+            session_id: None,
             created_at: t,
             started_at: Some(t),
         })];

@@ -220,6 +220,27 @@ test('error: in the command finds runs by their error, shown in the Error column
   await page.close();
 });
 
+test('the drawer names a run\'s session and links to its runs; session: in the command finds them', async () => {
+  const headers = { 'content-type': 'application/json', 'x-executor-session': 'mcp:e2e-7f3a' };
+  const ids = [];
+  for (const n of [1, 2, 3]) {
+    const r = await fetch(`${server.base}/executions`, { method: 'POST', headers, body: JSON.stringify({ code: `return ${n}` }) });
+    ids.push((await r.json()).executionId);
+  }
+  const page = await open(`/runs?executionId=${ids[0]}`);
+  const session = page.locator('.drawer .prop-session');
+  assert.match(await session.innerText(), /mcp:e2e-7f3a/);
+  await session.getByRole('link', { name: 'runs of this session' }).click();
+  await page.waitForURL(/session=mcp%3Ae2e-7f3a|session=mcp:e2e-7f3a/);
+  assert.equal(search(page).get('range'), 'all');
+  await page.waitForFunction(() => document.querySelectorAll('tr.run').length === 3);
+  const shown = await page.locator('tr.run').evaluateAll((rows) => rows.map((r) => r.dataset.id));
+  assert.deepEqual(shown.sort(), [...ids].sort());
+  assert.match(await page.locator('.filter-summary').innerText(), /session:mcp:e2e-7f3a/);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 test('dragging on the chart sets from/to and narrows the list', async () => {
   const page = await open('/runs?range=1h');
   const before = await page.locator('tr.run').count();

@@ -260,10 +260,11 @@ async fn bench(
 /// The token `--token` serves behind (scope `local`, the history's).
 const BENCH_TOKEN: &str = "exr_bench-token-0000000000000000";
 
-/// Every filter of issue 11's table, two-filter combinations, and issue
-/// 12's error search (a needle most failed runs hold, one a few hold, and
-/// one with a trigger).
-const MATRIX_FILTERS: [&str; 22] = [
+/// Every filter of issue 11's table, two-filter combinations, issue 12's
+/// error search (a needle most failed runs hold, one a few hold, and one
+/// with a trigger), and issue 14's session filter (one session of about a
+/// dozen runs, within the last day, alone and with a status).
+const MATRIX_FILTERS: [&str; 24] = [
     "",
     "status=failed",
     "trigger=cli",
@@ -276,6 +277,8 @@ const MATRIX_FILTERS: [&str; 22] = [
     "error=undefined",
     "error=4711",
     "error=timed+out&trigger=cli",
+    "session=s19500",
+    "session=s19500&status=completed",
     "elicitation=true",
     "minDurationMs=1000",
     "trigger=cli&elicitation=true",

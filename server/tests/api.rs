@@ -300,26 +300,25 @@ async fn openapi_document_describes_the_routes(store: &Store) {
     ] {
         assert!(doc["paths"].get(path).is_some(), "{path} documented");
     }
-    let params = doc["paths"]["/executions"]["get"]["parameters"]
-        .as_array()
-        .unwrap();
-    for name in [
-        "limit",
-        "cursor",
-        "status",
-        "trigger",
-        "tool",
-        "from",
-        "to",
-        "after",
-        "code",
-        "sort",
-        "elicitation",
+    // Every list parameter, and each route's own, documented.
+    let list: Vec<&str> = app::model::params::LIST_PARAMS
+        .iter()
+        .map(|p| p.name)
+        .collect();
+    for (path, own) in [
+        ("/executions", &["meta", "exact"][..]),
+        ("/executions/meta", &["exact"][..]),
+        ("/executions/export", &["format"][..]),
     ] {
-        assert!(
-            params.iter().any(|p| p["name"] == name),
-            "{name} documented"
-        );
+        let documented: Vec<&str> = doc["paths"][path]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|p| p["name"].as_str())
+            .collect();
+        for name in list.iter().chain(own) {
+            assert!(documented.contains(name), "{path}: {name} documented");
+        }
     }
     assert!(doc["components"]["schemas"].get("Execution").is_some());
 }

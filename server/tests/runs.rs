@@ -30,6 +30,7 @@ async fn post_runs_code_and_records_the_trigger(store: &Store) {
         &[
             ("x-executor-trigger", "cli"),
             ("x-executor-trigger-meta", r#"{"host":"laptop"}"#),
+            ("x-executor-session", "cli:7f3a"),
         ],
     )
     .await;
@@ -43,6 +44,22 @@ async fn post_runs_code_and_records_the_trigger(store: &Store) {
     assert_eq!(status, 200);
     assert_eq!(got["execution"]["triggerKind"], "cli");
     assert_eq!(got["execution"]["triggerMetaJson"], r#"{"host":"laptop"}"#);
+    assert_eq!(got["execution"]["sessionId"], "cli:7f3a");
+    // The session finds its runs, in the list and the export.
+    let (_, page) = get(&format!("{base}/executions?session=cli:7f3a")).await;
+    assert_eq!(page["executions"].as_array().unwrap().len(), 1);
+    assert_eq!(page["meta"]["filterRowCount"], 1);
+    let csv = reqwest::get(format!(
+        "{base}/executions/export?format=csv&session=cli:7f3a"
+    ))
+    .await
+    .unwrap()
+    .text()
+    .await
+    .unwrap();
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+    assert!(csv.lines().next().unwrap().contains("sessionId"));
+    assert!(csv.contains(",cli:7f3a,"), "{csv}");
     assert_eq!(got["execution"]["toolCallCount"], 1);
 
     // No header: trigger http. A failing run is still a 200 with its error.
@@ -79,7 +96,7 @@ async fn bad_bodies_and_headers_answer_400(store: &Store) {
     let url = format!("{base}/executions");
     /// Body, headers, and the parameter the 400 must name.
     type Case<'a> = (Option<&'a str>, &'a [(&'a str, &'a str)], &'a str);
-    let cases: [Case; 10] = [
+    let cases: [Case; 11] = [
         (None, &[], "body"),
         (Some("{"), &[], "body"),
         (Some(r#"{"cod": "1"}"#), &[], "cod"),
@@ -97,6 +114,11 @@ async fn bad_bodies_and_headers_answer_400(store: &Store) {
             Some(r#"{"code": "1"}"#),
             &[("x-executor-trigger-meta", "[1,2]")],
             "x-executor-trigger-meta",
+        ),
+        (
+            Some(r#"{"code": "1"}"#),
+            &[("x-executor-session", "has space")],
+            "x-executor-session",
         ),
     ];
     for (body, headers, param) in cases {

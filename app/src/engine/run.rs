@@ -177,6 +177,7 @@ pub async fn drive(job: RunJob) {
         code: code.clone(),
         trigger_kind: Some(trigger.kind.as_str().to_owned()),
         trigger_meta_json: trigger.meta_json(),
+        session_id: trigger.session.as_ref().map(|s| s.as_str().to_owned()),
         created_at: started_at,
         started_at: Some(started_at),
     }));

@@ -30,6 +30,9 @@ pub struct Execution {
     /// Null means the caller did not say who it was ("unknown" in filters).
     pub trigger_kind: Option<String>,
     pub trigger_meta_json: Option<String>,
+    /// The session the run belongs to (`x-executor-session`, the MCP
+    /// session, one CLI invocation); null when the caller named none.
+    pub session_id: Option<String>,
     pub tool_call_count: i64,
     pub had_elicitation: bool,
     pub created_at: i64,

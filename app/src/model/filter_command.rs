@@ -6,14 +6,15 @@
 //! printing gives text that parses back to the same filters.
 
 use super::{
-    format_iso_short, parse_utc, EpochMs, ExecutionStatus, Filters, ListMeta, ToolPathPattern,
-    TriggerFilter, MAX_DURATION_MS,
+    format_iso_short, parse_utc, EpochMs, ExecutionStatus, Filters, ListMeta, SessionId,
+    ToolPathPattern, TriggerFilter, MAX_DURATION_MS,
 };
 
-pub const KEYS: [&str; 9] = [
+pub const KEYS: [&str; 10] = [
     "status",
     "trigger",
     "tool",
+    "session",
     "code",
     "error",
     "duration",
@@ -231,6 +232,7 @@ fn apply(f: &mut Filters, token: &str, now_ms: i64) -> Result<(), String> {
         "status" => add(&mut f.statuses, csv(&value, status)?),
         "trigger" => add(&mut f.triggers, csv(&value, trigger)?),
         "tool" => add(&mut f.tools, csv(&value, ToolPathPattern::parse)?),
+        "session" => add(&mut f.sessions, csv(&value, SessionId::parse)?),
         "code" => f.code = Some(value),
         "error" => f.error = Some(value),
         "elicitation" => {
@@ -294,6 +296,10 @@ pub fn print(f: &Filters) -> String {
         let v: Vec<&str> = f.tools.iter().map(|t| t.as_str()).collect();
         // Patterns may hold '"' or '\\' (visible ASCII): quoted then.
         out.push(format!("tool:{}", quote(&v.join(","))));
+    }
+    if !f.sessions.is_empty() {
+        let v: Vec<&str> = f.sessions.iter().map(|s| s.as_str()).collect();
+        out.push(format!("session:{}", v.join(",")));
     }
     if let Some(code) = &f.code {
         out.push(format!("code:{}", quote(code)));
@@ -460,7 +466,7 @@ mod tests {
     #[test]
     fn parses_the_documented_example() {
         let p = parse(
-            r#"status:failed,running trigger:mcp tool:github.* code:"two words" ERROR:Timeout duration:>500ms after:1h before:2026-11-01T10:00 elicitation:yes"#,
+            r#"status:failed,running trigger:mcp tool:github.* session:mcp:7f3a code:"two words" ERROR:Timeout duration:>500ms after:1h before:2026-11-01T10:00 elicitation:yes"#,
             NOW,
         );
         assert!(p.errors.is_empty(), "{:?}", p.errors);
@@ -475,6 +481,7 @@ mod tests {
         // Keys in any case; a searched text keeps its own (the search
         // ignores it).
         assert_eq!(f.error.as_deref(), Some("Timeout"));
+        assert_eq!(f.sessions[0].as_str(), "mcp:7f3a");
         assert_eq!(f.min_duration_ms, Some(501));
         assert_eq!(f.from, EpochMs::new(NOW - 3_600_000));
         assert_eq!(f.to, parse_utc("2026-11-01T10:00").and_then(EpochMs::new));

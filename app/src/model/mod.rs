@@ -14,6 +14,7 @@ pub mod filter_command;
 pub mod params;
 mod query;
 mod run;
+mod session;
 mod status;
 mod time;
 mod tool_pattern;
@@ -33,6 +34,7 @@ pub use run::{
     ElicitationRequest, PendingInteraction, ResumeAction, ResumeRequest, RunRequest, RunResponse,
     RunStatus, Trigger, TriggerKind, CODE_PATTERN, MAX_TIMEOUT_MS, MAX_TRIGGER_META_BYTES,
 };
+pub use session::{SessionId, MAX_SESSION_CHARS};
 pub use status::{ExecutionStatus, StatusCounts};
 pub use time::{format_iso_short, format_utc, parse_utc};
 pub use tool_pattern::{namespace_of, ToolPathPattern};

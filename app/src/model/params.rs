@@ -56,6 +56,11 @@ macro_rules! trigger_item {
     };
 }
 /// A tool path pattern: visible ASCII but the comma, which separates them.
+macro_rules! session_item {
+    () => {
+        "[A-Za-z0-9_.:-]{1,128}"
+    };
+}
 macro_rules! tool_item {
     () => {
         "[!-+\\--~]{1,256}"
@@ -108,6 +113,12 @@ pub const TOOL: Param = query(
     Shape::Pattern(csv_of!(tool_item!())),
     true,
 );
+pub const SESSION: Param = query(
+    "session",
+    "Comma-separated sessions (the x-executor-session a run was started with)",
+    Shape::Pattern(csv_of!(session_item!())),
+    true,
+);
 pub const FROM: Param = instant("from", "created_at >= from (epoch ms)", true);
 pub const TO: Param = instant(
     "to",
@@ -154,12 +165,13 @@ pub const SORT: Param = query(
 );
 
 /// The list's parameters (`GET /executions`, the export, the page).
-pub const LIST_PARAMS: [Param; 14] = [
+pub const LIST_PARAMS: [Param; 15] = [
     LIMIT,
     CURSOR_PARAM,
     STATUS,
     TRIGGER,
     TOOL,
+    SESSION,
     FROM,
     TO,
     AFTER,
@@ -200,6 +212,13 @@ pub const TRIGGER_HEADER: Param = Param {
     location: Location::Header,
     description: "Who runs the code (default http; rerun: ui)",
     shape: Shape::Pattern(concat!("^", trigger_item!(), "$")),
+    in_page_url: false,
+};
+pub const SESSION_HEADER: Param = Param {
+    name: "x-executor-session",
+    location: Location::Header,
+    description: "The session the run belongs to (an agent's conversation, one CLI invocation): 1-128 characters of A-Z a-z 0-9 _ . : -; filter with ?session=",
+    shape: Shape::Pattern(concat!("^", session_item!(), "$")),
     in_page_url: false,
 };
 pub const TRIGGER_META_HEADER: Param = Param {

@@ -137,6 +137,7 @@ pub struct Filters {
     pub statuses: Vec<ExecutionStatus>,
     pub triggers: Vec<TriggerFilter>,
     pub tools: Vec<ToolPathPattern>,
+    pub sessions: Vec<super::SessionId>,
     /// Inclusive lower bound on created_at.
     pub from: Option<EpochMs>,
     /// Exclusive upper bound on created_at.
@@ -199,6 +200,7 @@ impl Filters {
     /// window is set; such filters need the run rows themselves to answer.
     pub fn needs_row_filters(&self) -> bool {
         !self.tools.is_empty()
+            || !self.sessions.is_empty()
             || self.has_text_search()
             || self.min_duration_ms.is_some()
             || self.max_duration_ms.is_some()
@@ -313,6 +315,7 @@ impl ListQuery {
                 "status" => f.statuses = parse_csv(name, value, |v| v.parse::<ExecutionStatus>())?,
                 "trigger" => f.triggers = parse_csv(name, value, TriggerFilter::parse)?,
                 "tool" => f.tools = parse_csv(name, value, ToolPathPattern::parse)?,
+                "session" => f.sessions = parse_csv(name, value, super::SessionId::parse)?,
                 "from" => f.from = Some(instant()?),
                 "to" => f.to = Some(instant()?),
                 "after" => f.after = Some(instant()?),

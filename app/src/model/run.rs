@@ -52,6 +52,8 @@ impl From<TriggerKind> for String {
 pub struct Trigger {
     pub kind: TriggerKind,
     pub meta: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The session the run belongs to, kept in a column of its own.
+    pub session: Option<super::SessionId>,
 }
 
 /// Largest accepted `x-executor-trigger-meta`, so a header cannot bloat every row.
@@ -59,13 +61,19 @@ pub const MAX_TRIGGER_META_BYTES: usize = 8 * 1024;
 
 impl Trigger {
     pub fn new(kind: TriggerKind) -> Self {
-        Self { kind, meta: None }
+        Self {
+            kind,
+            meta: None,
+            session: None,
+        }
     }
 
-    /// Reads the two trigger headers; `kind` falls back to `default_kind`.
+    /// Reads the trigger headers (kind, meta, session); `kind` falls back to
+    /// `default_kind`.
     pub fn from_headers(
         kind: Option<&str>,
         meta: Option<&str>,
+        session: Option<&str>,
         default_kind: &'static str,
     ) -> Result<Self, BadParam> {
         let kind = match kind {
@@ -82,7 +90,18 @@ impl Trigger {
                 message,
             })?),
         };
-        Ok(Self { kind, meta })
+        let session = session
+            .map(super::SessionId::parse)
+            .transpose()
+            .map_err(|message| BadParam {
+                param: super::params::SESSION_HEADER.name.into(),
+                message,
+            })?;
+        Ok(Self {
+            kind,
+            meta,
+            session,
+        })
     }
 
     pub fn meta_json(&self) -> Option<String> {
@@ -297,18 +316,26 @@ mod tests {
 
     #[test]
     fn trigger_headers_default_and_fail_with_the_header_name() {
-        let t = Trigger::from_headers(None, None, TriggerKind::HTTP).unwrap();
+        let t = Trigger::from_headers(None, None, None, TriggerKind::HTTP).unwrap();
         assert_eq!(t.kind.as_str(), "http");
-        assert_eq!(t.meta_json(), None);
-        let t =
-            Trigger::from_headers(Some("mcp"), Some(r#"{"sessionId":"abc-123"}"#), "http").unwrap();
-        assert_eq!(t.meta_json().as_deref(), Some(r#"{"sessionId":"abc-123"}"#));
-        let bad = Trigger::from_headers(Some("Nope!"), None, "http").unwrap_err();
+        assert_eq!((t.meta_json(), t.session), (None, None));
+        let t = Trigger::from_headers(
+            Some("mcp"),
+            Some(r#"{"client":"x"}"#),
+            Some("mcp:abc-123"),
+            "http",
+        )
+        .unwrap();
+        assert_eq!(t.meta_json().as_deref(), Some(r#"{"client":"x"}"#));
+        assert_eq!(t.session.unwrap().as_str(), "mcp:abc-123");
+        let bad = Trigger::from_headers(Some("Nope!"), None, None, "http").unwrap_err();
         assert_eq!(bad.param, "x-executor-trigger");
-        let bad = Trigger::from_headers(None, Some("[1]"), "http").unwrap_err();
+        let bad = Trigger::from_headers(None, Some("[1]"), None, "http").unwrap_err();
         assert_eq!(bad.param, "x-executor-trigger-meta");
-        let bad = Trigger::from_headers(None, Some("{"), "http").unwrap_err();
+        let bad = Trigger::from_headers(None, Some("{"), None, "http").unwrap_err();
         assert_eq!(bad.param, "x-executor-trigger-meta");
+        let bad = Trigger::from_headers(None, None, Some("a b"), "http").unwrap_err();
+        assert_eq!(bad.param, "x-executor-session");
     }
 
     #[test]

@@ -162,6 +162,12 @@ impl RunsView {
                 csv(f.tools.iter().map(|t| t.as_str().to_owned()).collect()),
             ));
         }
+        if !f.sessions.is_empty() {
+            out.push((
+                "session",
+                csv(f.sessions.iter().map(|s| s.as_str().to_owned()).collect()),
+            ));
+        }
         if self.range != Range::default() {
             out.push(("range", self.range.as_str().to_owned()));
         }
@@ -387,6 +393,7 @@ fn merge(view: &mut RunsView, name: &str, q: ListQuery) {
         "status" => f.statuses = from.statuses,
         "trigger" => f.triggers = from.triggers,
         "tool" => f.tools = from.tools,
+        "session" => f.sessions = from.sessions,
         "from" => f.from = from.from,
         "to" => f.to = from.to,
         "code" => f.code = from.code,
@@ -422,7 +429,7 @@ mod tests {
 
     #[test]
     fn a_url_round_trips() {
-        let q = "status=running,failed&trigger=cli,unknown&tool=github.*&range=7d&code=two+words&error=Time+out&minDurationMs=500&elicitation=true&sort=durationMs,asc&live=1&executionId=abc";
+        let q = "status=running,failed&trigger=cli,unknown&tool=github.*&range=7d&session=mcp:7f3a&code=two+words&error=Time+out&minDurationMs=500&elicitation=true&sort=durationMs,asc&live=1&executionId=abc";
         let (view, problems) = parse(q);
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(
@@ -432,6 +439,7 @@ mod tests {
         assert_eq!(view.range, Range::D7);
         assert_eq!(view.filters.code.as_deref(), Some("two words"));
         assert_eq!(view.filters.error.as_deref(), Some("Time out"));
+        assert_eq!(view.filters.sessions[0].as_str(), "mcp:7f3a");
         assert_eq!(
             view.sort,
             Sort {

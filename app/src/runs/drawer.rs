@@ -94,7 +94,7 @@ fn run_json(detail: &RunDetail) -> String {
     let e = &detail.run.execution;
     let parse = |t: &Option<String>| {
         t.as_deref()
-            .and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
+            .and_then(|t| serde_json::from_slice::<serde_json::Value>(t.as_bytes()).ok())
     };
     let mut value = serde_json::to_value(e).unwrap_or_default();
     value["result"] = parse(&e.result_json).unwrap_or_default();
@@ -266,9 +266,31 @@ fn Properties(execution: Execution) -> impl IntoView {
             if e.had_elicitation { "yes" } else { "no" }.into(),
         ),
     ];
+    // The session, with a link to all its runs (whenever they ran).
+    let session = e
+        .session_id
+        .as_deref()
+        .and_then(|s| crate::model::SessionId::parse(s).ok())
+        .map(|id| {
+            let mut all = crate::model::RunsView {
+                range: crate::model::Range::All,
+                ..Default::default()
+            };
+            all.filters.sessions = vec![id.clone()];
+            let href = all.href();
+            let go = href.clone();
+            view! {
+                <dt>"session"</dt>
+                <dd class="prop-session">
+                    {String::from(id)}" · "
+                    <a href=href on:click=move |ev| { ev.prevent_default(); ctx.go(go.clone()); }>"runs of this session"</a>
+                </dd>
+            }
+        });
     view! {
         <dl class="properties">
             {rows.into_iter().map(|(k, v)| view! { <dt>{k}</dt><dd class=format!("prop-{}", k.replace(' ', "-"))>{v}</dd> }).collect_view()}
+            {session}
         </dl>
     }
 }
@@ -329,7 +351,7 @@ fn PendingForm(interaction: Interaction) -> impl IntoView {
     let payload: serde_json::Value = interaction
         .payload_json
         .as_deref()
-        .and_then(|p| serde_json::from_str(p).ok())
+        .and_then(|p| serde_json::from_slice(p.as_bytes()).ok())
         .unwrap_or_default();
     let url = payload
         .get("url")

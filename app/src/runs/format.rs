@@ -81,7 +81,7 @@ pub fn iso(ms: i64) -> String {
 /// A run's log lines from its `logs_json`.
 pub fn log_lines(logs_json: Option<&str>) -> Vec<String> {
     logs_json
-        .and_then(|j| serde_json::from_str(j).ok())
+        .and_then(|j| serde_json::from_slice(j.as_bytes()).ok())
         .unwrap_or_default()
 }
 
@@ -105,13 +105,13 @@ pub fn code_preview(code: &str) -> String {
 
 /// Pretty JSON, unwrapping JSON-in-JSON strings a few levels deep.
 pub fn pretty_json(text: &str) -> String {
-    let mut value: serde_json::Value = match serde_json::from_str(text) {
+    let mut value: serde_json::Value = match serde_json::from_slice(text.as_bytes()) {
         Ok(v) => v,
         Err(_) => return text.to_owned(),
     };
     for _ in 0..4 {
         match &value {
-            serde_json::Value::String(inner) => match serde_json::from_str(inner) {
+            serde_json::Value::String(inner) => match serde_json::from_slice(inner.as_bytes()) {
                 Ok(v @ (serde_json::Value::Object(_) | serde_json::Value::Array(_))) => value = v,
                 _ => break,
             },

@@ -6,7 +6,7 @@ use super::db::{Db, Dialect, Sql};
 use super::rollup::Pairs;
 use super::text_search::{self, TextPlan};
 use super::StoreError;
-use crate::model::{Filters, TriggerFilter};
+use crate::model::{Filters, SessionId, TriggerFilter};
 
 /// Dimensions that disjunctive facet counting leaves out of the WHERE clause.
 #[derive(Clone, Copy, Debug, Default)]
@@ -195,6 +195,12 @@ pub fn push_filters(sql: &mut Sql, filters: &Filters, resolved: &Resolved, skip:
         sql.push(" AND e.created_at < ").bind(to.get());
     }
     push_class_filters(sql, filters, ("e.", NoTrigger::Null), skip);
+    if !filters.sessions.is_empty() {
+        // Answered from the session index (scope, session, time): a
+        // session's runs are few, wherever the window lies.
+        sql.push(" AND e.session_id IN ")
+            .bind_list(filters.sessions.iter().map(SessionId::as_str));
+    }
     if let Some(min) = filters.min_duration_ms {
         sql.push(" AND e.duration_ms >= ").bind(min);
     }

@@ -60,6 +60,12 @@ impl Layout {
 
     /// One page of runs after (`scope`, `id`), in key order.
     fn runs_sql(&self, sql: &mut Sql, scope: &str, id: &str) {
+        // The reference system has no sessions.
+        let session = if self.reference {
+            "NULL"
+        } else {
+            "e.session_id"
+        };
         let (duration, elicited) = if self.reference {
             (
                 format!(
@@ -74,7 +80,8 @@ impl Layout {
         };
         sql.push(&format!(
             "SELECT e.id, e.scope_id, e.status, e.code, e.result_json, e.error_text, e.logs_json, \
-             e.trigger_kind, e.trigger_meta_json, CAST(e.tool_call_count AS BIGINT) AS tool_call_count, \
+             e.trigger_kind, e.trigger_meta_json, {session} AS session_id, \
+             CAST(e.tool_call_count AS BIGINT) AS tool_call_count, \
              {elicited} AS had_elicitation, {} AS created_at, {} AS started_at, {} AS completed_at, \
              CAST({duration} AS BIGINT) AS duration_ms FROM execution e WHERE (e.scope_id > ",
             self.ms("execution", "created_at", "e"),
@@ -125,6 +132,7 @@ struct SourceRun {
     logs_json: Option<String>,
     trigger_kind: Option<String>,
     trigger_meta_json: Option<String>,
+    session_id: Option<String>,
     tool_call_count: i64,
     had_elicitation: bool,
     created_at: i64,
@@ -281,6 +289,9 @@ fn convert_run(
     if let Some(kind) = &run.trigger_kind {
         crate::model::TriggerFilter::validate_kind(kind).map_err(refuse)?;
     }
+    if let Some(session) = &run.session_id {
+        crate::model::SessionId::parse(session).map_err(refuse)?;
+    }
     if EpochMs::new(run.created_at).is_none() {
         return Err(refuse(format!(
             "created_at {} lies outside the years 1970 to 9999",
@@ -295,6 +306,7 @@ fn convert_run(
             code: run.code,
             trigger_kind: run.trigger_kind,
             trigger_meta_json: run.trigger_meta_json,
+            session_id: run.session_id,
             created_at: run.created_at,
             started_at: run.started_at,
         }),

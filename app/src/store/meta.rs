@@ -152,14 +152,15 @@ pub(super) enum Basis<'a> {
     /// filter; the window's edges, and the parts of the classes its bounds
     /// cut, from the runs.
     Durations(DurationTiling),
-    /// The runs alone: a filter no roll-up keys (code, error, several tool paths,
-    /// a glob that is not a namespace, any tool filter with a duration).
+    /// The runs alone: a filter no roll-up keys (code, error, session,
+    /// several tool paths, a glob that is not a namespace, any tool filter
+    /// with a duration).
     Rows,
 }
 
 impl<'a> Basis<'a> {
     pub(super) fn of(filters: &'a Filters, resolved: &'a Resolved) -> Self {
-        if filters.has_text_search() {
+        if filters.has_text_search() || !filters.sessions.is_empty() {
             return Self::Rows;
         }
         if filters.min_duration_ms.is_some() || filters.max_duration_ms.is_some() {
@@ -785,9 +786,9 @@ impl Store {
                 sql.push(" GROUP BY tool_path");
                 add(self.db().fetch_all(sql).await?, sign);
             }
-        } else if resolved.text.drives() {
-            // Few runs match a text filter: their pairs, from the matches
-            // (a needle that matches nothing reads nothing).
+        } else if resolved.text.drives() || !filters.sessions.is_empty() {
+            // Few runs match a text filter or the sessions: their pairs,
+            // from those runs (a needle that matches nothing reads nothing).
             let mut sql = self.db().sql();
             sql.push("SELECT tp.tool_path AS tool_path, count(*) AS n");
             push_runs_from(&mut sql, filters, resolved);
@@ -872,6 +873,7 @@ fn push_pairs_window(sql: &mut Sql, scope: &str, (from, to): Range) {
 /// answered from them; text and duration filters need the runs.
 pub(super) fn tool_rollups_answer(filters: &Filters) -> bool {
     !filters.has_text_search()
+        && filters.sessions.is_empty()
         && filters.min_duration_ms.is_none()
         && filters.max_duration_ms.is_none()
 }

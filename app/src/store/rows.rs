@@ -5,7 +5,8 @@
 
 pub const EXECUTION_COLUMNS: &str = "e.id, e.scope_id, e.status, e.code, e.result_json, \
     e.error_text, e.logs_json, e.started_at, e.completed_at, e.duration_ms, e.trigger_kind, \
-    e.trigger_meta_json, e.tool_call_count, e.had_elicitation, e.created_at, e.updated_at";
+    e.trigger_meta_json, e.session_id, e.tool_call_count, e.had_elicitation, e.created_at, \
+    e.updated_at";
 
 pub const TOOL_CALL_COLUMNS: &str = "id, execution_id, scope_id, status, tool_path, namespace, \
     args_json, result_json, error_text, started_at, completed_at, duration_ms";

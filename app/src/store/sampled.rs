@@ -119,7 +119,10 @@ impl Store {
                 .duration_meta_estimated(scope, filters, resolved, window, tiling)
                 .await;
         }
-        if basis != Basis::Rows || resolved.text.drives() || resolved.matches_nothing() {
+        // Few runs: counted exactly. A driving text filter has few matches,
+        // and a session few runs, read from its index.
+        let few = resolved.text.drives() || !filters.sessions.is_empty();
+        if basis != Basis::Rows || few || resolved.matches_nothing() {
             return Ok(None);
         }
         let strata = self.strata(scope, window).await?;

@@ -11,6 +11,7 @@ pub struct NewExecution {
     pub code: String,
     pub trigger_kind: Option<String>,
     pub trigger_meta_json: Option<String>,
+    pub session_id: Option<String>,
     pub created_at: i64,
     pub started_at: Option<i64>,
 }

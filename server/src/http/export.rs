@@ -19,7 +19,7 @@ enum Format {
     Csv,
 }
 
-const CSV_COLUMNS: [&str; 14] = [
+const CSV_COLUMNS: [&str; 15] = [
     "id",
     "scopeId",
     "status",
@@ -33,6 +33,7 @@ const CSV_COLUMNS: [&str; 14] = [
     "errorText",
     "resultJson",
     "triggerMetaJson",
+    "sessionId",
     "code",
 ];
 
@@ -110,6 +111,7 @@ fn encode(format: Format, e: &Execution) -> Bytes {
                     e.error_text.clone().unwrap_or_default(),
                     e.result_json.clone().unwrap_or_default(),
                     e.trigger_meta_json.clone().unwrap_or_default(),
+                    e.session_id.clone().unwrap_or_default(),
                     e.code.clone(),
                 ]
                 .into_iter(),

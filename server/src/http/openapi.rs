@@ -69,9 +69,13 @@ struct Operation {
     errors: &'static [u16],
 }
 
+/// How many parameters the list has: the arrays below are sized from it,
+/// so a new list parameter cannot push a handler's own off the end.
+const LIST: usize = params::LIST_PARAMS.len();
+
 /// The list's parameters and one of a handler's own.
-const fn list_and(own: Param) -> [Param; 14] {
-    let mut all = [own; 14];
+const fn list_and(own: Param) -> [Param; LIST + 1] {
+    let mut all = [own; LIST + 1];
     let mut i = 0;
     while i < params::LIST_PARAMS.len() {
         all[i] = params::LIST_PARAMS[i];
@@ -80,8 +84,8 @@ const fn list_and(own: Param) -> [Param; 14] {
     all
 }
 /// The list's parameters and two of a handler's own.
-const fn list_and_two(first: Param, second: Param) -> [Param; 15] {
-    let mut all = [second; 15];
+const fn list_and_two(first: Param, second: Param) -> [Param; LIST + 2] {
+    let mut all = [second; LIST + 2];
     let one = list_and(first);
     let mut i = 0;
     while i < one.len() {
@@ -90,10 +94,14 @@ const fn list_and_two(first: Param, second: Param) -> [Param; 15] {
     }
     all
 }
-const LIST_AND_FORMAT: [Param; 14] = list_and(params::FORMAT);
-const LIST_AND_META: [Param; 15] = list_and_two(params::META, params::EXACT);
-const LIST_AND_EXACT: [Param; 14] = list_and(params::EXACT);
-const TRIGGER_HEADERS: [Param; 2] = [params::TRIGGER_HEADER, params::TRIGGER_META_HEADER];
+const LIST_AND_FORMAT: [Param; LIST + 1] = list_and(params::FORMAT);
+const LIST_AND_META: [Param; LIST + 2] = list_and_two(params::META, params::EXACT);
+const LIST_AND_EXACT: [Param; LIST + 1] = list_and(params::EXACT);
+const TRIGGER_HEADERS: [Param; 3] = [
+    params::TRIGGER_HEADER,
+    params::TRIGGER_META_HEADER,
+    params::SESSION_HEADER,
+];
 
 const OPERATIONS: [Operation; 9] = [
     Operation {

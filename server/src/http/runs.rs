@@ -14,6 +14,7 @@ use super::{ApiError, Scope};
 
 pub const TRIGGER_HEADER: &str = params::TRIGGER_HEADER.name;
 pub const TRIGGER_META_HEADER: &str = params::TRIGGER_META_HEADER.name;
+pub const SESSION_HEADER: &str = params::SESSION_HEADER.name;
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, BadParam> {
     headers
@@ -29,6 +30,7 @@ fn trigger(headers: &HeaderMap, default_kind: &'static str) -> Result<Trigger, B
     Trigger::from_headers(
         header(headers, TRIGGER_HEADER)?,
         header(headers, TRIGGER_META_HEADER)?,
+        header(headers, SESSION_HEADER)?,
         default_kind,
     )
 }

@@ -25,8 +25,8 @@ impl<'a> Plan<'a> {
             db,
             tx,
             "INSERT INTO execution (id, scope_id, status, code, result_json, error_text, logs_json, \
-             trigger_kind, trigger_meta_json, tool_call_count, had_elicitation, created_at, \
-             started_at, completed_at, duration_ms, updated_at) VALUES ",
+             trigger_kind, trigger_meta_json, session_id, tool_call_count, had_elicitation, \
+             created_at, started_at, completed_at, duration_ms, updated_at) VALUES ",
             &self.executions,
             |(e, p)| {
                 let updated_at = if *p == ExecutionPatch::default() { e.created_at } else { now };
@@ -40,6 +40,7 @@ impl<'a> Plan<'a> {
                     p.logs_json.clone().into(),
                     e.trigger_kind.clone().into(),
                     e.trigger_meta_json.clone().into(),
+                    e.session_id.clone().into(),
                     p.tool_call_count.unwrap_or(0).into(),
                     p.had_elicitation.unwrap_or(false).into(),
                     e.created_at.into(),

@@ -106,6 +106,7 @@ mod tests {
             code: "1".into(),
             trigger_kind: None,
             trigger_meta_json: None,
+            session_id: None,
             created_at: 0,
             started_at: Some(0),
         })
