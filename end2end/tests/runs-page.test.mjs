@@ -237,6 +237,12 @@ test('the drawer names a run\'s session and links to its runs; session: in the c
   const shown = await page.locator('tr.run').evaluateAll((rows) => rows.map((r) => r.dataset.id));
   assert.deepEqual(shown.sort(), [...ids].sort());
   assert.match(await page.locator('.filter-summary').innerText(), /session:mcp:e2e-7f3a/);
+  // The rail names the session; a click there drops it.
+  const chosen = page.locator('section[aria-labelledby="rail-session"] .facet');
+  assert.match(await chosen.innerText(), /mcp:e2e-7f3a/);
+  await chosen.locator('a').click();
+  await page.waitForURL((url) => !url.search.includes('session'));
+  assert.equal(await page.locator('section[aria-labelledby="rail-session"]').count(), 0);
   assert.deepEqual(page.errors, []);
   await page.close();
 });

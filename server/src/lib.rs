@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod bundle_check;
+pub mod cli;
 pub mod http;
 pub mod maintenance;
 pub mod metrics;

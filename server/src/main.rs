@@ -66,6 +66,32 @@ enum Command {
         #[command(flatten)]
         access: AccessArgs,
     },
+    /// Run code on a server and print its result (docs/cli.md).
+    Call {
+        #[command(flatten)]
+        server: server::cli::ServerArgs,
+        #[command(flatten)]
+        args: server::cli::CallArgs,
+    },
+    /// Answer a run that waits for a person.
+    Resume {
+        #[command(flatten)]
+        server: server::cli::ServerArgs,
+        #[command(flatten)]
+        args: server::cli::ResumeArgs,
+    },
+    /// The history: list, show, watch, cancel, rerun.
+    Runs {
+        #[command(flatten)]
+        server: server::cli::ServerArgs,
+        #[command(subcommand)]
+        command: server::cli::RunsCommand,
+    },
+    /// Print a shell completion script: bash, zsh or fish.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// Make or list access tokens (docs/access.md).
     Token {
         #[command(subcommand)]
@@ -234,6 +260,12 @@ async fn main() -> ExitCode {
     // slow-statement warnings would only bury their report.
     let default_filter = match cli.command {
         Command::Serve { .. } => "info",
+        // Commands for people at a terminal say what they have to say
+        // themselves; the log speaks only of trouble.
+        Command::Call { .. }
+        | Command::Resume { .. }
+        | Command::Runs { .. }
+        | Command::Completions { .. } => "warn",
         _ => "info,sqlx::query=error,sqlx::postgres::notice=warn",
     };
     tracing_subscriber::fmt()
@@ -292,6 +324,19 @@ async fn main() -> ExitCode {
             }
         }
         Command::Token { action } => token_command(action),
+        Command::Call { server, args } => server::cli::call(&server, args).await.into(),
+        Command::Resume { server, args } => server::cli::resume(&server, args).await.into(),
+        Command::Runs { server, command } => server::cli::runs(&server, command).await.into(),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut command = Cli::command();
+            // Into a buffer: clap_complete panics on a failed write (a
+            // closed pipe), and `| head` is no reason to.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command, "executor", &mut script);
+            server::cli::out(&String::from_utf8_lossy(&script));
+            ExitCode::SUCCESS
+        }
         Command::Seed {
             runs,
             days,

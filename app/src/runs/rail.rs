@@ -185,6 +185,26 @@ fn Sections(meta: Option<ListMeta>, view: RunsView) -> impl IntoView {
             }
         })
         .collect_view();
+    // The sessions filtered on, each with a link that drops it: a session
+    // is chosen from a run's drawer or the command (their counts by
+    // session would read every run of the window with one).
+    let sessions = f
+        .sessions
+        .iter()
+        .map(|s| {
+            let mut without = view.clone();
+            without.filters.sessions.retain(|other| other != s);
+            let (label, title) = (s.as_str().to_owned(), s.as_str().to_owned());
+            view! {
+                <li class="facet checked">
+                    <ViewLink href=without.href() class="toggle".to_owned()>
+                        <span class="box" aria-hidden="true">"☑"</span>
+                        <span class="label" title=title>{label}</span>
+                    </ViewLink>
+                </li>
+            }
+        })
+        .collect_view();
     let code = f.code.clone().unwrap_or_default();
     let hidden: Vec<(&'static str, String)> = view
         .to_pairs()
@@ -197,6 +217,9 @@ fn Sections(meta: Option<ListMeta>, view: RunsView) -> impl IntoView {
         <section class="rail-section" aria-labelledby="rail-interactions"><h3 id="rail-interactions">"Interactions"</h3><ul>{interactions}</ul></section>
         {has_tools.then(|| view! {
             <section class="rail-section" aria-labelledby="rail-tools"><h3 id="rail-tools">"Tools"</h3><ul>{tools}</ul></section>
+        })}
+        {(!f.sessions.is_empty()).then(|| view! {
+            <section class="rail-section" aria-labelledby="rail-session"><h3 id="rail-session">"Session"</h3><ul>{sessions}</ul></section>
         })}
         <section class="rail-section" aria-labelledby="rail-range">
             <h3 id="rail-range">"Time range"</h3>

@@ -795,21 +795,26 @@ impl Store {
             // The window on the runs, not the pairs: given the run, SQLite
             // would take the pairs' time index over their key and read the
             // window's pairs once per match (7.6 s for 20 matches in 30
-            // days at a million runs).
+            // days at a million runs). And once: the window lies within the
+            // filters' bounds, and a second range on `created_at` led SQLite
+            // to the time index over the session's (211 ms for a session of
+            // a dozen runs in 30 days, against 3).
             sql.push(
                 " CROSS JOIN execution_tool_path tp WHERE tp.scope_id = e.scope_id \
                  AND tp.execution_id = e.id AND e.scope_id = ",
             )
-            .bind(scope)
-            .push(" AND e.created_at >= ")
-            .bind(from)
-            .push(" AND e.created_at < ")
-            .bind(to);
+            .bind(scope);
+            let windowed = Filters {
+                from: Some(EpochMs::clamped(from)),
+                after: None,
+                to: Some(EpochMs::clamped(to)),
+                ..filters.clone()
+            };
             let skip = Skip {
                 tool: true,
                 ..Skip::NONE
             };
-            push_filters(&mut sql, filters, resolved, skip);
+            push_filters(&mut sql, &windowed, resolved, skip);
             sql.push(" GROUP BY tp.tool_path");
             add(self.db().fetch_all(sql).await?, 1);
         } else {

@@ -1,0 +1,290 @@
+//! The `executor` CLI (docs/cli.md) as people and scripts use it: the real
+//! binary as a subprocess against a real server, its output and exit codes.
+
+#![allow(clippy::unwrap_used, reason = "a test should fail loudly")]
+
+mod common;
+use app::on_both_databases;
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+use app::store::Store;
+use common::{get, serve, serve_with_tokens};
+
+on_both_databases!(
+    call_prints_results_and_exits_by_the_runs_outcome,
+    a_paused_call_prints_resume_commands_that_work_as_printed,
+    runs_list_show_cancel_and_rerun,
+    a_server_with_tokens_takes_the_token_and_never_records_it,
+);
+
+/// Runs `executor args…` against `base` with `stdin` piped in.
+fn executor(base: &str, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_executor"))
+        .args(args)
+        .env("EXECUTOR_URL", base)
+        .env_remove("EXECUTOR_TOKEN")
+        .env("NO_COLOR", "1")
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn code(output: &Output) -> i32 {
+    output.status.code().unwrap_or(-1)
+}
+
+async fn call_prints_results_and_exits_by_the_runs_outcome(store: &Store) {
+    let base = serve(store).await;
+    let run = |args: &[&str], stdin: Option<&str>| executor(&base, args, stdin, &[]);
+
+    let done = run(&["call", "console.log('hi'); return { n: 2 + 2 }"], None);
+    assert_eq!(code(&done), 0, "{}", text(&done.stderr));
+    let result: Value = serde_json::from_slice(&done.stdout).unwrap();
+    assert_eq!(result, serde_json::json!({ "n": 4 }));
+    assert!(text(&done.stderr).contains("[log] hi"), "logs go to stderr");
+
+    let raw = run(&["call", "return 'plain text'"], None);
+    assert_eq!(text(&raw.stdout), "plain text\n", "strings print raw");
+
+    let piped = run(&["call"], Some("return 40 + 2"));
+    assert_eq!((code(&piped), text(&piped.stdout)), (0, "42\n".to_owned()));
+    let dash = run(&["call", "-"], Some("return 'from stdin'"));
+    assert_eq!(text(&dash.stdout), "from stdin\n");
+    let file = std::env::temp_dir().join(format!("runs_cli_{}.js", uuid::Uuid::now_v7().simple()));
+    std::fs::write(&file, "return 'from a file'").unwrap();
+    let from_file = run(&["call", "--file", file.to_str().unwrap()], None);
+    assert_eq!(text(&from_file.stdout), "from a file\n");
+    let _ = std::fs::remove_file(&file);
+
+    let failed = run(&["call", "throw new Error('nope')"], None);
+    assert_eq!(code(&failed), 1);
+    assert!(
+        text(&failed.stderr).contains("run failed: Error: nope"),
+        "{}",
+        text(&failed.stderr)
+    );
+
+    let json = run(&["call", "--json", "return 1"], None);
+    let whole: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(whole["status"], "completed");
+    let id = whole["executionId"].as_str().unwrap().to_owned();
+
+    // The history knows who ran it: trigger cli, the command line, a session.
+    let (_, got) = get(&format!("{base}/executions/{id}")).await;
+    let e = &got["execution"];
+    assert_eq!(e["triggerKind"], "cli");
+    let meta: Value = serde_json::from_str(e["triggerMetaJson"].as_str().unwrap()).unwrap();
+    assert_eq!(meta["argv"][1], "call");
+    assert!(meta["cwd"].as_str().is_some() && meta["host"].as_str().is_some());
+    let session = e["sessionId"].as_str().unwrap();
+    assert!(session.starts_with("cli:"), "{session}");
+    let (_, mine) = get(&format!("{base}/executions?session={session}")).await;
+    assert_eq!(
+        mine["executions"].as_array().unwrap().len(),
+        1,
+        "a session per invocation"
+    );
+
+    // Mistakes: a bad flag, no code, an unreachable server.
+    let usage = run(&["call", "--timeout-ms", "0", "return 1"], None);
+    assert_eq!(code(&usage), 2);
+    let unreachable = executor("http://127.0.0.1:9", &["call", "return 1"], None, &[]);
+    assert_eq!(code(&unreachable), 2);
+    let said = text(&unreachable.stderr);
+    assert!(
+        said.contains("http://127.0.0.1:9") && said.contains("executor serve"),
+        "{said}"
+    );
+    assert_eq!(said.lines().count(), 1, "one line: {said}");
+}
+
+/// Splits a printed command line the way a shell would (single quotes).
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quoted = false;
+    for c in line.trim().chars() {
+        match c {
+            '\'' => quoted = !quoted,
+            ' ' if !quoted => {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+            }
+            _ => word.push(c),
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words
+}
+
+async fn a_paused_call_prints_resume_commands_that_work_as_printed(store: &Store) {
+    let base = serve(store).await;
+    let paused = executor(
+        &base,
+        &[
+            "call",
+            "const r = await tools.demo.write({ n: 5 }); return r.args.n;",
+        ],
+        None,
+        &[],
+    );
+    assert_eq!(code(&paused), 3, "{}", text(&paused.stderr));
+    let printed = text(&paused.stdout);
+    assert!(
+        printed.contains("The run waits for a person: Approve demo.write?"),
+        "{printed}"
+    );
+    let accept = printed
+        .lines()
+        .find(|l| l.contains("--action accept"))
+        .expect("an accept command");
+    let words = shell_words(accept);
+    assert_eq!(words[0], "executor");
+    // As printed, but without EXECUTOR_URL: the command names its server.
+    let answered = Command::new(env!("CARGO_BIN_EXE_executor"))
+        .args(&words[1..])
+        .env_remove("EXECUTOR_URL")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_eq!(code(&answered), 0, "{}", text(&answered.stderr));
+    assert_eq!(text(&answered.stdout), "5\n");
+    // Answering again: the server's error, as one line.
+    let again = executor(
+        &base,
+        &words[1..].iter().map(String::as_str).collect::<Vec<_>>(),
+        None,
+        &[],
+    );
+    assert_eq!(code(&again), 2);
+    assert!(
+        text(&again.stderr).starts_with("error: execution '"),
+        "{}",
+        text(&again.stderr)
+    );
+}
+
+async fn runs_list_show_cancel_and_rerun(store: &Store) {
+    let base = serve(store).await;
+    let run = |args: &[&str]| executor(&base, args, None, &[]);
+    for n in 0..3 {
+        run(&[
+            "call",
+            &format!("await tools.demo.echo({{ n: {n} }}); return {n}"),
+        ]);
+    }
+    let waiting = run(&[
+        "call",
+        "--json",
+        "const r = await tools.demo.write({}); return r;",
+    ]);
+    let waiting: Value = serde_json::from_slice(&waiting.stdout).unwrap();
+    let waiting_id = waiting["executionId"].as_str().unwrap().to_owned();
+
+    let table = run(&["runs", "list"]);
+    assert_eq!(code(&table), 0);
+    let table = text(&table.stdout);
+    assert!(table.starts_with("ID "), "{table}");
+    assert_eq!(table.lines().count(), 5, "a header and four runs: {table}");
+    assert!(table.contains(&waiting_id) && table.contains("waiting"));
+
+    let ndjson = run(&["runs", "list", "--json", "--all", "--limit", "1"]);
+    let rows: Vec<Value> = text(&ndjson.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 4, "--all follows the cursor page by page");
+    let waiting_only = run(&["runs", "list", "--json", "--status", "waiting"]);
+    assert_eq!(text(&waiting_only.stdout).lines().count(), 1);
+    let bad = run(&["runs", "list", "--since", "yesterday"]);
+    assert_eq!(code(&bad), 2);
+    assert!(text(&bad.stderr).contains("--since"));
+
+    let shown = run(&["runs", "show", &waiting_id]);
+    assert_eq!(code(&shown), 0);
+    let shown = text(&shown.stdout);
+    for part in [
+        "status          waiting_for_interaction",
+        "code",
+        "tool calls",
+        "demo.write",
+        "waiting for a person",
+    ] {
+        assert!(shown.contains(part), "{part}: {shown}");
+    }
+    let missing = run(&["runs", "show", "no-such-run"]);
+    assert_eq!(code(&missing), 2);
+    assert!(text(&missing.stderr).contains("no execution with id 'no-such-run'"));
+
+    let cancelled = run(&["runs", "cancel", &waiting_id]);
+    assert_eq!(
+        (code(&cancelled), text(&cancelled.stdout)),
+        (0, format!("{waiting_id} cancelled\n"))
+    );
+    let rerun = run(&["runs", "rerun", rows[3]["id"].as_str().unwrap()]);
+    assert_eq!(code(&rerun), 0, "{}", text(&rerun.stderr));
+    assert!(text(&rerun.stdout).ends_with(" completed\n"));
+
+    let completions = run(&["completions", "bash"]);
+    assert!(text(&completions.stdout).contains("executor"));
+}
+
+async fn a_server_with_tokens_takes_the_token_and_never_records_it(store: &Store) {
+    const TOKEN: &str = "exr_cli-test-token-0000000001";
+    let base = serve_with_tokens(store, &format!("acme:{TOKEN}"), Default::default()).await;
+    let refused = executor(&base, &["call", "return 1"], None, &[]);
+    assert_eq!(code(&refused), 2);
+    assert!(text(&refused.stderr).contains("error: this server needs a token"));
+    let by_env = executor(
+        &base,
+        &["call", "return 1"],
+        None,
+        &[("EXECUTOR_TOKEN", TOKEN)],
+    );
+    assert_eq!(code(&by_env), 0, "{}", text(&by_env.stderr));
+    let by_flag = executor(
+        &base,
+        &["call", "--token", TOKEN, "--json", "return 2"],
+        None,
+        &[],
+    );
+    let by_flag = executor_output_json(&by_flag);
+    let id = by_flag["executionId"].as_str().unwrap();
+    let listed = executor(
+        &base,
+        &["runs", "list", "--json"],
+        None,
+        &[("EXECUTOR_TOKEN", TOKEN)],
+    );
+    let listed = text(&listed.stdout);
+    assert!(listed.contains(id));
+    assert!(
+        !listed.contains(TOKEN),
+        "the token is not in the history: {listed}"
+    );
+}
+
+fn executor_output_json(output: &Output) -> Value {
+    assert_eq!(code(output), 0, "{}", text(&output.stderr));
+    serde_json::from_slice(&output.stdout).unwrap()
+}
