@@ -87,6 +87,13 @@ enum Command {
         #[command(subcommand)]
         command: server::cli::RunsCommand,
     },
+    /// Find and describe tools, through the engine's built-ins.
+    Tools {
+        #[command(flatten)]
+        server: server::cli::ServerArgs,
+        #[command(subcommand)]
+        command: server::cli::ToolsCommand,
+    },
     /// Print a shell completion script: bash, zsh or fish.
     Completions {
         #[arg(value_enum)]
@@ -265,6 +272,7 @@ async fn main() -> ExitCode {
         Command::Call { .. }
         | Command::Resume { .. }
         | Command::Runs { .. }
+        | Command::Tools { .. }
         | Command::Completions { .. } => "warn",
         _ => "info,sqlx::query=error,sqlx::postgres::notice=warn",
     };
@@ -327,6 +335,7 @@ async fn main() -> ExitCode {
         Command::Call { server, args } => server::cli::call(&server, args).await.into(),
         Command::Resume { server, args } => server::cli::resume(&server, args).await.into(),
         Command::Runs { server, command } => server::cli::runs(&server, command).await.into(),
+        Command::Tools { server, command } => server::cli::tools(&server, command).await.into(),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             let mut command = Cli::command();

@@ -19,19 +19,15 @@ on_both_databases!(
     a_paused_call_prints_resume_commands_that_work_as_printed,
     runs_list_show_cancel_and_rerun,
     a_server_with_tokens_takes_the_token_and_never_records_it,
+    tools_search_and_describe_run_the_built_ins,
+    on_a_terminal_a_pause_is_asked_and_the_run_goes_on,
+    watch_prints_new_runs_until_interrupted,
 );
 
 /// Runs `executor args…` against `base` with `stdin` piped in.
 fn executor(base: &str, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_executor"))
-        .args(args)
-        .env("EXECUTOR_URL", base)
-        .env_remove("EXECUTOR_TOKEN")
-        .env("NO_COLOR", "1")
+    let mut child = piped(env!("CARGO_BIN_EXE_executor"), args, base)
         .envs(env.iter().copied())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let mut input = child.stdin.take().unwrap();
@@ -40,6 +36,21 @@ fn executor(base: &str, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]
     }
     drop(input);
     child.wait_with_output().unwrap()
+}
+
+/// `program args…` with the server at `base`, no colour, no token from
+/// the environment, and every stream piped.
+fn piped(program: &str, args: &[&str], base: &str) -> Command {
+    let mut command = Command::new(program);
+    command
+        .args(args)
+        .env("EXECUTOR_URL", base)
+        .env_remove("EXECUTOR_TOKEN")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -287,4 +298,117 @@ async fn a_server_with_tokens_takes_the_token_and_never_records_it(store: &Store
 fn executor_output_json(output: &Output) -> Value {
     assert_eq!(code(output), 0, "{}", text(&output.stderr));
     serde_json::from_slice(&output.stdout).unwrap()
+}
+
+async fn tools_search_and_describe_run_the_built_ins(store: &Store) {
+    let base = serve(store).await;
+    let found = executor(&base, &["tools", "search", "write"], None, &[]);
+    assert_eq!(code(&found), 0, "{}", text(&found.stderr));
+    assert!(
+        text(&found.stdout).contains("demo.write"),
+        "{}",
+        text(&found.stdout)
+    );
+    let listed = executor(
+        &base,
+        &["tools", "search", "demo", "--namespace", "demo", "--json"],
+        None,
+        &[],
+    );
+    let tools: Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert!(tools
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|t| t["path"].as_str().unwrap().starts_with("demo.")));
+    let described = executor(&base, &["tools", "describe", "demo.write"], None, &[]);
+    let said = text(&described.stdout);
+    assert!(
+        said.starts_with("demo.write") && said.contains("approval: required"),
+        "{said}"
+    );
+    let unknown = executor(&base, &["tools", "describe", "no.such"], None, &[]);
+    assert_eq!(code(&unknown), 2);
+    assert!(
+        text(&unknown.stderr).contains("unknown tool"),
+        "{}",
+        text(&unknown.stderr)
+    );
+    // Recorded like any run.
+    let (_, runs) = get(&format!("{base}/executions?trigger=cli&tool=describe.tool")).await;
+    assert_eq!(runs["executions"].as_array().unwrap().len(), 2);
+}
+
+/// `script` gives the CLI a pseudo-terminal, so it asks as it would a
+/// person: accept, then the run goes on to its result.
+async fn on_a_terminal_a_pause_is_asked_and_the_run_goes_on(store: &Store) {
+    let base = serve(store).await;
+    let command = format!(
+        "{} call 'const r = await tools.demo.write({{ n: 7 }}); return r.args.n * 6'",
+        env!("CARGO_BIN_EXE_executor")
+    );
+    let mut child = piped("script", &["-qec", &command, "/dev/null"], &base)
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    // The answer arrives once the question is asked (the terminal holds it).
+    input.write_all(b"accept\n").unwrap();
+    let output = tokio::task::spawn_blocking(move || {
+        let out = child.wait_with_output().unwrap();
+        drop(input);
+        out
+    })
+    .await
+    .unwrap();
+    let said = text(&output.stdout);
+    assert_eq!(code(&output), 0, "{said}");
+    assert!(said.contains("The run asks: Approve demo.write?"), "{said}");
+    assert!(said.contains("Accept, decline or cancel?"), "{said}");
+    assert!(said.contains("42"), "{said}");
+    let (_, runs) = get(&format!("{base}/executions?elicitation=true")).await;
+    assert_eq!(runs["executions"][0]["execution"]["status"], "completed");
+}
+
+async fn watch_prints_new_runs_until_interrupted(store: &Store) {
+    let base = serve(store).await;
+    let child = piped(
+        env!("CARGO_BIN_EXE_executor"),
+        &["runs", "watch", "--trigger", "http"],
+        &base,
+    )
+    .spawn()
+    .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    let (_, ran) = common::post(
+        &format!("{base}/executions"),
+        Some(r#"{"code": "return 1"}"#),
+        &[],
+    )
+    .await;
+    let id = ran["executionId"].as_str().unwrap().to_owned();
+    // Not shown: another trigger.
+    common::post(
+        &format!("{base}/executions"),
+        Some(r#"{"code": "return 2"}"#),
+        &[("x-executor-trigger", "cli")],
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(code(&output), 0, "Ctrl-C ends it cleanly");
+    let output = text(&output.stdout);
+    assert!(output.starts_with("ID "), "{output}");
+    assert!(output.contains(&id), "{output}");
+    assert_eq!(
+        output.lines().count(),
+        2,
+        "the header and the one http run: {output}"
+    );
 }

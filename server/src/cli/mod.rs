@@ -6,6 +6,7 @@
 mod call;
 mod runs;
 mod show;
+mod tools;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -16,6 +17,7 @@ use serde_json::Value;
 
 pub use call::{call, resume, CallArgs, ResumeArgs};
 pub use runs::{runs, RunsCommand};
+pub use tools::{tools, ToolsCommand};
 
 /// Where the server is and who we are to it.
 #[derive(clap::Args, Clone, Debug)]
