@@ -37,7 +37,9 @@ command -v brotli >/dev/null || missing+=(brotli)
 if [ "${1:-}" = "--test" ]; then
   command -v chromium >/dev/null || missing+=(chromium)
   command -v node >/dev/null || missing+=(nodejs npm)
-  # schemathesis runs from a virtualenv (scripts/schemathesis.sh).
+  # script(1) gives the CLI's interactive test a pseudo-terminal.
+  command -v script >/dev/null || missing+=(bsdutils)
+  # schemathesis and the Python MCP SDK run from virtualenvs.
   python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
@@ -47,6 +49,14 @@ fi
 
 if [ "${1:-}" = "--test" ]; then
   (cd end2end && npm ci --no-audit --no-fund --silent)
+  # The MCP client written elsewhere (server/tests/mcp.rs): the official
+  # Python SDK, pinned, in the shared target dir.
+  mcp_venv="${CARGO_TARGET_DIR:-target}/mcp-venv"
+  if [ ! -x "$mcp_venv/bin/python" ] || ! "$mcp_venv/bin/python" -c 'import mcp' 2>/dev/null; then
+    echo "setup: installing the Python MCP SDK (mcp 2.3.0) into $mcp_venv (once)"
+    python3 -m venv "$mcp_venv"
+    "$mcp_venv/bin/pip" install -q "mcp==2.3.0"
+  fi
   if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
     echo "setup: starting PostgreSQL"
     pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start

@@ -8,6 +8,7 @@ pub mod bundle_check;
 pub mod cli;
 pub mod http;
 pub mod maintenance;
+pub mod mcp;
 pub mod metrics;
 pub mod router;
 pub mod state;

@@ -87,6 +87,11 @@ enum Command {
         #[command(subcommand)]
         command: server::cli::RunsCommand,
     },
+    /// The MCP host over stdio, forwarding to a server (docs/mcp.md).
+    Mcp {
+        #[command(flatten)]
+        server: server::cli::ServerArgs,
+    },
     /// Find and describe tools, through the engine's built-ins.
     Tools {
         #[command(flatten)]
@@ -273,6 +278,7 @@ async fn main() -> ExitCode {
         | Command::Resume { .. }
         | Command::Runs { .. }
         | Command::Tools { .. }
+        | Command::Mcp { .. }
         | Command::Completions { .. } => "warn",
         _ => "info,sqlx::query=error,sqlx::postgres::notice=warn",
     };
@@ -336,6 +342,19 @@ async fn main() -> ExitCode {
         Command::Resume { server, args } => server::cli::resume(&server, args).await.into(),
         Command::Runs { server, command } => server::cli::runs(&server, command).await.into(),
         Command::Tools { server, command } => server::cli::tools(&server, command).await.into(),
+        Command::Mcp { server } => {
+            let api = match server::cli::Api::new(&server) {
+                Ok(api) => api,
+                Err(e) => return server::cli::fail(&e).into(),
+            };
+            match server::mcp::serve_stdio(api).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    tracing::error!(error = %err, "the MCP host stopped");
+                    ExitCode::from(2)
+                }
+            }
+        }
         Command::Completions { shell } => {
             use clap::CommandFactory;
             let mut command = Cli::command();

@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 
 use app::model::{ElicitationRequest, ResumeAction, RunResponse, RunStatus};
 
-use super::{fail, note, out, Api, CliError, Exit, ServerArgs, Styles};
+use super::{ascii_json, fail, note, out, Api, CliError, Exit, ServerArgs, Styles};
 
 #[derive(clap::Args, Debug)]
 pub struct CallArgs {
@@ -428,23 +428,6 @@ fn argv() -> Vec<String> {
             continue;
         }
         out.push(arg.chars().take(MAX_ARG_CHARS).collect());
-    }
-    out
-}
-
-/// JSON text in visible ASCII, as a header value must be: every other
-/// character as a `\u` escape (a surrogate pair past the BMP).
-fn ascii_json(value: &Value) -> String {
-    let mut out = String::new();
-    for c in value.to_string().chars() {
-        if c.is_ascii() && !c.is_ascii_control() {
-            out.push(c);
-        } else {
-            let mut units = [0u16; 2];
-            for unit in c.encode_utf16(&mut units) {
-                out.push_str(&format!("\\u{unit:04x}"));
-            }
-        }
     }
     out
 }

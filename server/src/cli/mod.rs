@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 pub use call::{call, resume, CallArgs, ResumeArgs};
-pub use runs::{runs, RunsCommand};
+pub use runs::{list_query, runs, RunsCommand};
 pub use tools::{tools, ToolsCommand};
 
 /// Where the server is and who we are to it.
@@ -212,6 +212,23 @@ impl Styles {
             _ => AnsiColor::Cyan,
         })
     }
+}
+
+/// JSON text in visible ASCII, as a header value must be: every other
+/// character as a `\u` escape (a surrogate pair past the BMP).
+pub fn ascii_json(value: &Value) -> String {
+    let mut out = String::new();
+    for c in value.to_string().chars() {
+        if c.is_ascii() && !c.is_ascii_control() {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        }
+    }
+    out
 }
 
 /// Writes to stdout, ignoring a closed pipe (`| head`).

@@ -131,29 +131,35 @@ impl FilterArgs {
                     .map(|v| format!("duration:>={v}")),
             ),
         ];
-        let now = app::store::now_ms();
-        let mut view = RunsView::default();
-        for (flag, token) in tokens {
-            let Some(token) = token else { continue };
-            let parsed = filter_command::parse(&token, now);
-            if let Some(bad) = parsed.errors.first() {
-                return Err(CliError::Usage(format!("{flag}: {}", bad.message)));
-            }
-            merge(&mut view.filters, parsed.filters);
-        }
-        view.sort = sort
-            .parse::<Sort>()
-            .map_err(|e| CliError::Usage(format!("--sort: {e}")))?;
-        // The page's URL without its page-only parameters is the list's.
-        let pairs: Vec<(&str, String)> = view
-            .to_pairs()
-            .into_iter()
-            .filter(|(k, _)| *k != "range")
-            .collect();
-        Ok(form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(pairs)
-            .finish())
+        list_query(&tokens, sort)
     }
+}
+
+/// The list's query string for filter-command tokens, each with the name
+/// of what it came from (a flag, a tool argument) for its error.
+pub fn list_query(tokens: &[(&str, Option<String>)], sort: &str) -> Result<String, CliError> {
+    let now = app::store::now_ms();
+    let mut view = RunsView::default();
+    for (flag, token) in tokens {
+        let Some(token) = token else { continue };
+        let parsed = filter_command::parse(token, now);
+        if let Some(bad) = parsed.errors.first() {
+            return Err(CliError::Usage(format!("{flag}: {}", bad.message)));
+        }
+        merge(&mut view.filters, parsed.filters);
+    }
+    view.sort = sort
+        .parse::<Sort>()
+        .map_err(|e| CliError::Usage(format!("--sort: {e}")))?;
+    // The page's URL without its page-only parameters is the list's.
+    let pairs: Vec<(&str, String)> = view
+        .to_pairs()
+        .into_iter()
+        .filter(|(k, _)| *k != "range")
+        .collect();
+    Ok(form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish())
 }
 
 /// Adds what one flag set to the filters.

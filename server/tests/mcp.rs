@@ -1,0 +1,143 @@
+//! The MCP host (docs/mcp.md) as a client written elsewhere sees it: the
+//! official Python SDK (`mcp` from PyPI, installed by scripts/setup.sh)
+//! drives `executor mcp` over stdio against a real server.
+
+#![allow(clippy::unwrap_used, reason = "a test should fail loudly")]
+
+mod common;
+use app::on_both_databases;
+
+use std::process::Command;
+
+use serde_json::Value;
+
+use app::store::Store;
+use common::{get, serve};
+
+on_both_databases!(an_sdk_client_runs_code_answers_pauses_and_reads_its_own_history,);
+
+/// The virtualenv's Python with the `mcp` SDK (`MCP_PYTHON` names another).
+fn python() -> String {
+    if let Ok(p) = std::env::var("MCP_PYTHON") {
+        return p;
+    }
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../target").to_owned());
+    let python = format!("{target}/mcp-venv/bin/python");
+    assert!(
+        std::path::Path::new(&python).exists(),
+        "no {python}: scripts/setup.sh --test installs the Python MCP SDK there"
+    );
+    python
+}
+
+/// One client session, start to end; its report.
+fn client(base: &str) -> Value {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mcp_client.py");
+    let output = Command::new(python())
+        .args([script, env!("CARGO_BIN_EXE_executor"), base])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+async fn an_sdk_client_runs_code_answers_pauses_and_reads_its_own_history(store: &Store) {
+    let base = serve(store).await;
+    let (one, two) = tokio::join!(
+        tokio::task::spawn_blocking({
+            let base = base.clone();
+            move || client(&base)
+        }),
+        tokio::task::spawn_blocking({
+            let base = base.clone();
+            move || client(&base)
+        }),
+    );
+    let (one, two) = (one.unwrap(), two.unwrap());
+    for report in [&one, &two] {
+        let tools: Vec<&str> = report["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap())
+            .collect();
+        assert_eq!(
+            tools,
+            [
+                "execute",
+                "resume",
+                "runs_cancel",
+                "runs_get",
+                "runs_list",
+                "runs_summary"
+            ]
+        );
+        assert_eq!(
+            report["readOnly"],
+            serde_json::json!(["runs_get", "runs_list", "runs_summary"])
+        );
+        assert_eq!(report["destructive"], serde_json::json!(["runs_cancel"]));
+        assert_eq!(report["four"]["isError"], false);
+        assert_eq!(report["four"]["result"], 4);
+        assert_eq!(report["four"]["text"], "4");
+        assert_eq!(report["paused"]["status"], "waiting_for_interaction");
+        assert!(report["paused"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("resume"));
+        assert_eq!(report["resumed"]["status"], "completed");
+        assert_eq!(report["resumed"]["result"], 3);
+        assert_eq!(report["failed"]["isError"], true);
+        assert!(report["failed"]["text"].as_str().unwrap().contains("broke"));
+        assert_eq!(report["unknown"]["isError"], true);
+        let unknown = report["unknown"]["text"].as_str().unwrap();
+        assert!(
+            unknown.contains("no execution with id 'no-such-run'") && unknown.contains("runs_list"),
+            "{unknown}"
+        );
+        assert!(
+            !report["get"]["truncated"].as_array().unwrap().is_empty(),
+            "{}",
+            report["get"]
+        );
+        assert!(report["get"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("cut to fit"));
+        // `mine` is this session's runs, all of them and no other's.
+        let mut mine: Vec<&str> = report["mine"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        let mut ids: Vec<&str> = report["ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        mine.sort();
+        ids.sort();
+        assert_eq!(mine, ids);
+        assert_eq!(report["summary"]["runs"], 4);
+        assert_eq!(report["summary"]["statusCounts"]["failed"], 1);
+    }
+    assert_ne!(one["mine"], two["mine"]);
+    // Recorded with trigger mcp, the client and the session.
+    let id = one["ids"][0].as_str().unwrap();
+    let (_, got) = get(&format!("{base}/executions/{id}")).await;
+    let e = &got["execution"];
+    assert_eq!(e["triggerKind"], "mcp");
+    let meta: Value = serde_json::from_str(e["triggerMetaJson"].as_str().unwrap()).unwrap();
+    assert_eq!(meta["client"]["name"], "pytest-client");
+    assert_eq!(meta["client"]["version"], "9.1");
+    assert!(e["sessionId"].as_str().unwrap().starts_with("mcp:"));
+    assert_eq!(meta["session"], e["sessionId"]);
+}
