@@ -23,6 +23,7 @@ on_both_databases!(
     a_login_session_works_until_logout_and_refuses_cross_site_changes,
     sessions_end_when_idle,
     failed_logins_and_tokens_are_limited_and_a_right_token_still_works,
+    an_open_server_refuses_other_sites_pages_and_foreign_names,
 );
 
 const TOKEN_A: &str = "exr_token-of-scope-acme-0001";
@@ -691,6 +692,62 @@ fn temp_dir() -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("runs_access_{}", uuid::Uuid::now_v7().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// Without tokens the server trusts its machine, not the web pages its
+/// browser opens: a form posted from another site, or a request under a
+/// rebound name, is refused; programs are not affected.
+async fn an_open_server_refuses_other_sites_pages_and_foreign_names(store: &Store) {
+    let base = common::serve(store).await;
+    let run = |headers: &[(&'static str, &'static str)]| {
+        let mut request = client()
+            .post(format!("{base}/executions"))
+            .header("content-type", "text/plain")
+            .body(r#"{"code": "return 1"}"#);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        send(request)
+    };
+    assert_eq!(run(&[]).await.status, 200, "a program posts as it likes");
+    let same = run(&[("sec-fetch-site", "same-origin")]).await;
+    assert_eq!(same.status, 200);
+    for forged in [
+        &[("sec-fetch-site", "cross-site")][..],
+        &[("origin", "http://evil.test")][..],
+    ] {
+        let refused = run(forged).await;
+        assert_eq!(refused.status, 403, "{forged:?}");
+        assert_eq!(refused.json()["error"]["code"], "cross_site_request");
+    }
+    let rebound = send(
+        client()
+            .get(format!("{base}/executions"))
+            .header("host", "evil.test:3000"),
+    )
+    .await;
+    assert_eq!(rebound.status, 403);
+    assert_eq!(rebound.json()["error"]["code"], "foreign_host");
+    let local = send(
+        client()
+            .get(format!("{base}/executions"))
+            .header("host", "localhost:3000"),
+    )
+    .await;
+    assert_eq!(local.status, 200);
+    let probe = send(
+        client()
+            .get(format!("{base}/healthz"))
+            .header("host", "10.0.0.5"),
+    )
+    .await;
+    assert_eq!(probe.status, 200, "probes answer whatever the name");
+    let (_, listed) = common::get(&format!("{base}/executions")).await;
+    assert_eq!(
+        listed["executions"].as_array().unwrap().len(),
+        2,
+        "only the two allowed posts ran"
+    );
 }
 
 /// The real binary: a non-loopback address without tokens is refused at

@@ -30,6 +30,27 @@ pub fn refused(method: &Method, headers: &HeaderMap) -> bool {
     }
 }
 
+/// Whether the request names this machine in `Host` (`localhost`,
+/// `127.x.x.x`, `[::1]`, any port), as every request to a server that
+/// listens on loopback does unless a page led the browser there under
+/// another name. A request without `Host` (HTTP/1.0) is taken as local.
+pub fn loopback_host(headers: &HeaderMap) -> bool {
+    let Some(host) = headers.get(header::HOST) else {
+        return true;
+    };
+    let Ok(host) = host.to_str() else {
+        return false;
+    };
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,5 +90,27 @@ mod tests {
             &headers(&[("origin", "null"), ("host", "a.test")])
         ));
         assert!(!refused(&post, &headers(&[("host", "a.test")])));
+    }
+
+    #[test]
+    fn only_names_of_this_machine_are_loopback() {
+        for ok in [
+            "127.0.0.1:3000",
+            "localhost",
+            "LOCALHOST:80",
+            "[::1]:3000",
+            "127.0.0.2",
+        ] {
+            assert!(loopback_host(&headers(&[("host", ok)])), "{ok}");
+        }
+        for bad in [
+            "evil.test:3000",
+            "10.0.0.1",
+            "[2001:db8::1]:3000",
+            "localhost.evil.test",
+        ] {
+            assert!(!loopback_host(&headers(&[("host", bad)])), "{bad}");
+        }
+        assert!(loopback_host(&HeaderMap::new()));
     }
 }

@@ -134,6 +134,16 @@ impl Access {
             tokens, sessions, ..
         } = &*self.0
         else {
+            // Open to its own machine, and so to any page its browser
+            // opens: a page elsewhere must not run code here (a form
+            // posted across sites), nor reach it under its own name (DNS
+            // rebinding: the browser then calls it same-origin).
+            if !csrf::loopback_host(headers) {
+                return Err(Refusal::ForeignHost);
+            }
+            if csrf::refused(method, headers) {
+                return Err(Refusal::CrossSite);
+            }
             return Ok(Some(Principal {
                 scope: LOCAL_SCOPE.to_owned(),
                 via: Via::Open,
@@ -184,8 +194,12 @@ impl Access {
 #[derive(Debug)]
 pub enum Refusal {
     WrongToken,
-    TooManyFailures { retry_after_secs: u32 },
+    TooManyFailures {
+        retry_after_secs: u32,
+    },
     CrossSite,
+    /// An open server asked for under a name that is not its own machine's.
+    ForeignHost,
     Store(app::store::StoreError),
 }
 
@@ -197,6 +211,7 @@ impl From<Refusal> for ApiError {
                 ApiError::TooManyFailures { retry_after_secs }
             }
             Refusal::CrossSite => ApiError::CrossSite,
+            Refusal::ForeignHost => ApiError::ForeignHost,
             Refusal::Store(e) => ApiError::Store(e),
         }
     }

@@ -25,10 +25,10 @@ pub enum ApiError {
     InvalidToken,
     #[error("too many failed attempts from this address; retry in {retry_after_secs} s")]
     TooManyFailures { retry_after_secs: u32 },
-    #[error(
-        "refused: a state change authenticated by the session cookie must come from this site"
-    )]
+    #[error("refused: a state change from a browser must come from this site's own pages")]
     CrossSite,
+    #[error("refused: this server answers only to names of its own machine (localhost, 127.0.0.1, [::1]); give it tokens to serve others")]
+    ForeignHost,
     #[error("no execution with id '{0}'")]
     ExecutionNotFound(String),
     #[error("no route for {0}")]
@@ -56,7 +56,7 @@ impl ApiError {
             Self::TooManyFailures { retry_after_secs } => ErrorKind::TooManyFailures {
                 retry_after_secs: *retry_after_secs,
             },
-            Self::CrossSite => ErrorKind::Forbidden,
+            Self::CrossSite | Self::ForeignHost => ErrorKind::Forbidden,
             Self::Store(StoreError::TimedOut) => ErrorKind::Unavailable {
                 retry_after_secs: 5,
             },
@@ -74,6 +74,7 @@ impl ApiError {
             Self::InvalidToken => (StatusCode::UNAUTHORIZED, "invalid_token"),
             Self::TooManyFailures { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
             Self::CrossSite => (StatusCode::FORBIDDEN, "cross_site_request"),
+            Self::ForeignHost => (StatusCode::FORBIDDEN, "foreign_host"),
             Self::ExecutionNotFound(_) | Self::Engine(EngineError::NotFound(_)) => {
                 (StatusCode::NOT_FOUND, "execution_not_found")
             }

@@ -160,15 +160,16 @@ const OPERATIONS: [Operation; 9] = [
     },
 ];
 
-/// What every operation but the probes may answer on a server with tokens
-/// (docs/access.md); a server without tokens never does.
+/// What every operation but the probes may answer (docs/access.md): 401
+/// and 429 on a server with tokens; 403 on any server, for a browser page
+/// of another site (or, without tokens, a foreign `Host`).
 const ACCESS_ERRORS: [u16; 3] = [401, 403, 429];
 
 fn error_description(status: u16) -> &'static str {
     match status {
         400 => "A parameter, header or body field is invalid; `parameter` names it",
         401 => "No valid token or session (unauthorized, invalid_token); WWW-Authenticate says Bearer",
-        403 => "A state change authenticated by the session cookie came from another site (cross_site_request)",
+        403 => "A state change came from another site's page (cross_site_request), or a server without tokens was asked for under a foreign name (foreign_host)",
         429 => "Too many failed tokens from this address (too_many_attempts); retry after Retry-After seconds",
         404 => "No such execution in this scope",
         409 => "The run is not in a state that allows this",
@@ -203,7 +204,7 @@ fn error_schema() -> Value {
             "type": "object",
             "required": ["code", "message"],
             "properties": {
-                "code": {"type": "string", "description": "invalid_parameter, invalid_body, payload_too_large, unauthorized, invalid_token, cross_site_request, too_many_attempts, execution_not_found, not_found, execution_not_waiting, execution_not_active, engine_busy, shutting_down, internal_error"},
+                "code": {"type": "string", "description": "invalid_parameter, invalid_body, payload_too_large, unauthorized, invalid_token, cross_site_request, foreign_host, too_many_attempts, execution_not_found, not_found, execution_not_waiting, execution_not_active, engine_busy, shutting_down, internal_error"},
                 "message": {"type": "string"},
                 "parameter": {"type": "string", "description": "The parameter, header or body field at fault (400)"},
                 "traceId": {"type": "string", "description": "Quote it to an operator (500)"}
