@@ -1,8 +1,10 @@
-//! The MCP host (docs/mcp.md): `executor mcp` over stdio, with rmcp. Its
-//! tools run code (`execute`, `resume`) and let an agent read its own
-//! history (`runs_list`, `runs_get`, `runs_summary`, `runs_cancel`). This
-//! first host forwards to a running server over the JSON API (the CLI's
-//! client), so its runs are in the history the page shows.
+//! The MCP host (docs/mcp.md), with rmcp: `executor mcp` over stdio, and
+//! `/mcp` over streamable HTTP on the server. Its tools run code
+//! (`execute`, `resume`) and let an agent read its own history
+//! (`runs_list`, `runs_get`, `runs_summary`, `runs_cancel`). One host over
+//! one seam ([`Backend`]): on stdio it forwards to a running server over
+//! the JSON API; in the server it calls the engine and store directly, in
+//! the scope the access layer decided for the request.
 
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
@@ -13,8 +15,14 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use app::model::{ExecutionEnvelope, ListMeta, ListPage, RunResponse, RunStatus, ToolCallList};
+use app::engine::{ElicitationMode, Engine, EngineError, ExecuteRequest};
+use app::model::{
+    Counts, ExecutionEnvelope, ListMeta, ListPage, ListQuery, ResumeAction, RunResponse, RunStatus,
+    SessionId, ToolCall, ToolCallList, Trigger, TriggerKind,
+};
+use app::store::Store;
 
+use crate::access::Principal;
 use crate::cli::{ascii_json, list_query, Api, CliError};
 
 /// `runs_get`'s byte budget by default, and at most.
@@ -23,13 +31,206 @@ const MAX_MAX_BYTES: usize = 100_000;
 /// How much of a code's or an error's first line a row keeps.
 const LINE_CHARS: usize = 120;
 
-/// The host: the server it forwards to and this process's session.
+/// The host: where its runs go, and (over stdio) this process's session.
 #[derive(Clone)]
 pub struct Host {
-    api: Api,
-    /// One per process over stdio: `mine` means runs of this session.
-    session: String,
+    backend: Backend,
+    /// One per process over stdio; over HTTP each request names its own
+    /// (`mcp-session-id`).
+    session: Option<String>,
     tool_router: ToolRouter<Self>,
+}
+
+/// Where the host's tools act.
+#[derive(Clone)]
+pub enum Backend {
+    /// A running server, over the JSON API (`executor mcp`).
+    Remote(Api),
+    /// The server's own engine and store (`/mcp`).
+    Local { engine: Engine, store: Store },
+}
+
+/// Who is asking: the scope (the server's access layer decided it; a
+/// remote server decides for itself) and the MCP session.
+struct Caller {
+    scope: Option<String>,
+    session: Option<String>,
+}
+
+/// What a caller may be told of an engine error: its own message, or a
+/// trace id for faults of ours (logged).
+fn engine_message(e: EngineError) -> String {
+    if e.kind().shows_message() {
+        e.to_string()
+    } else {
+        internal(e)
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> String {
+    let trace_id = uuid::Uuid::now_v7().to_string();
+    tracing::error!(%trace_id, error = %e, "an MCP tool failed");
+    format!("internal error; trace id {trace_id}")
+}
+
+fn remote(e: CliError) -> String {
+    e.to_string()
+}
+
+impl Backend {
+    fn scope<'a>(&self, caller: &'a Caller) -> Result<&'a str, String> {
+        caller
+            .scope
+            .as_deref()
+            .ok_or_else(|| "not authenticated".to_owned())
+    }
+
+    async fn run(
+        &self,
+        caller: &Caller,
+        body: Value,
+        trigger: Trigger,
+    ) -> Result<RunResponse, String> {
+        match self {
+            Self::Remote(api) => {
+                let mut headers = vec![
+                    ("x-executor-trigger", trigger.kind.as_str().to_owned()),
+                    (
+                        "x-executor-trigger-meta",
+                        ascii_json(&Value::Object(trigger.meta.unwrap_or_default())),
+                    ),
+                ];
+                if let Some(session) = &trigger.session {
+                    headers.push(("x-executor-session", session.as_str().to_owned()));
+                }
+                api.post("/executions", &body, &headers)
+                    .await
+                    .map_err(remote)
+            }
+            Self::Local { engine, .. } => {
+                let code = body["code"].as_str().unwrap_or_default().to_owned();
+                let request = app::model::RunRequest {
+                    code,
+                    timeout_ms: body["timeoutMs"].as_u64(),
+                };
+                request.validate().map_err(|e| e.to_string())?;
+                engine
+                    .execute(ExecuteRequest {
+                        scope: self.scope(caller)?.to_owned(),
+                        code: request.code,
+                        trigger,
+                        timeout: request.timeout_ms.map(std::time::Duration::from_millis),
+                        elicitation: ElicitationMode::Pause,
+                    })
+                    .await
+                    .map_err(engine_message)
+            }
+        }
+    }
+
+    async fn resume(
+        &self,
+        caller: &Caller,
+        id: &str,
+        action: ResumeAction,
+        content: Option<Value>,
+    ) -> Result<RunResponse, String> {
+        match self {
+            Self::Remote(api) => {
+                let mut body = json!({ "action": action.as_str() });
+                if let Some(content) = content {
+                    body["content"] = content;
+                }
+                api.post(&format!("/executions/{id}/resume"), &body, &[])
+                    .await
+                    .map_err(remote)
+            }
+            Self::Local { engine, .. } => engine
+                .resume(self.scope(caller)?, id, action, content)
+                .await
+                .map_err(engine_message),
+        }
+    }
+
+    async fn cancel(&self, caller: &Caller, id: &str) -> Result<RunResponse, String> {
+        match self {
+            Self::Remote(api) => api
+                .post(&format!("/executions/{id}/cancel"), &json!({}), &[])
+                .await
+                .map_err(remote),
+            Self::Local { engine, .. } => engine
+                .cancel(self.scope(caller)?, id)
+                .await
+                .map_err(engine_message),
+        }
+    }
+
+    /// A page of the list for `query` (list parameters, form-encoded).
+    async fn list(&self, caller: &Caller, query: &str) -> Result<ListPage, String> {
+        match self {
+            Self::Remote(api) => api
+                .get(&format!("/executions?meta=false&{query}"))
+                .await
+                .map_err(remote),
+            Self::Local { store, .. } => {
+                let list = parse_query(query)?;
+                store
+                    .list_without_meta(self.scope(caller)?, &list)
+                    .await
+                    .map_err(internal)
+            }
+        }
+    }
+
+    async fn meta(&self, caller: &Caller, query: &str) -> Result<ListMeta, String> {
+        match self {
+            Self::Remote(api) => api
+                .get(&format!("/executions/meta?{query}"))
+                .await
+                .map_err(remote),
+            Self::Local { store, .. } => {
+                let list = parse_query(query)?;
+                store
+                    .list_meta(self.scope(caller)?, &list.filters, Counts::Bounded)
+                    .await
+                    .map_err(internal)
+            }
+        }
+    }
+
+    async fn get(&self, caller: &Caller, id: &str) -> Result<ExecutionEnvelope, String> {
+        match self {
+            Self::Remote(api) => api.get(&format!("/executions/{id}")).await.map_err(remote),
+            Self::Local { store, .. } => store
+                .get(self.scope(caller)?, id)
+                .await
+                .map_err(internal)?
+                .ok_or_else(|| EngineError::NotFound(id.to_owned()).to_string()),
+        }
+    }
+
+    async fn tool_calls(&self, caller: &Caller, id: &str) -> Result<Vec<ToolCall>, String> {
+        match self {
+            Self::Remote(api) => api
+                .get::<ToolCallList>(&format!("/executions/{id}/tool-calls"))
+                .await
+                .map(|l| l.tool_calls)
+                .map_err(remote),
+            Self::Local { store, .. } => store
+                .tool_calls(self.scope(caller)?, id)
+                .await
+                .map_err(internal)?
+                .ok_or_else(|| EngineError::NotFound(id.to_owned()).to_string()),
+        }
+    }
+}
+
+fn parse_query(query: &str) -> Result<ListQuery, String> {
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    ListQuery::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())), &[])
+        .map_err(|e| e.to_string())
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -130,26 +331,53 @@ fn first_line(text: &str) -> String {
         .collect()
 }
 
-/// A server's answer to a request about one run: a missing run says what
-/// to do.
-fn run_error(id: &str, e: CliError) -> CallToolResult {
-    match e {
-        CliError::Server(message) if message.starts_with("no execution with id") => refused(
-            format!("{message}; runs_list lists the runs this session can see"),
-        ),
-        CliError::Server(message) => refused(message),
-        other => refused(format!("run {id}: {other}")),
+/// A failure about one run: a missing run says what to do.
+fn run_error(message: String) -> CallToolResult {
+    if message.starts_with("no execution with id") {
+        refused(format!(
+            "{message}; runs_list lists the runs this session can see"
+        ))
+    } else {
+        refused(message)
     }
 }
 
 #[tool_router]
 impl Host {
-    pub fn new(api: Api) -> Self {
+    /// A host on stdio, forwarding to a server: one session per process.
+    pub fn remote(api: Api) -> Self {
         Self {
-            api,
-            session: format!("mcp:{}", uuid::Uuid::now_v7().simple()),
+            backend: Backend::Remote(api),
+            session: Some(format!("mcp:{}", uuid::Uuid::now_v7().simple())),
             tool_router: Self::tool_router(),
         }
+    }
+
+    /// A host inside the server (`/mcp`).
+    pub fn local(engine: Engine, store: Store) -> Self {
+        Self {
+            backend: Backend::Local { engine, store },
+            session: None,
+            tool_router: Self::tool_router(),
+        }
+    }
+
+    /// The scope and session of a tool call: over HTTP from the request
+    /// (the access layer's decision, the `mcp-session-id`), never from the
+    /// client's arguments.
+    fn caller(&self, ctx: &RequestContext<RoleServer>) -> Caller {
+        let parts = ctx.extensions.get::<axum::http::request::Parts>();
+        let scope = parts
+            .and_then(|p| p.extensions.get::<Principal>())
+            .map(|p| p.scope.clone());
+        let session = self.session.clone().or_else(|| {
+            parts
+                .and_then(|p| p.headers.get("mcp-session-id"))
+                .and_then(|v| v.to_str().ok())
+                .map(|id| format!("mcp:{id}"))
+                .filter(|s| SessionId::parse(s).is_ok())
+        });
+        Caller { scope, session }
     }
 
     /// Runs JavaScript in a sandbox whose tools are under `tools.`.
@@ -174,23 +402,23 @@ impl Host {
                 })
             })
             .unwrap_or(Value::Null);
-        let meta = json!({ "client": client, "session": self.session });
+        let caller = self.caller(&ctx);
+        let meta = json!({ "client": client, "session": caller.session });
         let mut body = json!({ "code": args.code });
         if let Some(ms) = args.timeout_ms {
             body["timeoutMs"] = json!(ms);
         }
-        let headers = [
-            ("x-executor-trigger", "mcp".to_owned()),
-            ("x-executor-trigger-meta", ascii_json(&meta)),
-            ("x-executor-session", self.session.clone()),
-        ];
-        match self
-            .api
-            .post::<RunResponse>("/executions", &body, &headers)
-            .await
-        {
+        let trigger = Trigger {
+            kind: TriggerKind::known(TriggerKind::MCP),
+            meta: meta.as_object().cloned(),
+            session: caller
+                .session
+                .as_deref()
+                .and_then(|s| SessionId::parse(s).ok()),
+        };
+        match self.backend.run(&caller, body, trigger).await {
             Ok(response) => Ok(outcome(response)),
-            Err(e) => Ok(refused(e.to_string())),
+            Err(e) => Ok(refused(e)),
         }
     }
 
@@ -201,24 +429,29 @@ impl Host {
     async fn resume(
         &self,
         Parameters(args): Parameters<ResumeArgs>,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, McpError> {
-        if !["accept", "decline", "cancel"].contains(&args.action.as_str()) {
-            return Ok(refused(format!(
-                "action '{}': use accept, decline or cancel",
-                args.action
-            )));
-        }
-        let mut body = json!({ "action": args.action });
-        if let Some(content) = args.content {
-            body["content"] = content;
-        }
-        let path = format!("/executions/{}/resume", args.execution_id);
-        match self.api.post::<RunResponse>(&path, &body, &[]).await {
+        let action = match args.action.as_str() {
+            "accept" => ResumeAction::Accept,
+            "decline" => ResumeAction::Decline,
+            "cancel" => ResumeAction::Cancel,
+            other => {
+                return Ok(refused(format!(
+                    "action '{other}': use accept, decline or cancel"
+                )))
+            }
+        };
+        let caller = self.caller(&ctx);
+        match self
+            .backend
+            .resume(&caller, &args.execution_id, action, args.content)
+            .await
+        {
             Ok(response) => Ok(outcome(response)),
-            Err(CliError::Server(m)) if m.contains("not waiting") => Ok(refused(format!(
+            Err(m) if m.contains("not waiting") => Ok(refused(format!(
                 "{m}; only a run with status waiting_for_interaction can be resumed (runs_get shows a run's status)"
             ))),
-            Err(e) => Ok(run_error(&args.execution_id, e)),
+            Err(e) => Ok(run_error(e)),
         }
     }
 
@@ -230,12 +463,14 @@ impl Host {
     async fn runs_list(
         &self,
         Parameters(args): Parameters<ListArgs>,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, McpError> {
+        let caller = self.caller(&ctx);
         let limit = args.limit.unwrap_or(20).clamp(1, 50);
-        let mine = args
-            .mine
-            .unwrap_or(false)
-            .then(|| format!("session:{}", self.session));
+        let mine = match mine_token(args.mine, &caller) {
+            Ok(token) => token,
+            Err(refusal) => return Ok(refusal),
+        };
         let tokens = [
             ("status", args.status.map(|v| format!("status:{v}"))),
             ("trigger", args.trigger.map(|v| format!("trigger:{v}"))),
@@ -253,18 +488,18 @@ impl Host {
             Ok(q) => q,
             Err(e) => return Ok(refused(e.to_string())),
         };
-        let mut path = format!("/executions?meta=false&limit={limit}");
+        let mut full = format!("limit={limit}");
         if !query.is_empty() {
-            path.push('&');
-            path.push_str(&query);
+            full.push('&');
+            full.push_str(&query);
         }
         if let Some(cursor) = &args.cursor {
             let encoded: String = form_urlencoded::byte_serialize(cursor.as_bytes()).collect();
-            path.push_str(&format!("&cursor={encoded}"));
+            full.push_str(&format!("&cursor={encoded}"));
         }
-        let page: ListPage = match self.api.get(&path).await {
+        let page = match self.backend.list(&caller, &full).await {
             Ok(page) => page,
-            Err(e) => return Ok(refused(e.to_string())),
+            Err(e) => return Ok(refused(e)),
         };
         let rows: Vec<Value> = page.executions.iter().map(row).collect();
         let mut text: String = page
@@ -292,11 +527,13 @@ impl Host {
     async fn runs_get(
         &self,
         Parameters(args): Parameters<GetArgs>,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, McpError> {
+        let caller = self.caller(&ctx);
         let id = &args.execution_id;
-        let envelope: ExecutionEnvelope = match self.api.get(&format!("/executions/{id}")).await {
+        let envelope = match self.backend.get(&caller, id).await {
             Ok(e) => e,
-            Err(e) => return Ok(run_error(id, e)),
+            Err(e) => return Ok(run_error(e)),
         };
         let include = args.include.unwrap_or_else(|| {
             ["code", "result", "logs", "toolCalls", "interactions"]
@@ -305,13 +542,9 @@ impl Host {
         });
         let wants = |part: &str| include.iter().any(|i| i == part);
         let calls = if wants("toolCalls") {
-            match self
-                .api
-                .get::<ToolCallList>(&format!("/executions/{id}/tool-calls"))
-                .await
-            {
-                Ok(list) => Some(list.tool_calls),
-                Err(e) => return Ok(run_error(id, e)),
+            match self.backend.tool_calls(&caller, id).await {
+                Ok(calls) => Some(calls),
+                Err(e) => return Ok(run_error(e)),
             }
         } else {
             None
@@ -362,19 +595,21 @@ impl Host {
     async fn runs_summary(
         &self,
         Parameters(args): Parameters<SummaryArgs>,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, McpError> {
-        let mine = args
-            .mine
-            .unwrap_or(false)
-            .then(|| format!("session:{}", self.session));
+        let caller = self.caller(&ctx);
+        let mine = match mine_token(args.mine, &caller) {
+            Ok(token) => token,
+            Err(refusal) => return Ok(refusal),
+        };
         let since = Some(format!("after:{}", args.since.as_deref().unwrap_or("24h")));
         let query = match list_query(&[("since", since), ("mine", mine)], "createdAt,desc") {
             Ok(q) => q,
             Err(e) => return Ok(refused(e.to_string())),
         };
-        let meta: ListMeta = match self.api.get(&format!("/executions/meta?{query}")).await {
+        let meta = match self.backend.meta(&caller, &query).await {
             Ok(m) => m,
-            Err(e) => return Ok(refused(e.to_string())),
+            Err(e) => return Ok(refused(e)),
         };
         let text = format!(
             "{} runs: {} completed, {} failed, {} waiting, {} running",
@@ -399,11 +634,12 @@ impl Host {
     async fn runs_cancel(
         &self,
         Parameters(args): Parameters<CancelArgs>,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, McpError> {
-        let path = format!("/executions/{}/cancel", args.execution_id);
-        match self.api.post::<RunResponse>(&path, &json!({}), &[]).await {
+        let caller = self.caller(&ctx);
+        match self.backend.cancel(&caller, &args.execution_id).await {
             Ok(response) => Ok(outcome(response)),
-            Err(e) => Ok(run_error(&args.execution_id, e)),
+            Err(e) => Ok(run_error(e)),
         }
     }
 }
@@ -418,6 +654,19 @@ impl ServerHandler for Host {
                  describe, call); answer a paused run with `resume`; read your own \
                  history with runs_list, runs_get and runs_summary (mine: true).",
             )
+    }
+}
+
+/// The `session:` token for `mine: true`, from the caller's session.
+fn mine_token(mine: Option<bool>, caller: &Caller) -> Result<Option<String>, CallToolResult> {
+    if !mine.unwrap_or(false) {
+        return Ok(None);
+    }
+    match &caller.session {
+        Some(session) => Ok(Some(format!("session:{session}"))),
+        None => Err(refused(
+            "mine needs an MCP session (this connection has none)".to_owned(),
+        )),
     }
 }
 
@@ -520,9 +769,36 @@ fn fit(run: &mut Value, parts: Vec<(&str, Value)>, budget: usize) -> Vec<String>
 /// closes them.
 pub async fn serve_stdio(api: Api) -> Result<(), Box<dyn std::error::Error>> {
     use rmcp::ServiceExt;
-    let service = Host::new(api).serve(rmcp::transport::stdio()).await?;
+    let service = Host::remote(api).serve(rmcp::transport::stdio()).await?;
     service.waiting().await?;
     Ok(())
+}
+
+/// `/mcp`: the host over streamable HTTP, one per MCP session, behind the
+/// router's access layer. Without tokens rmcp's own check keeps to
+/// loopback names; with tokens any name reaching the server is its own.
+pub fn http_service(
+    engine: Engine,
+    store: Store,
+    open: bool,
+) -> rmcp::transport::streamable_http_server::StreamableHttpService<
+    Host,
+    rmcp::transport::streamable_http_server::session::local::LocalSessionManager,
+> {
+    use rmcp::transport::streamable_http_server::{
+        session::local::LocalSessionManager, StreamableHttpServerConfig, StreamableHttpService,
+    };
+    let config = StreamableHttpServerConfig::default();
+    let config = if open {
+        config
+    } else {
+        config.disable_allowed_hosts()
+    };
+    StreamableHttpService::new(
+        move || Ok(Host::local(engine.clone(), store.clone())),
+        std::sync::Arc::new(LocalSessionManager::default()),
+        config,
+    )
 }
 
 #[cfg(test)]

@@ -66,8 +66,14 @@ pub fn routes(state: AppState) -> Router {
     // Every route, the fallback included, is behind the access layer: a
     // route added later cannot forget it.
     let access = axum::middleware::from_fn_with_state(state.access.clone(), access::authenticate);
+    let mcp = crate::mcp::http_service(
+        state.engine.clone(),
+        state.store.clone(),
+        state.access.is_open(),
+    );
     Router::new()
         .merge(http::routes())
+        .nest_service("/mcp", mcp)
         .route("/api/{*fn_name}", post(server_fns))
         .route("/runs", get(runs_page))
         .route("/", get(|| async { Redirect::temporary("/runs") }))

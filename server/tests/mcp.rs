@@ -1,6 +1,7 @@
 //! The MCP host (docs/mcp.md) as a client written elsewhere sees it: the
 //! official Python SDK (`mcp` from PyPI, installed by scripts/setup.sh)
-//! drives `executor mcp` over stdio against a real server.
+//! drives `executor mcp` over stdio against a real server, and the server's
+//! own `/mcp` over streamable HTTP behind a token.
 
 #![allow(clippy::unwrap_used, reason = "a test should fail loudly")]
 
@@ -14,7 +15,10 @@ use serde_json::Value;
 use app::store::Store;
 use common::{get, serve};
 
-on_both_databases!(an_sdk_client_runs_code_answers_pauses_and_reads_its_own_history,);
+on_both_databases!(
+    an_sdk_client_runs_code_answers_pauses_and_reads_its_own_history,
+    over_http_the_host_is_in_the_tokens_scope_and_each_session_sees_its_own,
+);
 
 /// The virtualenv's Python with the `mcp` SDK (`MCP_PYTHON` names another).
 fn python() -> String {
@@ -31,11 +35,16 @@ fn python() -> String {
     python
 }
 
-/// One client session, start to end; its report.
+/// One client session over stdio, start to end; its report.
 fn client(base: &str) -> Value {
+    run_client(&["stdio", env!("CARGO_BIN_EXE_executor"), base])
+}
+
+fn run_client(args: &[&str]) -> Value {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mcp_client.py");
     let output = Command::new(python())
-        .args([script, env!("CARGO_BIN_EXE_executor"), base])
+        .arg(script)
+        .args(args)
         .output()
         .unwrap();
     assert!(
@@ -61,73 +70,7 @@ async fn an_sdk_client_runs_code_answers_pauses_and_reads_its_own_history(store:
     );
     let (one, two) = (one.unwrap(), two.unwrap());
     for report in [&one, &two] {
-        let tools: Vec<&str> = report["tools"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|t| t.as_str().unwrap())
-            .collect();
-        assert_eq!(
-            tools,
-            [
-                "execute",
-                "resume",
-                "runs_cancel",
-                "runs_get",
-                "runs_list",
-                "runs_summary"
-            ]
-        );
-        assert_eq!(
-            report["readOnly"],
-            serde_json::json!(["runs_get", "runs_list", "runs_summary"])
-        );
-        assert_eq!(report["destructive"], serde_json::json!(["runs_cancel"]));
-        assert_eq!(report["four"]["isError"], false);
-        assert_eq!(report["four"]["result"], 4);
-        assert_eq!(report["four"]["text"], "4");
-        assert_eq!(report["paused"]["status"], "waiting_for_interaction");
-        assert!(report["paused"]["text"]
-            .as_str()
-            .unwrap()
-            .contains("resume"));
-        assert_eq!(report["resumed"]["status"], "completed");
-        assert_eq!(report["resumed"]["result"], 3);
-        assert_eq!(report["failed"]["isError"], true);
-        assert!(report["failed"]["text"].as_str().unwrap().contains("broke"));
-        assert_eq!(report["unknown"]["isError"], true);
-        let unknown = report["unknown"]["text"].as_str().unwrap();
-        assert!(
-            unknown.contains("no execution with id 'no-such-run'") && unknown.contains("runs_list"),
-            "{unknown}"
-        );
-        assert!(
-            !report["get"]["truncated"].as_array().unwrap().is_empty(),
-            "{}",
-            report["get"]
-        );
-        assert!(report["get"]["text"]
-            .as_str()
-            .unwrap()
-            .contains("cut to fit"));
-        // `mine` is this session's runs, all of them and no other's.
-        let mut mine: Vec<&str> = report["mine"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_str().unwrap())
-            .collect();
-        let mut ids: Vec<&str> = report["ids"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_str().unwrap())
-            .collect();
-        mine.sort();
-        ids.sort();
-        assert_eq!(mine, ids);
-        assert_eq!(report["summary"]["runs"], 4);
-        assert_eq!(report["summary"]["statusCounts"]["failed"], 1);
+        judge(report);
     }
     assert_ne!(one["mine"], two["mine"]);
     // Recorded with trigger mcp, the client and the session.
@@ -140,4 +83,134 @@ async fn an_sdk_client_runs_code_answers_pauses_and_reads_its_own_history(store:
     assert_eq!(meta["client"]["version"], "9.1");
     assert!(e["sessionId"].as_str().unwrap().starts_with("mcp:"));
     assert_eq!(meta["session"], e["sessionId"]);
+}
+
+/// What every session's report must show.
+fn judge(report: &Value) {
+    let tools: Vec<&str> = report["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        tools,
+        [
+            "execute",
+            "resume",
+            "runs_cancel",
+            "runs_get",
+            "runs_list",
+            "runs_summary"
+        ]
+    );
+    assert_eq!(
+        report["readOnly"],
+        serde_json::json!(["runs_get", "runs_list", "runs_summary"])
+    );
+    assert_eq!(report["destructive"], serde_json::json!(["runs_cancel"]));
+    assert_eq!(report["four"]["isError"], false);
+    assert_eq!(report["four"]["result"], 4);
+    assert_eq!(report["four"]["text"], "4");
+    assert_eq!(report["paused"]["status"], "waiting_for_interaction");
+    assert!(report["paused"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("resume"));
+    assert_eq!(report["resumed"]["status"], "completed");
+    assert_eq!(report["resumed"]["result"], 3);
+    assert_eq!(report["failed"]["isError"], true);
+    assert!(report["failed"]["text"].as_str().unwrap().contains("broke"));
+    assert_eq!(report["unknown"]["isError"], true);
+    let unknown = report["unknown"]["text"].as_str().unwrap();
+    assert!(
+        unknown.contains("no execution with id 'no-such-run'") && unknown.contains("runs_list"),
+        "{unknown}"
+    );
+    assert!(
+        !report["get"]["truncated"].as_array().unwrap().is_empty(),
+        "{}",
+        report["get"]
+    );
+    assert!(report["get"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("cut to fit"));
+    // `mine` is this session's runs, all of them and no other's.
+    let mut mine: Vec<&str> = report["mine"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let mut ids: Vec<&str> = report["ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    mine.sort();
+    ids.sort();
+    assert_eq!(mine, ids);
+    assert_eq!(report["summary"]["runs"], 4);
+    assert_eq!(report["summary"]["statusCounts"]["failed"], 1);
+}
+
+async fn over_http_the_host_is_in_the_tokens_scope_and_each_session_sees_its_own(store: &Store) {
+    const TOKEN: &str = "exr_mcp-http-token-00000001";
+    let base = common::serve_with_tokens(
+        store,
+        &format!("acme:{TOKEN},beta:exr_mcp-http-token-00000002"),
+        Default::default(),
+    )
+    .await;
+    let url = format!("{base}/mcp");
+    // No token, no host.
+    let refused = reqwest::Client::new()
+        .post(&url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    let (one, two) = tokio::join!(
+        tokio::task::spawn_blocking({
+            let url = url.clone();
+            move || run_client(&["http", &url, TOKEN])
+        }),
+        tokio::task::spawn_blocking({
+            let url = url.clone();
+            move || run_client(&["http", &url, TOKEN])
+        }),
+    );
+    let (one, two) = (one.unwrap(), two.unwrap());
+    judge(&one);
+    judge(&two);
+    assert_ne!(one["mine"], two["mine"]);
+    // In the token's scope, with the client and the MCP session.
+    let id = one["ids"][0].as_str().unwrap();
+    let beta = reqwest::Client::new()
+        .get(format!("{base}/executions/{id}"))
+        .bearer_auth("exr_mcp-http-token-00000002")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(beta.status(), 404, "another scope's token does not see it");
+    let acme: Value = reqwest::Client::new()
+        .get(format!("{base}/executions/{id}"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let e = &acme["execution"];
+    assert_eq!(e["scopeId"], "acme");
+    assert_eq!(e["triggerKind"], "mcp");
+    assert!(e["sessionId"].as_str().unwrap().starts_with("mcp:"));
+    let meta: Value = serde_json::from_str(e["triggerMetaJson"].as_str().unwrap()).unwrap();
+    assert_eq!(meta["client"]["name"], "pytest-client");
 }

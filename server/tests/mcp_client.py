@@ -1,16 +1,21 @@
 """An MCP client written elsewhere: the official Python SDK (`mcp` from
-PyPI) drives `executor mcp` over stdio and prints what it saw as one JSON
-object, for server/tests/mcp.rs to judge.
+PyPI) drives the host, over stdio (`executor mcp`) or streamable HTTP (the
+server's `/mcp`), and prints what it saw as one JSON object, for
+server/tests/mcp.rs to judge.
 
-Usage: python mcp_client.py EXECUTOR [SERVER_URL]
+Usage: python mcp_client.py stdio EXECUTOR SERVER_URL
+       python mcp_client.py http MCP_URL [TOKEN]
 """
 
 import asyncio
 import json
 import sys
 
+import contextlib
+
 from mcp import ClientSession, StdioServerParameters, types
 from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamable_http_client
 
 
 def structured(result):
@@ -21,12 +26,26 @@ def text(result):
     return " ".join(c.text for c in result.content if getattr(c, "type", "") == "text")
 
 
-async def main(executor, server):
-    params = StdioServerParameters(
-        command=executor, args=["mcp", "--server", server], env={"NO_COLOR": "1"}
-    )
+@contextlib.asynccontextmanager
+async def transport(argv):
+    if argv[0] == "stdio":
+        params = StdioServerParameters(
+            command=argv[1], args=["mcp", "--server", argv[2]], env={"NO_COLOR": "1"}
+        )
+        async with stdio_client(params) as (read, write):
+            yield read, write
+    else:
+        import httpx2
+
+        headers = {"authorization": f"Bearer {argv[2]}"} if len(argv) > 2 else {}
+        async with httpx2.AsyncClient(headers=headers, timeout=30) as http:
+            async with streamable_http_client(argv[1], http_client=http) as streams:
+                yield streams[0], streams[1]
+
+
+async def main(argv):
     report = {}
-    async with stdio_client(params) as (read, write):
+    async with transport(argv) as (read, write):
         async with ClientSession(
             read, write, client_info=types.Implementation(name="pytest-client", version="9.1")
         ) as session:
@@ -76,4 +95,4 @@ async def main(executor, server):
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2]))
+    asyncio.run(main(sys.argv[1:]))
