@@ -8,6 +8,9 @@ Usage (a server running, the SDK from scripts/setup.sh --test):
       stdio $CARGO_TARGET_DIR/release/executor http://127.0.0.1:3000
   $CARGO_TARGET_DIR/mcp-venv/bin/python server/benches/mcp_roundtrip.py \
       http http://127.0.0.1:3000/mcp
+  # no server: executor mcp runs the engine in-process on DATABASE_URL
+  $CARGO_TARGET_DIR/mcp-venv/bin/python server/benches/mcp_roundtrip.py \
+      local $CARGO_TARGET_DIR/release/executor sqlite:///tmp/mcp-bench.db
 """
 
 import asyncio
@@ -26,8 +29,12 @@ CALLS = 200
 
 @contextlib.asynccontextmanager
 async def transport(argv):
-    if argv[0] == "stdio":
-        params = StdioServerParameters(command=argv[1], args=["mcp", "--server", argv[2]])
+    if argv[0] in ("stdio", "local"):
+        if argv[0] == "stdio":
+            params = StdioServerParameters(command=argv[1], args=["mcp", "--server", argv[2]])
+        else:
+            params = StdioServerParameters(
+                command=argv[1], args=["mcp"], env={"DATABASE_URL": argv[2]})
         async with stdio_client(params) as (read, write):
             yield read, write
     else:
@@ -49,7 +56,11 @@ async def main(argv):
                 assert not result.is_error
     times.sort()
     p95 = times[int(len(times) * 0.95)]
-    how = "over stdio, forwarding to a server" if argv[0] == "stdio" else "over streamable HTTP"
+    how = {
+        "stdio": "over stdio, forwarding to a server",
+        "local": "over stdio, in-process",
+        "http": "over streamable HTTP",
+    }[argv[0]]
     print(f"MCP execute 'return 1' {how}: "
           f"p50 {statistics.median(times):.2f} ms, p95 {p95:.2f} ms ({CALLS} calls)")
 

@@ -87,10 +87,17 @@ enum Command {
         #[command(subcommand)]
         command: server::cli::RunsCommand,
     },
-    /// The MCP host over stdio, forwarding to a server (docs/mcp.md).
+    /// The MCP host over stdio (docs/mcp.md): forwards to a server, or,
+    /// when none answers at the default address and none was named, runs
+    /// the engine in this process on --database-url.
     Mcp {
         #[command(flatten)]
         server: server::cli::ServerArgs,
+        /// The database an in-process host records into.
+        #[arg(long, default_value = "sqlite://executor.db", env = "DATABASE_URL")]
+        database_url: String,
+        #[command(flatten)]
+        engine: EngineArgs,
     },
     /// Find and describe tools, through the engine's built-ins.
     Tools {
@@ -342,12 +349,24 @@ async fn main() -> ExitCode {
         Command::Resume { server, args } => server::cli::resume(&server, args).await.into(),
         Command::Runs { server, command } => server::cli::runs(&server, command).await.into(),
         Command::Tools { server, command } => server::cli::tools(&server, command).await.into(),
-        Command::Mcp { server } => {
+        Command::Mcp {
+            server,
+            database_url,
+            engine,
+        } => {
             let api = match server::cli::Api::new(&server) {
                 Ok(api) => api,
                 Err(e) => return server::cli::fail(&e).into(),
             };
-            match server::mcp::serve_stdio(api).await {
+            // A desktop client configured with just `executor mcp` works
+            // without a server, its runs in the history a server started
+            // later on the same database shows.
+            let outcome = if server.server.is_none() && !api.reachable().await {
+                mcp_in_process(&database_url, &engine).await
+            } else {
+                server::mcp::serve_stdio(server::mcp::Host::remote(api)).await
+            };
+            match outcome {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(err) => {
                     tracing::error!(error = %err, "the MCP host stopped");
@@ -561,6 +580,28 @@ async fn stop_signal() -> &'static str {
         let _ = tokio::signal::ctrl_c().await;
         "Ctrl-C"
     }
+}
+
+/// `executor mcp` with the engine in this process: the database's lock
+/// (no server may use it meanwhile), restart recovery, then the host on
+/// stdio; on the client's goodbye, runs still going end as a server's do.
+async fn mcp_in_process(
+    database_url: &str,
+    engine_args: &EngineArgs,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let _lock = DatabaseLock::acquire(database_url, "executor mcp (in-process)")?;
+    let store = Store::connect(database_url).await?;
+    let engine = Engine::start(store.clone(), engine_args.registry(), engine_args.config())?;
+    if let Err(e) = engine.recover().await {
+        tracing::error!(error = %e, "could not finish runs left by a previous process");
+    }
+    tracing::info!(database = %redact(database_url), "no server answered: the MCP host runs the engine in this process");
+    let served =
+        server::mcp::serve_stdio(server::mcp::Host::in_process(engine.clone(), store.clone()))
+            .await;
+    engine.shut_down(Duration::from_secs(2)).await;
+    store.close().await;
+    served
 }
 
 /// Deletes expired sessions and forgets idle client addresses, hourly.

@@ -38,6 +38,8 @@ pub struct Host {
     /// One per process over stdio; over HTTP each request names its own
     /// (`mcp-session-id`).
     session: Option<String>,
+    /// In-process on stdio: scope `local`; over HTTP the access layer says.
+    scope: Option<String>,
     tool_router: ToolRouter<Self>,
 }
 
@@ -349,6 +351,18 @@ impl Host {
         Self {
             backend: Backend::Remote(api),
             session: Some(format!("mcp:{}", uuid::Uuid::now_v7().simple())),
+            scope: None,
+            tool_router: Self::tool_router(),
+        }
+    }
+
+    /// A host on stdio running the engine in this process (no server
+    /// answered): scope `local`, as a server without tokens has it.
+    pub fn in_process(engine: Engine, store: Store) -> Self {
+        Self {
+            backend: Backend::Local { engine, store },
+            session: Some(format!("mcp:{}", uuid::Uuid::now_v7().simple())),
+            scope: Some(app::model::LOCAL_SCOPE.to_owned()),
             tool_router: Self::tool_router(),
         }
     }
@@ -358,6 +372,7 @@ impl Host {
         Self {
             backend: Backend::Local { engine, store },
             session: None,
+            scope: None,
             tool_router: Self::tool_router(),
         }
     }
@@ -369,7 +384,8 @@ impl Host {
         let parts = ctx.extensions.get::<axum::http::request::Parts>();
         let scope = parts
             .and_then(|p| p.extensions.get::<Principal>())
-            .map(|p| p.scope.clone());
+            .map(|p| p.scope.clone())
+            .or_else(|| self.scope.clone());
         let session = self.session.clone().or_else(|| {
             parts
                 .and_then(|p| p.headers.get("mcp-session-id"))
@@ -765,11 +781,11 @@ fn fit(run: &mut Value, parts: Vec<(&str, Value)>, budget: usize) -> Vec<String>
     truncated
 }
 
-/// `executor mcp`: serves the host on stdin and stdout until the client
+/// `executor mcp`: serves `host` on stdin and stdout until the client
 /// closes them.
-pub async fn serve_stdio(api: Api) -> Result<(), Box<dyn std::error::Error>> {
+pub async fn serve_stdio(host: Host) -> Result<(), Box<dyn std::error::Error>> {
     use rmcp::ServiceExt;
-    let service = Host::remote(api).serve(rmcp::transport::stdio()).await?;
+    let service = host.serve(rmcp::transport::stdio()).await?;
     service.waiting().await?;
     Ok(())
 }

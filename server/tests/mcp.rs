@@ -85,6 +85,18 @@ async fn an_sdk_client_runs_code_answers_pauses_and_reads_its_own_history(store:
     assert_eq!(meta["session"], e["sessionId"]);
 }
 
+/// The strings `pick` finds in each item of a JSON array, sorted.
+fn sorted<'a>(items: &'a Value, pick: impl Fn(&'a Value) -> &'a Value) -> Vec<&'a str> {
+    let mut all: Vec<&str> = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| pick(item).as_str().unwrap())
+        .collect();
+    all.sort();
+    all
+}
+
 /// What every session's report must show.
 fn judge(report: &Value) {
     let tools: Vec<&str> = report["tools"]
@@ -137,21 +149,10 @@ fn judge(report: &Value) {
         .unwrap()
         .contains("cut to fit"));
     // `mine` is this session's runs, all of them and no other's.
-    let mut mine: Vec<&str> = report["mine"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap())
-        .collect();
-    let mut ids: Vec<&str> = report["ids"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap())
-        .collect();
-    mine.sort();
-    ids.sort();
-    assert_eq!(mine, ids);
+    assert_eq!(
+        sorted(&report["mine"], |v| v),
+        sorted(&report["ids"], |v| v)
+    );
     assert_eq!(report["summary"]["runs"], 4);
     assert_eq!(report["summary"]["statusCounts"]["failed"], 1);
 }
@@ -213,4 +214,35 @@ async fn over_http_the_host_is_in_the_tokens_scope_and_each_session_sees_its_own
     assert!(e["sessionId"].as_str().unwrap().starts_with("mcp:"));
     let meta: Value = serde_json::from_str(e["triggerMetaJson"].as_str().unwrap()).unwrap();
     assert_eq!(meta["client"]["name"], "pytest-client");
+}
+
+/// With no server at the default address and none named, `executor mcp`
+/// runs the engine in-process on its database; a server started on that
+/// database afterwards has the runs.
+#[tokio::test]
+async fn with_no_server_the_host_runs_in_process_and_a_later_server_has_its_runs() {
+    assert!(
+        std::net::TcpStream::connect("127.0.0.1:3000").is_err(),
+        "something listens on 127.0.0.1:3000, the default server: stop it to run this test"
+    );
+    let dir =
+        std::env::temp_dir().join(format!("runs_mcp_local_{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("local.db").display());
+    let report = tokio::task::spawn_blocking({
+        let url = url.clone();
+        move || run_client(&["local", env!("CARGO_BIN_EXE_executor"), &url])
+    })
+    .await
+    .unwrap();
+    judge(&report);
+    // The host has let go of the database: a server takes it.
+    let store = Store::connect(&url).await.unwrap();
+    let base = serve(&store).await;
+    let (_, listed) = get(&format!("{base}/executions?trigger=mcp&limit=100")).await;
+    assert_eq!(
+        sorted(&listed["executions"], |e| &e["execution"]["id"]),
+        sorted(&report["ids"], |v| v)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -4,6 +4,7 @@ server's `/mcp`), and prints what it saw as one JSON object, for
 server/tests/mcp.rs to judge.
 
 Usage: python mcp_client.py stdio EXECUTOR SERVER_URL
+       python mcp_client.py local EXECUTOR DATABASE_URL   (no server: in-process)
        python mcp_client.py http MCP_URL [TOKEN]
 """
 
@@ -28,10 +29,12 @@ def text(result):
 
 @contextlib.asynccontextmanager
 async def transport(argv):
-    if argv[0] == "stdio":
-        params = StdioServerParameters(
-            command=argv[1], args=["mcp", "--server", argv[2]], env={"NO_COLOR": "1"}
-        )
+    if argv[0] in ("stdio", "local"):
+        if argv[0] == "stdio":
+            args, env = ["mcp", "--server", argv[2]], {"NO_COLOR": "1"}
+        else:
+            args, env = ["mcp", "--demo-tools"], {"NO_COLOR": "1", "DATABASE_URL": argv[2]}
+        params = StdioServerParameters(command=argv[1], args=args, env=env)
         async with stdio_client(params) as (read, write):
             yield read, write
     else:

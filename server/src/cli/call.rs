@@ -249,10 +249,10 @@ fn print_pause(server: &ServerArgs, response: &RunResponse) {
             ElicitationRequest::Url { url, .. } => text.push_str(&format!("url: {url}\n")),
         }
     }
-    let server_arg = if server.server == "http://127.0.0.1:3000" {
+    let server_arg = if server.url() == super::DEFAULT_SERVER {
         String::new()
     } else {
-        format!(" --server {}", shell_quote(&server.server))
+        format!(" --server {}", shell_quote(server.url()))
     };
     text.push_str("Answer it with one of:\n");
     text.push_str(&format!(

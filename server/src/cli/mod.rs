@@ -19,17 +19,15 @@ pub use call::{call, resume, CallArgs, ResumeArgs};
 pub use runs::{list_query, runs, RunsCommand};
 pub use tools::{tools, ToolsCommand};
 
+/// The server the CLI talks to when none is named.
+pub const DEFAULT_SERVER: &str = "http://127.0.0.1:3000";
+
 /// Where the server is and who we are to it.
 #[derive(clap::Args, Clone, Debug)]
 pub struct ServerArgs {
-    /// The server's base URL.
-    #[arg(
-        long,
-        env = "EXECUTOR_URL",
-        default_value = "http://127.0.0.1:3000",
-        global = true
-    )]
-    pub server: String,
+    /// The server's base URL [default: http://127.0.0.1:3000].
+    #[arg(long, env = "EXECUTOR_URL", global = true)]
+    pub server: Option<String>,
     /// A token for a server that requires one (`executor token new`).
     #[arg(long, env = "EXECUTOR_TOKEN", hide_env_values = true, global = true)]
     pub token: Option<String>,
@@ -86,9 +84,16 @@ pub struct Api {
     http: reqwest::Client,
 }
 
+impl ServerArgs {
+    /// The server's URL, the default one when none was named.
+    pub fn url(&self) -> &str {
+        self.server.as_deref().unwrap_or(DEFAULT_SERVER)
+    }
+}
+
 impl Api {
     pub fn new(args: &ServerArgs) -> Result<Self, CliError> {
-        let base = args.server.trim_end_matches('/').to_owned();
+        let base = args.url().trim_end_matches('/').to_owned();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(CliError::Usage(format!(
                 "--server: '{base}' is not an http:// or https:// URL"
@@ -106,6 +111,16 @@ impl Api {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// Whether a server answers at all (`/healthz`).
+    pub async fn reachable(&self) -> bool {
+        self.http
+            .get(self.url("/healthz"))
+            .timeout(std::time::Duration::from_secs(2))
+            .send()
+            .await
+            .is_ok()
     }
 
     fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
