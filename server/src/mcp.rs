@@ -8,7 +8,10 @@
 
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
-use rmcp::model::{CallToolResult, ContentBlock, Implementation, ServerCapabilities, ServerConfig};
+use rmcp::model::{
+    CallToolResult, ContentBlock, ElicitRequestParams, ElicitationAction, ElicitationSchema,
+    Implementation, ServerCapabilities, ServerConfig,
+};
 use rmcp::service::RequestContext;
 use rmcp::{tool, tool_handler, tool_router, ErrorData as McpError, RoleServer, ServerHandler};
 use schemars::JsonSchema;
@@ -399,9 +402,10 @@ impl Host {
     /// Runs JavaScript in a sandbox whose tools are under `tools.`.
     /// Workflow: find tools with `await tools.search({ query: "issues" })`,
     /// read one with `await tools.describe.tool({ path })`, then call it:
-    /// `return await tools.github.issues.list({ repo })`. A run that needs a
-    /// person's approval returns status waiting_for_interaction with the
-    /// question; answer it with `resume`.
+    /// `return await tools.github.issues.list({ repo })`. When a run needs a
+    /// person (an approval, a form), a client that supports elicitation is
+    /// asked and the run goes on; otherwise it returns status
+    /// waiting_for_interaction with the question: answer it with `resume`.
     #[tool]
     async fn execute(
         &self,
@@ -432,10 +436,45 @@ impl Host {
                 .as_deref()
                 .and_then(|s| SessionId::parse(s).ok()),
         };
-        match self.backend.run(&caller, body, trigger).await {
-            Ok(response) => Ok(outcome(response)),
-            Err(e) => Ok(refused(e)),
+        let mut response = match self.backend.run(&caller, body, trigger).await {
+            Ok(response) => response,
+            Err(e) => return Ok(refused(e)),
+        };
+        // A client that declared elicitation is asked inline, and the run
+        // goes on: the history records the pause and the answer exactly as
+        // for `resume`. Otherwise the pause is the result.
+        let asks = ctx
+            .peer
+            .peer_info()
+            .is_some_and(|info| info.capabilities.elicitation.is_some());
+        while asks && response.status == RunStatus::WaitingForInteraction {
+            let Some(params) = response
+                .interaction
+                .as_ref()
+                .and_then(|i| elicit_params(&i.request))
+            else {
+                break;
+            };
+            let Ok(answer) = ctx.peer.create_elicitation(params).await else {
+                // The client could not ask: the pause stands, `resume` goes on.
+                break;
+            };
+            let (action, content) = match answer.action {
+                ElicitationAction::Accept => (ResumeAction::Accept, answer.content),
+                ElicitationAction::Decline => (ResumeAction::Decline, None),
+                // Cancel, and any action a later protocol adds.
+                _ => (ResumeAction::Cancel, None),
+            };
+            response = match self
+                .backend
+                .resume(&caller, &response.execution_id, action, content)
+                .await
+            {
+                Ok(r) => r,
+                Err(e) => return Ok(refused(e)),
+            };
         }
+        Ok(outcome(response))
     }
 
     /// Answers a run that waits for a person (status
@@ -670,6 +709,27 @@ impl ServerHandler for Host {
                  describe, call); answer a paused run with `resume`; read your own \
                  history with runs_list, runs_get and runs_summary (mine: true).",
             )
+    }
+}
+
+/// A form interaction as an MCP elicitation request; `None` for what MCP
+/// forms cannot carry (a URL to visit, a schema beyond flat primitives),
+/// which stays a pause.
+fn elicit_params(request: &app::model::ElicitationRequest) -> Option<ElicitRequestParams> {
+    match request {
+        app::model::ElicitationRequest::Form {
+            message,
+            requested_schema,
+        } => {
+            let schema: ElicitationSchema =
+                serde_json::from_value(requested_schema.clone()).ok()?;
+            Some(ElicitRequestParams::FormElicitationParams {
+                meta: None,
+                message: message.clone(),
+                requested_schema: schema,
+            })
+        }
+        app::model::ElicitationRequest::Url { .. } => None,
     }
 }
 

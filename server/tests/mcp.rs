@@ -71,6 +71,11 @@ async fn an_sdk_client_runs_code_answers_pauses_and_reads_its_own_history(store:
     let (one, two) = (one.unwrap(), two.unwrap());
     for report in [&one, &two] {
         judge(report);
+        let id = report["inline"]["executionId"].as_str().unwrap().to_owned();
+        judge_inline(report, async {
+            get(&format!("{base}/executions/{id}")).await.1
+        })
+        .await;
     }
     assert_ne!(one["mine"], two["mine"]);
     // Recorded with trigger mcp, the client and the session.
@@ -95,6 +100,24 @@ fn sorted<'a>(items: &'a Value, pick: impl Fn(&'a Value) -> &'a Value) -> Vec<&'
         .collect();
     all.sort();
     all
+}
+
+/// A client that declared elicitation was asked inline, and the run went
+/// on to its end in one call; its interaction is answered (none pending).
+async fn judge_inline(report: &Value, get_run: impl std::future::Future<Output = Value>) {
+    assert_eq!(
+        report["inline"]["asked"],
+        serde_json::json!(["Approve demo.write?"])
+    );
+    assert_eq!(
+        report["inline"]["status"], "completed",
+        "{}",
+        report["inline"]
+    );
+    assert_eq!(report["inline"]["result"], 9);
+    let run = get_run.await;
+    assert_eq!(run["execution"]["hadElicitation"], true);
+    assert_eq!(run["pendingInteraction"], Value::Null);
 }
 
 /// What every session's report must show.
@@ -190,24 +213,30 @@ async fn over_http_the_host_is_in_the_tokens_scope_and_each_session_sees_its_own
     judge(&one);
     judge(&two);
     assert_ne!(one["mine"], two["mine"]);
+    // A run as a token's holder sees it: status and body.
+    let as_token = |id: String, token: &'static str| {
+        let url = format!("{base}/executions/{id}");
+        async move {
+            let response = reqwest::Client::new()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            (
+                status,
+                response.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    let inline = one["inline"]["executionId"].as_str().unwrap().to_owned();
+    judge_inline(&one, async { as_token(inline, TOKEN).await.1 }).await;
     // In the token's scope, with the client and the MCP session.
-    let id = one["ids"][0].as_str().unwrap();
-    let beta = reqwest::Client::new()
-        .get(format!("{base}/executions/{id}"))
-        .bearer_auth("exr_mcp-http-token-00000002")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(beta.status(), 404, "another scope's token does not see it");
-    let acme: Value = reqwest::Client::new()
-        .get(format!("{base}/executions/{id}"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let id = one["ids"][0].as_str().unwrap().to_owned();
+    let (beta, _) = as_token(id.clone(), "exr_mcp-http-token-00000002").await;
+    assert_eq!(beta, 404, "another scope's token does not see it");
+    let (_, acme) = as_token(id, TOKEN).await;
     let e = &acme["execution"];
     assert_eq!(e["scopeId"], "acme");
     assert_eq!(e["triggerKind"], "mcp");

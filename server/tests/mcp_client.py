@@ -94,6 +94,24 @@ async def main(argv):
                              structured(failed).get("executionId"), bid]
             summary = await session.call_tool("runs_summary", {"mine": True})
             report["summary"] = structured(summary)
+    if argv[0] != "local":
+        # Another session, whose client declares elicitation: the pause is
+        # asked inline (accepted here) and the run completes in one call.
+        asked = []
+
+        async def answer(context, params):
+            asked.append(params.message)
+            return types.ElicitResult(action="accept", content={})
+
+        async with transport(argv) as (read, write):
+            async with ClientSession(read, write, elicitation_callback=answer) as session:
+                await session.initialize()
+                inline = await session.call_tool(
+                    "execute", {"code": "const r = await tools.demo.write({ n: 9 }); return r.args.n;"})
+                report["inline"] = {"status": structured(inline).get("status"),
+                                    "result": structured(inline).get("result"),
+                                    "executionId": structured(inline).get("executionId"),
+                                    "asked": asked}
     print(json.dumps(report))
 
 
