@@ -18,6 +18,7 @@ use common::{get, serve};
 on_both_databases!(
     an_sdk_client_runs_code_answers_pauses_and_reads_its_own_history,
     over_http_the_host_is_in_the_tokens_scope_and_each_session_sees_its_own,
+    an_rmcp_client_lists_the_tools_and_runs_code,
 );
 
 /// The virtualenv's Python with the `mcp` SDK (`MCP_PYTHON` names another).
@@ -274,4 +275,47 @@ async fn with_no_server_the_host_runs_in_process_and_a_later_server_has_its_runs
         sorted(&report["ids"], |v| v)
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// rmcp's own client, over `executor mcp` as a child process.
+async fn an_rmcp_client_lists_the_tools_and_runs_code(store: &Store) {
+    use rmcp::model::CallToolRequestParams;
+    use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
+    use rmcp::ServiceExt;
+    let base = serve(store).await;
+    let command = tokio::process::Command::new(env!("CARGO_BIN_EXE_executor")).configure(|c| {
+        c.args(["mcp", "--server", &base]);
+    });
+    let client = ().serve(TokioChildProcess::new(command).unwrap()).await.unwrap();
+    let mut names: Vec<String> = client
+        .list_all_tools()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name.to_string())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "execute",
+            "resume",
+            "runs_cancel",
+            "runs_get",
+            "runs_list",
+            "runs_summary"
+        ]
+    );
+    let arguments = serde_json::json!({ "code": "return 6 * 7" });
+    let result = client
+        .call_tool(
+            CallToolRequestParams::new("execute")
+                .with_arguments(arguments.as_object().unwrap().clone()),
+        )
+        .await
+        .unwrap();
+    let structured = result.structured_content.unwrap();
+    assert_eq!(structured["status"], "completed");
+    assert_eq!(structured["result"], 42);
+    client.cancel().await.unwrap();
 }
