@@ -21,6 +21,16 @@ on_both_databases!(
     an_rmcp_client_lists_the_tools_and_runs_code,
 );
 
+/// The host's tools, by name.
+const TOOLS: [&str; 6] = [
+    "execute",
+    "resume",
+    "runs_cancel",
+    "runs_get",
+    "runs_list",
+    "runs_summary",
+];
+
 /// The virtualenv's Python with the `mcp` SDK (`MCP_PYTHON` names another).
 fn python() -> String {
     if let Ok(p) = std::env::var("MCP_PYTHON") {
@@ -129,17 +139,7 @@ fn judge(report: &Value) {
         .iter()
         .map(|t| t.as_str().unwrap())
         .collect();
-    assert_eq!(
-        tools,
-        [
-            "execute",
-            "resume",
-            "runs_cancel",
-            "runs_get",
-            "runs_list",
-            "runs_summary"
-        ]
-    );
+    assert_eq!(tools, TOOLS);
     assert_eq!(
         report["readOnly"],
         serde_json::json!(["runs_get", "runs_list", "runs_summary"])
@@ -295,17 +295,7 @@ async fn an_rmcp_client_lists_the_tools_and_runs_code(store: &Store) {
         .map(|t| t.name.to_string())
         .collect();
     names.sort();
-    assert_eq!(
-        names,
-        [
-            "execute",
-            "resume",
-            "runs_cancel",
-            "runs_get",
-            "runs_list",
-            "runs_summary"
-        ]
-    );
+    assert_eq!(names, TOOLS);
     let arguments = serde_json::json!({ "code": "return 6 * 7" });
     let result = client
         .call_tool(
