@@ -326,11 +326,9 @@ fn refused(message: String) -> CallToolResult {
     CallToolResult::error(vec![ContentBlock::text(message)])
 }
 
+/// A row's first line of code or error, cut to [`LINE_CHARS`].
 fn first_line(text: &str) -> String {
-    text.lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("")
-        .trim()
+    crate::cli::first_line(text)
         .chars()
         .take(LINE_CHARS)
         .collect()

@@ -31,6 +31,7 @@ pub use api::{
 };
 #[cfg(feature = "ssr")]
 pub use counts_handoff::{CountsHandoff, DEFAULT_RENDER_BUDGET};
+pub use format::duration as format_duration;
 pub use page_state::{PageState, ELEMENT_ID as PAGE_STATE_ID};
 
 use crate::model::{ExecutionEnvelope, RunsView};

@@ -246,6 +246,15 @@ pub fn ascii_json(value: &Value) -> String {
     out
 }
 
+/// A text's first line with something on it, trimmed (a run's code or
+/// error in a row).
+pub fn first_line(text: &str) -> &str {
+    text.lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim()
+}
+
 /// Writes to stdout, ignoring a closed pipe (`| head`).
 pub fn out(text: &str) {
     let mut stdout = anstream::stdout();

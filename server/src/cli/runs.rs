@@ -13,7 +13,8 @@ use app::model::{
 };
 
 use super::show::show;
-use super::{fail, out, Api, CliError, Exit, ServerArgs, Styles};
+use super::{fail, first_line, out, Api, CliError, Exit, ServerArgs, Styles};
+use app::runs::format_duration as duration;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum RunsCommand {
@@ -315,13 +316,7 @@ fn table(runs: &[ExecutionEnvelope], width: Option<usize>, header: bool) -> Stri
             status
         };
         let style = Styles::status(status);
-        let code: String = e
-            .code
-            .lines()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("")
-            .trim()
-            .to_owned();
+        let code = first_line(&e.code).to_owned();
         let code = match width {
             Some(w) => code.chars().take(w.saturating_sub(fixed).max(10)).collect(),
             None => code,
@@ -338,16 +333,6 @@ fn table(runs: &[ExecutionEnvelope], width: Option<usize>, header: bool) -> Stri
         ));
     }
     text
-}
-
-pub fn duration(ms: i64) -> String {
-    if ms < 1_000 {
-        format!("{ms}ms")
-    } else if ms < 60_000 {
-        format!("{}.{}s", ms / 1_000, (ms % 1_000) / 100)
-    } else {
-        format!("{}.{}m", ms / 60_000, (ms % 60_000) / 6_000)
-    }
 }
 
 /// Polls for new runs (`after` the newest seen) and for the state of the

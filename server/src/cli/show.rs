@@ -7,8 +7,8 @@ use serde_json::{json, Value};
 
 use app::model::{format_utc, ExecutionEnvelope, ToolCallList};
 
-use super::runs::duration;
 use super::{out, Api, CliError, Exit, Styles};
+use app::runs::format_duration as duration;
 
 /// Characters of the waterfall's bar.
 const BAR: usize = 40;
