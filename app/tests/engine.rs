@@ -254,7 +254,11 @@ async fn approval_pauses_and_accept_resumes(store: &Store) {
     let row = store.get(SCOPE, &out.execution_id).await.unwrap().unwrap();
     assert_eq!(row.execution.status, ExecutionStatus::Completed);
     assert!(row.pending_interaction.is_none());
-    let all = store.interactions(SCOPE, &out.execution_id).await.unwrap();
+    let all = store
+        .interactions(SCOPE, &out.execution_id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].status, InteractionStatus::Resolved);
     assert_eq!(
@@ -280,7 +284,11 @@ async fn decline_makes_the_tool_fail_catchably(store: &Store) {
         done.result,
         Some(json!("declined: demo.write was not approved"))
     );
-    let all = store.interactions(SCOPE, &out.execution_id).await.unwrap();
+    let all = store
+        .interactions(SCOPE, &out.execution_id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(all[0].status, InteractionStatus::Resolved);
     assert!(all[0].response_json.as_deref().unwrap().contains("decline"));
     let calls = calls(store, &out.execution_id).await;
@@ -301,7 +309,11 @@ async fn resume_with_cancel_cancels_the_interaction(store: &Store) {
         .unwrap();
     assert_eq!(done.status, RunStatus::Failed);
     assert!(done.error.unwrap().contains("cancelled the request"));
-    let all = store.interactions(SCOPE, &out.execution_id).await.unwrap();
+    let all = store
+        .interactions(SCOPE, &out.execution_id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(all[0].status, InteractionStatus::Cancelled);
 }
 
@@ -335,7 +347,11 @@ async fn a_run_can_pause_twice(store: &Store) {
         .unwrap();
     assert_eq!(done.status, RunStatus::Completed);
     assert_eq!(done.result, Some(json!({"answer": "Ada"})));
-    let all = store.interactions(SCOPE, &out.execution_id).await.unwrap();
+    let all = store
+        .interactions(SCOPE, &out.execution_id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(all.len(), 2);
     assert!(all.iter().all(|i| i.status == InteractionStatus::Resolved));
     assert_eq!(stored(store, &out.execution_id).await.tool_call_count, 2);
@@ -375,7 +391,11 @@ async fn inline_elicitation_records_the_same_rows(store: &Store) {
     assert_eq!(out.result, Some(json!({"answer": "seen waiting"})));
     let row = stored(store, &out.execution_id).await;
     assert!(row.had_elicitation);
-    let all = store.interactions(SCOPE, &out.execution_id).await.unwrap();
+    let all = store
+        .interactions(SCOPE, &out.execution_id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].status, InteractionStatus::Resolved);
 }
@@ -458,7 +478,11 @@ async fn cancel_stops_a_waiting_run(store: &Store) {
     let row = store.get(SCOPE, &out.execution_id).await.unwrap().unwrap();
     assert_eq!(row.execution.status, ExecutionStatus::Cancelled);
     assert!(row.pending_interaction.is_none());
-    let all = store.interactions(SCOPE, &out.execution_id).await.unwrap();
+    let all = store
+        .interactions(SCOPE, &out.execution_id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(all[0].status, InteractionStatus::Cancelled);
     let calls = calls(store, &out.execution_id).await;
     assert_eq!(calls[0].status, ToolCallStatus::Failed);
@@ -506,7 +530,11 @@ async fn unanswered_pauses_expire(store: &Store) {
     let row = stored(store, &out.execution_id).await;
     assert_eq!(row.status, ExecutionStatus::Cancelled);
     assert!(row.error_text.unwrap().contains("nobody answered"));
-    let all = store.interactions(SCOPE, &out.execution_id).await.unwrap();
+    let all = store
+        .interactions(SCOPE, &out.execution_id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(all[0].status, InteractionStatus::Cancelled);
     let err = engine
         .resume(SCOPE, &out.execution_id, ResumeAction::Accept, None)
@@ -581,7 +609,11 @@ async fn restart_recovery_fails_unfinished_runs(store: &Store) {
         .unwrap()
         .unwrap();
     assert_eq!(calls[0].status, ToolCallStatus::Failed);
-    let all = store.interactions(SCOPE, "dead-waiting").await.unwrap();
+    let all = store
+        .interactions(SCOPE, "dead-waiting")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(all[0].status, InteractionStatus::Cancelled);
     // Counts follow: nothing is left running.
     let meta = store

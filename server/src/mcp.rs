@@ -20,13 +20,14 @@ use serde_json::{json, Value};
 
 use app::engine::{ElicitationMode, Engine, EngineError, ExecuteRequest};
 use app::model::{
-    Counts, ExecutionEnvelope, ListMeta, ListPage, ListQuery, ResumeAction, RunResponse, RunStatus,
-    SessionId, ToolCall, ToolCallList, Trigger, TriggerKind,
+    Counts, ExecutionEnvelope, Interaction, InteractionList, ListMeta, ListPage, ListQuery,
+    ResumeAction, RunResponse, RunStatus, SessionId, ToolCall, ToolCallList, Trigger, TriggerKind,
 };
 use app::store::Store;
 
 use crate::access::Principal;
 use crate::cli::{ascii_json, list_query, Api, CliError};
+use crate::http::codes;
 
 /// `runs_get`'s byte budget by default, and at most.
 const DEFAULT_MAX_BYTES: usize = 20_000;
@@ -62,32 +63,73 @@ struct Caller {
     session: Option<String>,
 }
 
-/// What a caller may be told of an engine error: its own message, or a
-/// trace id for faults of ours (logged).
-fn engine_message(e: EngineError) -> String {
-    if e.kind().shows_message() {
-        e.to_string()
-    } else {
-        internal(e)
+/// Why a tool could not act, by kind, whichever backend answered: the
+/// kinds a model can act on differently are told apart by the engine's
+/// error or the API's error code, never by their wording.
+#[derive(Debug)]
+enum Failure {
+    /// The scope has no such run.
+    Missing(String),
+    /// The run is not waiting for a person.
+    NotWaiting(String),
+    /// Anything else, in words the caller may see.
+    Other(String),
+}
+
+impl Failure {
+    /// A tool error that says what went wrong and what to do.
+    fn refusal(self) -> CallToolResult {
+        refused(match self {
+            Self::Missing(m) => format!("{m}; runs_list lists the runs this session can see"),
+            Self::NotWaiting(m) => format!(
+                "{m}; only a run with status waiting_for_interaction can be resumed (runs_get shows a run's status)"
+            ),
+            Self::Other(m) => m,
+        })
     }
 }
 
-fn internal(e: impl std::fmt::Display) -> String {
-    let trace_id = uuid::Uuid::now_v7().to_string();
-    tracing::error!(%trace_id, error = %e, "an MCP tool failed");
-    format!("internal error; trace id {trace_id}")
+impl From<EngineError> for Failure {
+    fn from(e: EngineError) -> Self {
+        match e {
+            EngineError::NotFound(_) => Self::Missing(e.to_string()),
+            EngineError::NotWaiting { .. } => Self::NotWaiting(e.to_string()),
+            // A caller's mistake keeps its message; a fault of ours is
+            // logged and answered with a trace id.
+            e if e.kind().shows_message() => Self::Other(e.to_string()),
+            e => internal(e),
+        }
+    }
 }
 
-fn remote(e: CliError) -> String {
-    e.to_string()
+impl From<CliError> for Failure {
+    fn from(e: CliError) -> Self {
+        match &e {
+            CliError::Server {
+                code: Some(code),
+                message,
+            } if code == codes::EXECUTION_NOT_FOUND => Self::Missing(message.clone()),
+            CliError::Server {
+                code: Some(code),
+                message,
+            } if code == codes::EXECUTION_NOT_WAITING => Self::NotWaiting(message.clone()),
+            _ => Self::Other(e.to_string()),
+        }
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> Failure {
+    let trace_id = uuid::Uuid::now_v7().to_string();
+    tracing::error!(%trace_id, error = %e, "an MCP tool failed");
+    Failure::Other(format!("internal error; trace id {trace_id}"))
 }
 
 impl Backend {
-    fn scope<'a>(&self, caller: &'a Caller) -> Result<&'a str, String> {
+    fn scope<'a>(&self, caller: &'a Caller) -> Result<&'a str, Failure> {
         caller
             .scope
             .as_deref()
-            .ok_or_else(|| "not authenticated".to_owned())
+            .ok_or_else(|| Failure::Other("not authenticated".to_owned()))
     }
 
     async fn run(
@@ -95,7 +137,7 @@ impl Backend {
         caller: &Caller,
         body: Value,
         trigger: Trigger,
-    ) -> Result<RunResponse, String> {
+    ) -> Result<RunResponse, Failure> {
         match self {
             Self::Remote(api) => {
                 let mut headers = vec![
@@ -110,7 +152,7 @@ impl Backend {
                 }
                 api.post("/executions", &body, &headers)
                     .await
-                    .map_err(remote)
+                    .map_err(Failure::from)
             }
             Self::Local { engine, .. } => {
                 let code = body["code"].as_str().unwrap_or_default().to_owned();
@@ -118,7 +160,9 @@ impl Backend {
                     code,
                     timeout_ms: body["timeoutMs"].as_u64(),
                 };
-                request.validate().map_err(|e| e.to_string())?;
+                request
+                    .validate()
+                    .map_err(|e| Failure::Other(e.to_string()))?;
                 engine
                     .execute(ExecuteRequest {
                         scope: self.scope(caller)?.to_owned(),
@@ -128,7 +172,7 @@ impl Backend {
                         elicitation: ElicitationMode::Pause,
                     })
                     .await
-                    .map_err(engine_message)
+                    .map_err(Failure::from)
             }
         }
     }
@@ -139,7 +183,7 @@ impl Backend {
         id: &str,
         action: ResumeAction,
         content: Option<Value>,
-    ) -> Result<RunResponse, String> {
+    ) -> Result<RunResponse, Failure> {
         match self {
             Self::Remote(api) => {
                 let mut body = json!({ "action": action.as_str() });
@@ -148,37 +192,37 @@ impl Backend {
                 }
                 api.post(&format!("/executions/{id}/resume"), &body, &[])
                     .await
-                    .map_err(remote)
+                    .map_err(Failure::from)
             }
             Self::Local { engine, .. } => engine
                 .resume(self.scope(caller)?, id, action, content)
                 .await
-                .map_err(engine_message),
+                .map_err(Failure::from),
         }
     }
 
-    async fn cancel(&self, caller: &Caller, id: &str) -> Result<RunResponse, String> {
+    async fn cancel(&self, caller: &Caller, id: &str) -> Result<RunResponse, Failure> {
         match self {
             Self::Remote(api) => api
                 .post(&format!("/executions/{id}/cancel"), &json!({}), &[])
                 .await
-                .map_err(remote),
+                .map_err(Failure::from),
             Self::Local { engine, .. } => engine
                 .cancel(self.scope(caller)?, id)
                 .await
-                .map_err(engine_message),
+                .map_err(Failure::from),
         }
     }
 
     /// A page of the list for `query` (list parameters, form-encoded).
-    async fn list(&self, caller: &Caller, query: &str) -> Result<ListPage, String> {
+    async fn list(&self, caller: &Caller, query: &str) -> Result<ListPage, Failure> {
         match self {
             Self::Remote(api) => api
                 .get(&format!("/executions?meta=false&{query}"))
                 .await
-                .map_err(remote),
+                .map_err(Failure::from),
             Self::Local { store, .. } => {
-                let list = parse_query(query)?;
+                let list = parse_query(query).map_err(Failure::Other)?;
                 store
                     .list_without_meta(self.scope(caller)?, &list)
                     .await
@@ -187,14 +231,14 @@ impl Backend {
         }
     }
 
-    async fn meta(&self, caller: &Caller, query: &str) -> Result<ListMeta, String> {
+    async fn meta(&self, caller: &Caller, query: &str) -> Result<ListMeta, Failure> {
         match self {
             Self::Remote(api) => api
                 .get(&format!("/executions/meta?{query}"))
                 .await
-                .map_err(remote),
+                .map_err(Failure::from),
             Self::Local { store, .. } => {
-                let list = parse_query(query)?;
+                let list = parse_query(query).map_err(Failure::Other)?;
                 store
                     .list_meta(self.scope(caller)?, &list.filters, Counts::Bounded)
                     .await
@@ -203,29 +247,47 @@ impl Backend {
         }
     }
 
-    async fn get(&self, caller: &Caller, id: &str) -> Result<ExecutionEnvelope, String> {
+    async fn get(&self, caller: &Caller, id: &str) -> Result<ExecutionEnvelope, Failure> {
         match self {
-            Self::Remote(api) => api.get(&format!("/executions/{id}")).await.map_err(remote),
+            Self::Remote(api) => api
+                .get(&format!("/executions/{id}"))
+                .await
+                .map_err(Failure::from),
             Self::Local { store, .. } => store
                 .get(self.scope(caller)?, id)
                 .await
                 .map_err(internal)?
-                .ok_or_else(|| EngineError::NotFound(id.to_owned()).to_string()),
+                .ok_or_else(|| EngineError::NotFound(id.to_owned()).into()),
         }
     }
 
-    async fn tool_calls(&self, caller: &Caller, id: &str) -> Result<Vec<ToolCall>, String> {
+    async fn tool_calls(&self, caller: &Caller, id: &str) -> Result<Vec<ToolCall>, Failure> {
         match self {
             Self::Remote(api) => api
                 .get::<ToolCallList>(&format!("/executions/{id}/tool-calls"))
                 .await
                 .map(|l| l.tool_calls)
-                .map_err(remote),
+                .map_err(Failure::from),
             Self::Local { store, .. } => store
                 .tool_calls(self.scope(caller)?, id)
                 .await
                 .map_err(internal)?
-                .ok_or_else(|| EngineError::NotFound(id.to_owned()).to_string()),
+                .ok_or_else(|| EngineError::NotFound(id.to_owned()).into()),
+        }
+    }
+
+    async fn interactions(&self, caller: &Caller, id: &str) -> Result<Vec<Interaction>, Failure> {
+        match self {
+            Self::Remote(api) => api
+                .get::<InteractionList>(&format!("/executions/{id}/interactions"))
+                .await
+                .map(|l| l.interactions)
+                .map_err(Failure::from),
+            Self::Local { store, .. } => store
+                .interactions(self.scope(caller)?, id)
+                .await
+                .map_err(internal)?
+                .ok_or_else(|| EngineError::NotFound(id.to_owned()).into()),
         }
     }
 }
@@ -334,17 +396,6 @@ fn first_line(text: &str) -> String {
         .collect()
 }
 
-/// A failure about one run: a missing run says what to do.
-fn run_error(message: String) -> CallToolResult {
-    if message.starts_with("no execution with id") {
-        refused(format!(
-            "{message}; runs_list lists the runs this session can see"
-        ))
-    } else {
-        refused(message)
-    }
-}
-
 #[tool_router]
 impl Host {
     /// A host on stdio, forwarding to a server: one session per process.
@@ -436,7 +487,7 @@ impl Host {
         };
         let mut response = match self.backend.run(&caller, body, trigger).await {
             Ok(response) => response,
-            Err(e) => return Ok(refused(e)),
+            Err(e) => return Ok(e.refusal()),
         };
         // A client that declared elicitation is asked inline, and the run
         // goes on: the history records the pause and the answer exactly as
@@ -469,7 +520,7 @@ impl Host {
                 .await
             {
                 Ok(r) => r,
-                Err(e) => return Ok(refused(e)),
+                Err(e) => return Ok(e.refusal()),
             };
         }
         Ok(outcome(response))
@@ -501,10 +552,7 @@ impl Host {
             .await
         {
             Ok(response) => Ok(outcome(response)),
-            Err(m) if m.contains("not waiting") => Ok(refused(format!(
-                "{m}; only a run with status waiting_for_interaction can be resumed (runs_get shows a run's status)"
-            ))),
-            Err(e) => Ok(run_error(e)),
+            Err(e) => Ok(e.refusal()),
         }
     }
 
@@ -552,7 +600,7 @@ impl Host {
         }
         let page = match self.backend.list(&caller, &full).await {
             Ok(page) => page,
-            Err(e) => return Ok(refused(e)),
+            Err(e) => return Ok(e.refusal()),
         };
         let rows: Vec<Value> = page.executions.iter().map(row).collect();
         let mut text: String = page
@@ -586,7 +634,7 @@ impl Host {
         let id = &args.execution_id;
         let envelope = match self.backend.get(&caller, id).await {
             Ok(e) => e,
-            Err(e) => return Ok(run_error(e)),
+            Err(e) => return Ok(e.refusal()),
         };
         let include = args.include.unwrap_or_else(|| {
             ["code", "result", "logs", "toolCalls", "interactions"]
@@ -597,7 +645,16 @@ impl Host {
         let calls = if wants("toolCalls") {
             match self.backend.tool_calls(&caller, id).await {
                 Ok(calls) => Some(calls),
-                Err(e) => return Ok(run_error(e)),
+                Err(e) => return Ok(e.refusal()),
+            }
+        } else {
+            None
+        };
+        // Answered ones too: what a person was asked, and what they did.
+        let asked = if wants("interactions") {
+            match self.backend.interactions(&caller, id).await {
+                Ok(asked) => Some(asked),
+                Err(e) => return Ok(e.refusal()),
             }
         } else {
             None
@@ -623,8 +680,8 @@ impl Host {
         if let Some(calls) = calls {
             parts.push(("toolCalls", json!(calls)));
         }
-        if wants("interactions") {
-            parts.push(("pendingInteraction", json!(envelope.pending_interaction)));
+        if let Some(asked) = asked {
+            parts.push(("interactions", json!(asked)));
         }
         let budget = args
             .max_bytes
@@ -662,7 +719,7 @@ impl Host {
         };
         let meta = match self.backend.meta(&caller, &query).await {
             Ok(m) => m,
-            Err(e) => return Ok(refused(e)),
+            Err(e) => return Ok(e.refusal()),
         };
         let text = format!(
             "{} runs: {} completed, {} failed, {} waiting, {} running",
@@ -692,7 +749,7 @@ impl Host {
         let caller = self.caller(&ctx);
         match self.backend.cancel(&caller, &args.execution_id).await {
             Ok(response) => Ok(outcome(response)),
-            Err(e) => Ok(run_error(e)),
+            Err(e) => Ok(e.refusal()),
         }
     }
 }

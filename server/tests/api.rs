@@ -202,6 +202,8 @@ async fn unknown_ids_answer_404(store: &Store) {
         "/executions/not-a-run/tool-calls".to_owned(),
         format!("/executions/{theirs}"),
         format!("/executions/{theirs}/tool-calls"),
+        "/executions/not-a-run/interactions".to_owned(),
+        format!("/executions/{theirs}/interactions"),
     ] {
         let (status, body) = get(&format!("{base}{path}")).await;
         assert_eq!(status, 404, "{path}");
@@ -238,6 +240,11 @@ async fn one_run_and_its_tool_calls_are_served(store: &Store) {
         (Some("a.b"), Some("a"))
     );
     assert_eq!(calls[1]["toolPath"], "c.d");
+    let (status, body) = get(&format!("{base}/executions/{id}/interactions")).await;
+    assert_eq!(
+        (status, body),
+        (200, serde_json::json!({ "interactions": [] }))
+    );
 }
 
 async fn export_streams_ndjson_and_csv_with_filters(store: &Store) {

@@ -252,6 +252,16 @@ async fn runs_list_show_cancel_and_rerun(store: &Store) {
         (code(&cancelled), text(&cancelled.stdout)),
         (0, format!("{waiting_id} cancelled\n"))
     );
+    // The answered interaction stays in the run's story.
+    let after = text(&run(&["runs", "show", &waiting_id]).stdout);
+    assert!(
+        after.contains("interactions") && !after.contains("waiting for a person"),
+        "{after}"
+    );
+    assert!(after.contains("Approve demo.write?"), "{after}");
+    let as_json = run(&["runs", "show", "--json", &waiting_id]);
+    let as_json: Value = serde_json::from_slice(&as_json.stdout).unwrap();
+    assert_eq!(as_json["interactions"][0]["status"], "cancelled");
     let rerun = run(&["runs", "rerun", rows[3]["id"].as_str().unwrap()]);
     assert_eq!(code(&rerun), 0, "{}", text(&rerun.stderr));
     assert!(text(&rerun.stdout).ends_with(" completed\n"));

@@ -272,7 +272,7 @@ async fn import_copies_a_reference_database_once(db: &TestDb) {
     let found = store.get(SCOPE, "ref-0").await.unwrap().unwrap().execution;
     assert_eq!(found.status, ExecutionStatus::Completed);
     assert_eq!(found.created_at, T0);
-    let asked = store.interactions(SCOPE, "ref-0").await.unwrap();
+    let asked = store.interactions(SCOPE, "ref-0").await.unwrap().unwrap();
     assert_eq!(asked[0].kind, "form");
     store.close().await;
     if let Some(holder) = holder {

@@ -155,6 +155,15 @@ fn judge(report: &Value) {
         .contains("resume"));
     assert_eq!(report["resumed"]["status"], "completed");
     assert_eq!(report["resumed"]["result"], 3);
+    // The answered interaction is in the run's story; a second answer is
+    // refused with what to do.
+    assert_eq!(report["answered"], serde_json::json!(["resolved"]));
+    assert_eq!(report["again"]["isError"], true);
+    let again = report["again"]["text"].as_str().unwrap();
+    assert!(
+        again.contains("not waiting") && again.contains("only a run with status"),
+        "{again}"
+    );
     assert_eq!(report["failed"]["isError"], true);
     assert!(report["failed"]["text"].as_str().unwrap().contains("broke"));
     assert_eq!(report["unknown"]["isError"], true);

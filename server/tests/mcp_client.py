@@ -73,6 +73,11 @@ async def main(argv):
             resumed = await session.call_tool("resume", {"executionId": pid, "action": "accept"})
             report["resumed"] = {"status": structured(resumed).get("status"),
                                  "result": structured(resumed).get("result")}
+            story = await session.call_tool(
+                "runs_get", {"executionId": pid, "include": ["interactions"]})
+            report["answered"] = [i["status"] for i in structured(story).get("interactions", [])]
+            again = await session.call_tool("resume", {"executionId": pid, "action": "accept"})
+            report["again"] = {"isError": again.is_error, "text": text(again)}
 
             failed = await session.call_tool("execute", {"code": "throw new Error('broke')"})
             report["failed"] = {"isError": failed.is_error, "text": text(failed)}

@@ -40,6 +40,6 @@ pub use time::{format_iso_short, format_utc, parse_utc};
 pub use tool_pattern::{namespace_of, ToolPathPattern};
 pub use view_state::{trigger_str, Range, RunsView};
 pub use wire::{
-    Chart, ChartBucket, Estimate, ExecutionEnvelope, InteractionCounts, ListMeta, ListPage,
-    ToolCallList, ToolFacet, TriggerCount,
+    Chart, ChartBucket, Estimate, ExecutionEnvelope, InteractionCounts, InteractionList, ListMeta,
+    ListPage, ToolCallList, ToolFacet, TriggerCount,
 };

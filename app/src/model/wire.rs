@@ -147,3 +147,11 @@ pub struct ChartBucket {
 pub struct ToolCallList {
     pub tool_calls: Vec<ToolCall>,
 }
+
+/// `GET /executions/{id}/interactions`: answered ones too, oldest first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct InteractionList {
+    pub interactions: Vec<Interaction>,
+}

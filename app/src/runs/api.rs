@@ -186,7 +186,8 @@ pub(crate) mod backend {
         let interactions = store
             .interactions(scope, id)
             .await
-            .map_err(|e| failed("loading interactions", e))?;
+            .map_err(|e| failed("loading interactions", e))?
+            .unwrap_or_default();
         Ok(Some(RunDetail {
             run,
             tool_calls,

@@ -50,18 +50,7 @@ impl Store {
         execution_id: &str,
     ) -> Result<Option<Vec<ToolCall>>, StoreError> {
         self.read_own_writes().await;
-        let mut exists = self.db().sql();
-        exists
-            .push("SELECT id FROM execution WHERE scope_id = ")
-            .bind(scope)
-            .push(" AND id = ")
-            .bind(execution_id);
-        if self
-            .db()
-            .fetch_optional::<(String,)>(exists)
-            .await?
-            .is_none()
-        {
+        if !self.run_exists(scope, execution_id).await? {
             return Ok(None);
         }
         let mut sql = self.db().sql();
@@ -75,13 +64,17 @@ impl Store {
         Ok(Some(self.db().fetch_all(sql).await?))
     }
 
-    /// Every interaction of a run, oldest first (answered ones too).
+    /// Every interaction of a run, oldest first (answered ones too);
+    /// `None` when the run is not in scope.
     pub async fn interactions(
         &self,
         scope: &str,
         execution_id: &str,
-    ) -> Result<Vec<Interaction>, StoreError> {
+    ) -> Result<Option<Vec<Interaction>>, StoreError> {
         self.read_own_writes().await;
+        if !self.run_exists(scope, execution_id).await? {
+            return Ok(None);
+        }
         let mut sql = self.db().sql();
         sql.push("SELECT ")
             .push(INTERACTION_COLUMNS)
@@ -90,6 +83,21 @@ impl Store {
             .push(" AND execution_id = ")
             .bind(execution_id)
             .push(" ORDER BY created_at ASC, id ASC");
-        Ok(self.db().fetch_all(sql).await?)
+        Ok(Some(self.db().fetch_all(sql).await?))
+    }
+
+    /// Whether the scope has a run with this id (another scope's looks missing).
+    async fn run_exists(&self, scope: &str, execution_id: &str) -> Result<bool, StoreError> {
+        let mut exists = self.db().sql();
+        exists
+            .push("SELECT id FROM execution WHERE scope_id = ")
+            .bind(scope)
+            .push(" AND id = ")
+            .bind(execution_id);
+        Ok(self
+            .db()
+            .fetch_optional::<(String,)>(exists)
+            .await?
+            .is_some())
     }
 }

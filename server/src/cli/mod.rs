@@ -59,9 +59,13 @@ pub enum CliError {
         "cannot reach the server at {url} ({why}); start one with `executor serve`, or point --server or EXECUTOR_URL at one"
     )]
     Unreachable { url: String, why: String },
-    /// The server's own error message.
-    #[error("{0}")]
-    Server(String),
+    /// The server's own error: its message, and its code when the body
+    /// had the API's shape (`execution_not_found`, …).
+    #[error("{message}")]
+    Server {
+        code: Option<String>,
+        message: String,
+    },
     #[error("{0}")]
     Usage(String),
     #[error("the server answered something unreadable: {0}")]
@@ -166,12 +170,13 @@ impl Api {
             .await
             .map_err(|e| CliError::Unreadable(e.to_string()))?;
         if !status.is_success() {
-            // The API's error shape: {"error": {"message": …}}.
-            let message = serde_json::from_slice::<Value>(&bytes)
-                .ok()
-                .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
-                .unwrap_or_else(|| format!("HTTP {status}"));
-            return Err(CliError::Server(message));
+            // The API's error shape: {"error": {"code": …, "message": …}}.
+            let body = serde_json::from_slice::<Value>(&bytes).unwrap_or_default();
+            let text = |field: &str| body["error"][field].as_str().map(str::to_owned);
+            return Err(CliError::Server {
+                code: text("code"),
+                message: text("message").unwrap_or_else(|| format!("HTTP {status}")),
+            });
         }
         serde_json::from_slice(&bytes).map_err(|e| CliError::Unreadable(e.to_string()))
     }

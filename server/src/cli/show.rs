@@ -1,11 +1,11 @@
 //! `executor runs show ID`: a run for a terminal: properties, code,
 //! result, error, logs (coloured by level), the tool calls as a text
-//! waterfall, and what it waits for.
+//! waterfall, and what it asked of people (answered or waiting).
 
 use anstyle::AnsiColor;
 use serde_json::{json, Value};
 
-use app::model::{format_utc, ExecutionEnvelope, ToolCallList};
+use app::model::{format_utc, ExecutionEnvelope, InteractionList, InteractionStatus, ToolCallList};
 
 use super::{out, Api, CliError, Exit, Styles};
 use app::runs::format_duration as duration;
@@ -16,11 +16,13 @@ const BAR: usize = 40;
 pub async fn show(api: &Api, id: &str, as_json: bool) -> Result<Exit, CliError> {
     let envelope: ExecutionEnvelope = api.get(&format!("/executions/{id}")).await?;
     let calls: ToolCallList = api.get(&format!("/executions/{id}/tool-calls")).await?;
+    let asked: InteractionList = api.get(&format!("/executions/{id}/interactions")).await?;
     if as_json {
         let all = json!({
             "execution": envelope.execution,
             "pendingInteraction": envelope.pending_interaction,
             "toolCalls": calls.tool_calls,
+            "interactions": asked.interactions,
         });
         out(&format!(
             "{}\n",
@@ -128,12 +130,28 @@ pub async fn show(api: &Api, id: &str, as_json: bool) -> Result<Exit, CliError> 
         }
         out(&text);
     }
-    if let Some(pending) = &envelope.pending_interaction {
-        out(&format!(
-            "\n{bold}waiting for a person{bold:#} since {}\n  {}\n",
-            at(Some(pending.created_at)),
-            pending.purpose.clone().unwrap_or_default()
-        ));
+    if !asked.interactions.is_empty() {
+        let mut text = format!("\n{bold}interactions{bold:#}\n");
+        for i in &asked.interactions {
+            // What the person did: the recorded action, or that it waits.
+            let answer = match i.status {
+                InteractionStatus::Pending => "waiting for a person".to_owned(),
+                _ => i
+                    .response_json
+                    .as_deref()
+                    .and_then(|r| serde_json::from_str::<Value>(r).ok())
+                    .and_then(|r| r["action"].as_str().map(str::to_owned))
+                    .unwrap_or_else(|| i.status.as_str().to_owned()),
+            };
+            text.push_str(&format!(
+                "  {} {:<4} {:<22} {}\n",
+                at(Some(i.created_at)),
+                i.kind,
+                answer,
+                i.purpose.as_deref().unwrap_or_default()
+            ));
+        }
+        out(&text);
     }
     Ok(Exit::Done)
 }

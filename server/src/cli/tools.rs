@@ -71,7 +71,10 @@ pub async fn tools(server: &ServerArgs, command: ToolsCommand) -> Exit {
         let why = response
             .error
             .unwrap_or_else(|| "the run did not complete".into());
-        return fail(&CliError::Server(why));
+        return fail(&CliError::Server {
+            code: None,
+            message: why,
+        });
     }
     let result = response.result.unwrap_or(Value::Null);
     if json {

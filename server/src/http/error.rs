@@ -15,6 +15,13 @@ use app::store::StoreError;
 /// Largest request body taken; larger ones answer 413 in the JSON shape.
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
+/// The error codes a client may branch on (the MCP host forwarding to a
+/// server does).
+pub mod codes {
+    pub const EXECUTION_NOT_FOUND: &str = "execution_not_found";
+    pub const EXECUTION_NOT_WAITING: &str = "execution_not_waiting";
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error(transparent)]
@@ -76,11 +83,11 @@ impl ApiError {
             Self::CrossSite => (StatusCode::FORBIDDEN, "cross_site_request"),
             Self::ForeignHost => (StatusCode::FORBIDDEN, "foreign_host"),
             Self::ExecutionNotFound(_) | Self::Engine(EngineError::NotFound(_)) => {
-                (StatusCode::NOT_FOUND, "execution_not_found")
+                (StatusCode::NOT_FOUND, codes::EXECUTION_NOT_FOUND)
             }
             Self::RouteNotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::Engine(EngineError::NotWaiting { .. }) => {
-                (StatusCode::CONFLICT, "execution_not_waiting")
+                (StatusCode::CONFLICT, codes::EXECUTION_NOT_WAITING)
             }
             Self::Engine(EngineError::NotActive { .. }) => {
                 (StatusCode::CONFLICT, "execution_not_active")

@@ -5,7 +5,8 @@ use axum::Json;
 
 use app::model::params::{self, Param};
 use app::model::{
-    BadParam, Counts, ExecutionEnvelope, ListMeta, ListPage, ListQuery, ToolCallList,
+    BadParam, Counts, ExecutionEnvelope, InteractionList, ListMeta, ListPage, ListQuery,
+    ToolCallList,
 };
 use app::store::Store;
 
@@ -135,5 +136,26 @@ pub async fn tool_calls(
         .tool_calls(&scope, &id)
         .await?
         .map(|tool_calls| Json(ToolCallList { tool_calls }))
+        .ok_or(ApiError::ExecutionNotFound(id))
+}
+
+#[utoipa::path(
+    get,
+    path = "/executions/{id}/interactions",
+    params(("id" = String, Path, description = "Execution id")),
+    responses(
+        (status = 200, description = "Interactions, answered ones too, oldest first", body = InteractionList),
+    )
+)]
+#[tracing::instrument(skip(store))]
+pub async fn interactions(
+    State(store): State<Store>,
+    Scope(scope): Scope,
+    Path(id): Path<String>,
+) -> Result<Json<InteractionList>, ApiError> {
+    store
+        .interactions(&scope, &id)
+        .await?
+        .map(|interactions| Json(InteractionList { interactions }))
         .ok_or(ApiError::ExecutionNotFound(id))
 }

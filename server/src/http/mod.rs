@@ -13,7 +13,7 @@ mod scope;
 use axum::routing::{get, post};
 use axum::Router;
 
-pub use error::{panic_response, ApiError, MAX_BODY_BYTES};
+pub use error::{codes, panic_response, ApiError, MAX_BODY_BYTES};
 pub use runs::{TRIGGER_HEADER, TRIGGER_META_HEADER};
 pub use scope::Scope;
 
@@ -26,6 +26,10 @@ pub fn routes() -> Router<AppState> {
         .route("/executions/meta", get(executions::meta))
         .route("/executions/{id}", get(executions::get_one))
         .route("/executions/{id}/tool-calls", get(executions::tool_calls))
+        .route(
+            "/executions/{id}/interactions",
+            get(executions::interactions),
+        )
         .route("/executions/{id}/resume", post(runs::resume))
         .route("/executions/{id}/cancel", post(runs::cancel))
         .route("/executions/{id}/rerun", post(runs::rerun))

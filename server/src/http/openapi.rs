@@ -13,8 +13,9 @@ use utoipa::OpenApi;
 use app::model::params::{self, Location, Param, Shape};
 use app::model::{
     Chart, ChartBucket, ElicitationRequest, Execution, ExecutionEnvelope, Interaction,
-    InteractionCounts, ListMeta, ListPage, PendingInteraction, ResumeAction, ResumeRequest,
-    RunRequest, RunResponse, RunStatus, ToolCall, ToolCallList, ToolFacet, TriggerCount,
+    InteractionCounts, InteractionList, ListMeta, ListPage, PendingInteraction, ResumeAction,
+    ResumeRequest, RunRequest, RunResponse, RunStatus, ToolCall, ToolCallList, ToolFacet,
+    TriggerCount,
 };
 
 #[derive(OpenApi)]
@@ -28,6 +29,7 @@ use app::model::{
         super::executions::meta,
         super::executions::get_one,
         super::executions::tool_calls,
+        super::executions::interactions,
         super::export::export,
         super::runs::run,
         super::runs::resume,
@@ -49,6 +51,7 @@ use app::model::{
         Chart,
         ChartBucket,
         ToolCallList,
+        InteractionList,
         RunRequest,
         RunResponse,
         RunStatus,
@@ -103,7 +106,7 @@ const TRIGGER_HEADERS: [Param; 3] = [
     params::SESSION_HEADER,
 ];
 
-const OPERATIONS: [Operation; 9] = [
+const OPERATIONS: [Operation; 10] = [
     Operation {
         method: "get",
         path: "/executions",
@@ -131,6 +134,12 @@ const OPERATIONS: [Operation; 9] = [
     Operation {
         method: "get",
         path: "/executions/{id}/tool-calls",
+        params: &[],
+        errors: &[404],
+    },
+    Operation {
+        method: "get",
+        path: "/executions/{id}/interactions",
         params: &[],
         errors: &[404],
     },
