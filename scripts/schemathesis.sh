@@ -18,7 +18,7 @@ fi
 work=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "$target/debug/executor" serve --addr "127.0.0.1:$port" --database-url "sqlite://$work/executor.db" \
-  --demo-tools >"$work/server.log" 2>&1 &
+  --demo-tools --secret-key-file "$work/executor.key" >"$work/server.log" 2>&1 &
 server=$!
 trap '{ kill -9 $server; wait $server; } 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 1 200); do

@@ -125,6 +125,7 @@ async fn bench(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let state = server::AppState {
+        sources: server::ephemeral_sources(&store, &engine),
         store: store.clone(),
         engine,
         leptos_options: server::leptos_options(&format!("{root}/target/site"), addr),

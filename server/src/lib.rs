@@ -11,6 +11,7 @@ pub mod maintenance;
 pub mod mcp;
 pub mod metrics;
 pub mod router;
+pub mod sources;
 pub mod state;
 
 pub use router::{router, routes, with_layers};
@@ -53,6 +54,41 @@ pub async fn serve_loopback_with_access(
     serve_on_loopback(store, engine, site_root, CountsHandoff::default(), access).await
 }
 
+/// [`serve_loopback`] with tool sources of the test's own.
+pub async fn serve_loopback_with_sources(
+    store: Store,
+    engine: Engine,
+    site_root: &str,
+    access: access::Access,
+    sources: std::sync::Arc<sources::Sources>,
+) -> std::io::Result<SocketAddr> {
+    serve_listening(
+        store,
+        engine,
+        site_root,
+        CountsHandoff::default(),
+        access,
+        sources,
+    )
+    .await
+}
+
+/// Sources with no config and a key of this process only (tests).
+pub fn ephemeral_sources(store: &Store, engine: &Engine) -> std::sync::Arc<sources::Sources> {
+    let mut key = [0u8; 32];
+    let _ = getrandom::fill(&mut key);
+    let secrets = sources::secrets::Secrets::new(
+        store.clone(),
+        sources::secrets::KeySource::Given(hex::encode(key)),
+    );
+    sources::Sources::new(
+        engine.registry().clone(),
+        store.clone(),
+        std::sync::Arc::new(secrets),
+        false,
+    )
+}
+
 /// [`serve_loopback`] with the page's counts handed off as `counts` says
 /// (a zero budget renders every page with its counts pending).
 pub async fn serve_loopback_with(
@@ -71,6 +107,18 @@ async fn serve_on_loopback(
     counts: CountsHandoff,
     access: access::Access,
 ) -> std::io::Result<SocketAddr> {
+    let sources = ephemeral_sources(&store, &engine);
+    serve_listening(store, engine, site_root, counts, access, sources).await
+}
+
+async fn serve_listening(
+    store: Store,
+    engine: Engine,
+    site_root: &str,
+    counts: CountsHandoff,
+    access: access::Access,
+    sources: std::sync::Arc<sources::Sources>,
+) -> std::io::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let app = router(AppState {
@@ -79,6 +127,7 @@ async fn serve_on_loopback(
         leptos_options: leptos_options(site_root, addr),
         counts,
         access,
+        sources,
     });
     tokio::spawn(async move {
         let _ = axum::serve(

@@ -16,6 +16,8 @@ use app::store::{now_ms, DatabaseLock, Store};
 use server::access::config::{config_entry, config_path, load_tokens, ConfigError};
 use server::access::tokens::{random_secret, SecretHash, TOKEN_PREFIX};
 use server::access::{Access, SessionPolicy, Tokens};
+use server::sources::secrets::{KeySource, Secrets};
+use server::sources::Sources;
 use server::{maintenance, router, AppState};
 
 /// The same allocator as the `executor` binary (see its Cargo.toml note).
@@ -65,6 +67,8 @@ enum Command {
         engine: EngineArgs,
         #[command(flatten)]
         access: AccessArgs,
+        #[command(flatten)]
+        sources: SourceArgs,
     },
     /// Run code on a server and print its result (docs/cli.md).
     Call {
@@ -98,6 +102,10 @@ enum Command {
         database_url: String,
         #[command(flatten)]
         engine: EngineArgs,
+        #[command(flatten)]
+        config: ConfigArg,
+        #[command(flatten)]
+        sources: SourceArgs,
     },
     /// Find and describe tools, through the engine's built-ins.
     Tools {
@@ -272,6 +280,39 @@ impl EngineArgs {
     }
 }
 
+/// Tool sources and their secrets (docs/sources.md).
+#[derive(clap::Args)]
+struct SourceArgs {
+    /// Let sources added through the API start programs (MCP over stdio).
+    /// The config file's may always.
+    #[arg(long, env = "EXECUTOR_ALLOW_STDIO_SOURCES")]
+    allow_stdio_sources: bool,
+    /// The key file secrets are sealed with, made (mode 0600) on first use
+    /// when EXECUTOR_SECRET_KEY (64 hex digits) is not set.
+    #[arg(long, default_value = "executor.key", env = "EXECUTOR_SECRET_KEY_FILE")]
+    secret_key_file: std::path::PathBuf,
+}
+
+impl SourceArgs {
+    /// The sources of the config file (and the stored ones), loading.
+    async fn start(
+        &self,
+        config: Option<&std::path::Path>,
+        registry: Arc<Registry>,
+        store: Store,
+    ) -> Result<Arc<Sources>, String> {
+        let (configured, policies) = server::sources::config::read(config)?;
+        let key = match std::env::var("EXECUTOR_SECRET_KEY") {
+            Ok(key) if !key.trim().is_empty() => KeySource::Given(key),
+            _ => KeySource::File(self.secret_key_file.clone()),
+        };
+        let secrets = Arc::new(Secrets::new(store.clone(), key));
+        let sources = Sources::new(registry, store, secrets, self.allow_stdio_sources);
+        sources.start(configured, policies).await;
+        Ok(sources)
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -305,6 +346,7 @@ async fn main() -> ExitCode {
             render_budget_ms,
             engine,
             access,
+            sources,
         } => {
             let tokens = match access.config.tokens() {
                 Ok(tokens) => tokens,
@@ -332,8 +374,8 @@ async fn main() -> ExitCode {
                     Duration::from_secs(shutdown_grace_secs),
                     Duration::from_millis(render_budget_ms),
                 ),
-                &engine,
-                (tokens, access.policy()),
+                (&engine, &sources),
+                (tokens, &access),
             )
             .await
             {
@@ -353,6 +395,8 @@ async fn main() -> ExitCode {
             server,
             database_url,
             engine,
+            config,
+            sources,
         } => {
             let api = match server::cli::Api::new(&server) {
                 Ok(api) => api,
@@ -362,7 +406,7 @@ async fn main() -> ExitCode {
             // without a server, its runs in the history a server started
             // later on the same database shows.
             let outcome = if server.server.is_none() && !api.reachable().await {
-                mcp_in_process(&database_url, &engine).await
+                mcp_in_process(&database_url, &engine, (&sources, config.config.as_deref())).await
             } else {
                 server::mcp::serve_stdio(server::mcp::Host::remote(api)).await
             };
@@ -484,9 +528,10 @@ async fn serve(
     site_root: &str,
     retention_days: u32,
     (grace, render_budget): (Duration, Duration),
-    engine_args: &EngineArgs,
-    (tokens, policy): (Tokens, SessionPolicy),
+    (engine_args, source_args): (&EngineArgs, &SourceArgs),
+    (tokens, access_args): (Tokens, &AccessArgs),
 ) -> Result<(), Box<dyn std::error::Error>> {
+    let (policy, config) = (access_args.policy(), access_args.config.config.as_deref());
     // Before anything reads or writes: recovery would fail a live server's runs.
     let _lock = DatabaseLock::acquire(database_url, &format!("executor serve on http://{addr}"))?;
     let store = Store::connect(database_url).await?;
@@ -496,6 +541,13 @@ async fn serve(
         Ok(n) => tracing::warn!(runs = n, "failed runs a previous process left unfinished"),
         Err(e) => tracing::error!(error = %e, "could not finish runs left by a previous process"),
     }
+    let sources = source_args
+        .start(
+            config_path(config).as_deref(),
+            engine.registry().clone(),
+            store.clone(),
+        )
+        .await?;
     let leptos_options = server::leptos_options(site_root, addr);
     server::bundle_check::check(site_root, &leptos_options.output_name);
     if retention_days > 0 {
@@ -515,6 +567,7 @@ async fn serve(
         leptos_options,
         counts: CountsHandoff::new(render_budget),
         access,
+        sources,
     });
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(%addr, database = %redact(database_url), "listening; open http://{addr}/runs");
@@ -588,6 +641,7 @@ async fn stop_signal() -> &'static str {
 async fn mcp_in_process(
     database_url: &str,
     engine_args: &EngineArgs,
+    (source_args, config): (&SourceArgs, Option<&std::path::Path>),
 ) -> Result<(), Box<dyn std::error::Error>> {
     let _lock = DatabaseLock::acquire(database_url, "executor mcp (in-process)")?;
     let store = Store::connect(database_url).await?;
@@ -595,6 +649,13 @@ async fn mcp_in_process(
     if let Err(e) = engine.recover().await {
         tracing::error!(error = %e, "could not finish runs left by a previous process");
     }
+    let _sources = source_args
+        .start(
+            config_path(config).as_deref(),
+            engine.registry().clone(),
+            store.clone(),
+        )
+        .await?;
     tracing::info!(database = %redact(database_url), "no server answered: the MCP host runs the engine in this process");
     let served =
         server::mcp::serve_stdio(server::mcp::Host::in_process(engine.clone(), store.clone()))

@@ -7,7 +7,10 @@ use app::engine::Engine;
 use app::runs::CountsHandoff;
 use app::store::Store;
 
+use std::sync::Arc;
+
 use crate::access::Access;
+use crate::sources::Sources;
 
 #[derive(Clone, FromRef)]
 pub struct AppState {
@@ -18,4 +21,6 @@ pub struct AppState {
     pub counts: CountsHandoff,
     /// Who may come in, and as which scope.
     pub access: Access,
+    /// Tool sources and secrets.
+    pub sources: Arc<Sources>,
 }

@@ -93,6 +93,26 @@ enum Target {
     Run,
     /// Lists or counts: nothing of B's may show.
     Listing,
+    /// Reads or changes the source or secret `{id}` names: B's name must
+    /// answer exactly what a missing name answers.
+    Source,
+    Secret,
+}
+
+/// B's source and secret, and A's source (names are namespaces).
+const B_SOURCE: &str = "b_private_api";
+const B_SECRET: &str = "b_private_key";
+const A_SOURCE: &str = "acme_api";
+
+/// A source whose document needs no server: one operation, no network.
+fn inline_source(name: &str) -> String {
+    serde_json::json!({
+        "kind": "openapi",
+        "name": name,
+        "document": "openapi: 3.0.0\ninfo: {title: T, version: '1'}\npaths:\n  /x:\n    get: {operationId: getX}\n",
+        "baseUrl": "http://127.0.0.1:9"
+    })
+    .to_string()
 }
 
 /// A server function's form fields.
@@ -129,7 +149,7 @@ const fn row(
 /// binary's server functions have and this table lacks fails the test.
 fn matrix() -> Vec<Row> {
     use reqwest::Method as M;
-    use Target::{Listing, Run};
+    use Target::{Listing, Run, Secret, Source};
     let mut rows = vec![
         row(
             "GET /executions",
@@ -201,6 +221,46 @@ fn matrix() -> Vec<Row> {
             "/executions/{id}/tool-calls",
             &[],
             Run,
+        ),
+        row(
+            "GET /executions/{id}/interactions",
+            M::GET,
+            "/executions/{id}/interactions",
+            &[],
+            Run,
+        ),
+        row("GET /sources", M::GET, "/sources", &[], Listing),
+        row("POST /sources", M::POST, "/sources", &[], Listing),
+        row("GET /sources/{name}", M::GET, "/sources/{id}", &[], Source),
+        row(
+            "DELETE /sources/{name}",
+            M::DELETE,
+            "/sources/{id}",
+            &[],
+            Source,
+        ),
+        row(
+            "POST /sources/{name}/refresh",
+            M::POST,
+            "/sources/{id}/refresh",
+            &[],
+            Source,
+        ),
+        row("GET /secrets", M::GET, "/secrets", &[], Listing),
+        row(
+            "DELETE /secrets/{name}",
+            M::DELETE,
+            "/secrets/{id}",
+            &[],
+            Secret,
+        ),
+        // A's own secret of the same name: B's is untouched (checked below); after the delete, which must find none of A's.
+        row(
+            "PUT /secrets/{name}",
+            M::PUT,
+            "/secrets/b_private_key",
+            &[],
+            Listing,
         ),
         row(
             "POST /executions/{id}/resume",
@@ -284,10 +344,13 @@ fn request(base: &str, token: &str, row: &Row, id: &str) -> reqwest::RequestBuil
             .map(|(k, v)| (*k, v.replace("{id}", id)))
             .collect();
         request.form(&form)
-    } else if row.method == reqwest::Method::POST {
+    } else if row.method == reqwest::Method::POST || row.method == reqwest::Method::PUT {
         let body = match row.path {
-            "/executions" => r#"{"code": "return 'acme again'"}"#,
-            _ => r#"{"action": "accept"}"#,
+            "/executions" => r#"{"code": "return 'acme again'"}"#.to_owned(),
+            "/sources" => inline_source(A_SOURCE),
+            p if p.starts_with("/secrets/") => r#"{"value": "acme-secret-value"}"#.to_owned(),
+            p if p.starts_with("/sources/") => String::new(),
+            _ => r#"{"action": "accept"}"#.to_owned(),
         };
         request
             .header("content-type", "application/json")
@@ -331,6 +394,37 @@ async fn no_scope_sees_counts_or_changes_another_scopes_runs(store: &Store) {
     ];
     let a_id = a_run["executionId"].as_str().unwrap().to_owned();
     let missing = uuid::Uuid::now_v7().to_string();
+    // B's source and secret; A's source.
+    for (token, body) in [
+        (TOKEN_B, inline_source(B_SOURCE)),
+        (TOKEN_A, inline_source(A_SOURCE)),
+    ] {
+        let added = send(
+            as_token(token, reqwest::Method::POST, &format!("{base}/sources"))
+                .header("content-type", "application/json")
+                .body(body),
+        )
+        .await;
+        assert_eq!(added.status, 201, "{}", added.text);
+        assert_eq!(added.json()["state"], "loaded", "{}", added.text);
+    }
+    let secret = send(
+        as_token(
+            TOKEN_B,
+            reqwest::Method::PUT,
+            &format!("{base}/secrets/{B_SECRET}"),
+        )
+        .header("content-type", "application/json")
+        .body(r#"{"value": "beta-secret-value"}"#),
+    )
+    .await;
+    assert_eq!(secret.status, 204, "{}", secret.text);
+    let b_secret_set = send(as_token(
+        TOKEN_B,
+        reqwest::Method::GET,
+        &format!("{base}/secrets"),
+    ))
+    .await;
 
     // The table covers every JSON route and every server function.
     let openapi = send(as_token(
@@ -360,7 +454,21 @@ async fn no_scope_sees_counts_or_changes_another_scopes_runs(store: &Store) {
 
     for row in &table {
         match row.target {
-            Target::Run => {
+            Target::Run | Target::Source | Target::Secret => {
+                let b_run_ids = b_ids.clone();
+                let (b_ids, a_id, missing) = match row.target {
+                    Target::Run => (b_run_ids.to_vec(), a_id.clone(), missing.clone()),
+                    Target::Source => (
+                        vec![B_SOURCE.to_owned()],
+                        A_SOURCE.to_owned(),
+                        "no_such_source".to_owned(),
+                    ),
+                    _ => (
+                        vec![B_SECRET.to_owned()],
+                        String::new(),
+                        "no_such_secret".to_owned(),
+                    ),
+                };
                 for b_id in &b_ids {
                     let theirs = send(request(&base, TOKEN_A, row, b_id)).await;
                     let nothing = send(request(&base, TOKEN_A, row, &missing)).await;
@@ -381,9 +489,14 @@ async fn no_scope_sees_counts_or_changes_another_scopes_runs(store: &Store) {
                     assert!(theirs == nothing, "{what}: {theirs} ≠ {nothing}");
                 }
                 // And A's own run is there to be seen (the row can fail).
-                if row.method == reqwest::Method::GET || row.path == "/api/load_run" {
+                if !a_id.is_empty()
+                    && (row.method == reqwest::Method::GET || row.path == "/api/load_run")
+                {
                     let mine = send(request(&base, TOKEN_A, row, &a_id)).await;
-                    assert!(mine.text.contains(&a_id), "{}: {}", row.path, mine.text);
+                    // A's run asked nobody anything: its (empty) list is there.
+                    let seen = mine.text.contains(&a_id)
+                        || (row.path.ends_with("/interactions") && mine.status == 200);
+                    assert!(seen, "{}: {}", row.path, mine.text);
                 }
             }
             Target::Listing => {
@@ -427,6 +540,25 @@ async fn no_scope_sees_counts_or_changes_another_scopes_runs(store: &Store) {
     let rows = listed.json()["executions"].as_array().unwrap().len();
     assert_eq!(rows, 2, "{}", listed.text);
     assert!(!listed.text.contains(&a_id));
+    // B's source and secret are as B left them.
+    let sources = send(as_token(
+        TOKEN_B,
+        reqwest::Method::GET,
+        &format!("{base}/sources"),
+    ))
+    .await;
+    assert!(
+        sources.text.contains(B_SOURCE) && !sources.text.contains(A_SOURCE),
+        "{}",
+        sources.text
+    );
+    let secrets = send(as_token(
+        TOKEN_B,
+        reqwest::Method::GET,
+        &format!("{base}/secrets"),
+    ))
+    .await;
+    assert_eq!(secrets.json(), b_secret_set.json());
 }
 
 async fn requests_without_a_valid_token_answer_401_and_pages_go_to_login(store: &Store) {

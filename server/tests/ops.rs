@@ -120,6 +120,7 @@ async fn a_panicking_handler_answers_500_and_the_server_lives(store: &Store) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let state = server::AppState {
+        sources: server::ephemeral_sources(store, &engine),
         store: store.clone(),
         engine,
         leptos_options: server::leptos_options("target/site", addr),

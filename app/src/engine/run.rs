@@ -13,7 +13,9 @@ use super::config::Limits;
 use super::interrupt::{Interrupt, StopReason};
 use super::recorder::Recorder;
 use super::sandbox::{self, Logs, SandboxError, ToolHost};
-use super::tools::{Elicit, ElicitationAnswer, Invocation, LocalFuture, ToolError};
+use super::tools::{
+    Elicit, ElicitationAnswer, Invocation, LocalFuture, PolicyAction, ToolError, Verdict,
+};
 use super::{ElicitationMode, Shared};
 use crate::model::{
     ElicitationRequest, ExecutionStatus, InteractionStatus, PendingInteraction, ResumeAction,
@@ -352,9 +354,30 @@ impl RunState {
         };
         let registry = self.shared.registry.clone();
         let tool = registry
-            .describe(path)
+            .describe(self.scope(), path)
             .ok_or_else(|| super::tools::unknown_tool(path))?;
-        if let Some(message) = tool.approval_message() {
+        // A policy overrides what the tool itself asks for.
+        let asks = match registry.verdict(self.scope(), path) {
+            Some(Verdict {
+                action: PolicyAction::Block,
+                pattern,
+            }) => {
+                return Err(ToolError::new(format!(
+                    "blocked: the policy '{pattern}' does not allow {path}"
+                )))
+            }
+            Some(Verdict {
+                action: PolicyAction::Allow,
+                ..
+            }) => false,
+            Some(Verdict {
+                action: PolicyAction::RequireApproval,
+                ..
+            }) => true,
+            None => tool.approval_message().is_some(),
+        };
+        if asks {
+            let message = registry.approval_prompt(self.scope(), &tool, args.as_ref());
             let answer = self
                 .elicit(ElicitationRequest::Form {
                     message,
@@ -375,11 +398,15 @@ impl RunState {
         }
         let elicit: Rc<dyn Elicit> = Rc::new(Host(self.clone()));
         registry
-            .invoke(Invocation {
-                path: path.to_owned(),
-                args,
-                elicit,
-            })
+            .invoke(
+                self.scope(),
+                Invocation {
+                    scope: self.scope().to_owned(),
+                    path: path.to_owned(),
+                    args,
+                    elicit,
+                },
+            )
             .await
     }
 

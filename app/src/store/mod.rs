@@ -21,6 +21,7 @@ mod rollup;
 mod rows;
 mod sampled;
 mod sessions;
+mod sources;
 mod statement_limit;
 mod sweep;
 pub mod synthetic;
@@ -42,6 +43,7 @@ pub use derived::{rebuild_steps, Drift};
 pub use file_lock::{DatabaseLock, LockError};
 pub use import::ImportReport;
 pub use sessions::SessionRow;
+pub use sources::{SecretRow, SourceRow};
 pub use write_ops::{
     ExecutionPatch, InteractionResolution, NewExecution, NewInteraction, NewToolCall,
     ToolCallFinish, WriteOp,

@@ -23,6 +23,13 @@ pub const DEFAULT_CONFIG: &str = "executor.toml";
 struct ConfigFile {
     #[serde(default)]
     tokens: Vec<TokenEntry>,
+    /// Read by `crate::sources::config` (tool sources and policies).
+    #[serde(default)]
+    #[serde(rename = "sources")]
+    _sources: Vec<toml::Value>,
+    #[serde(default)]
+    #[serde(rename = "policies")]
+    _policies: Vec<toml::Value>,
 }
 
 #[derive(Debug, Deserialize)]

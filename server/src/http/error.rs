@@ -12,6 +12,9 @@ use app::engine::EngineError;
 use app::model::{BadParam, ErrorKind};
 use app::store::StoreError;
 
+use crate::sources::secrets::SecretError;
+use crate::sources::SourceError;
+
 /// Largest request body taken; larger ones answer 413 in the JSON shape.
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
@@ -48,6 +51,10 @@ pub enum ApiError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Engine(#[from] EngineError),
+    #[error(transparent)]
+    Source(#[from] crate::sources::SourceError),
+    #[error(transparent)]
+    Secret(#[from] crate::sources::secrets::SecretError),
     /// A handler panicked (caught by the panic layer; details are logged).
     #[error("handler panicked: {0}")]
     Panic(String),
@@ -69,6 +76,19 @@ impl ApiError {
             },
             Self::Store(_) | Self::Panic(_) => ErrorKind::Internal,
             Self::Engine(e) => e.kind(),
+            Self::Source(SourceError::Invalid(_))
+            | Self::Secret(SecretError::BadName(_) | SecretError::BadValue) => {
+                ErrorKind::BadRequest
+            }
+            Self::Source(SourceError::NotFound(_)) | Self::Secret(SecretError::Missing(_)) => {
+                ErrorKind::NotFound
+            }
+            Self::Source(SourceError::Configured(_)) => ErrorKind::Conflict,
+            Self::Source(SourceError::StdioOff) => ErrorKind::Forbidden,
+            Self::Source(SourceError::Store(_))
+            | Self::Secret(SecretError::Key(_) | SecretError::Sealed(_) | SecretError::Store(_)) => {
+                ErrorKind::Internal
+            }
         }
     }
 
@@ -99,6 +119,20 @@ impl ApiError {
                 (StatusCode::SERVICE_UNAVAILABLE, "shutting_down")
             }
             Self::Store(StoreError::TimedOut) => (StatusCode::SERVICE_UNAVAILABLE, "query_timeout"),
+            Self::Source(SourceError::Invalid(_)) => (StatusCode::BAD_REQUEST, "invalid_source"),
+            Self::Source(SourceError::NotFound(_)) => (StatusCode::NOT_FOUND, "source_not_found"),
+            Self::Source(SourceError::Configured(_)) => (StatusCode::CONFLICT, "source_configured"),
+            Self::Source(SourceError::StdioOff) => {
+                (StatusCode::FORBIDDEN, "stdio_sources_disabled")
+            }
+            Self::Secret(SecretError::BadName(_) | SecretError::BadValue) => {
+                (StatusCode::BAD_REQUEST, "invalid_secret")
+            }
+            Self::Secret(SecretError::Missing(_)) => (StatusCode::NOT_FOUND, "secret_not_found"),
+            Self::Source(SourceError::Store(_))
+            | Self::Secret(SecretError::Key(_) | SecretError::Sealed(_) | SecretError::Store(_)) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal_error")
+            }
             Self::Store(_)
             | Self::Panic(_)
             | Self::Engine(EngineError::Store(_) | EngineError::PoolGone) => {

@@ -9,8 +9,9 @@ mod login;
 pub mod openapi;
 mod runs;
 mod scope;
+pub mod sources;
 
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 
 pub use error::{codes, panic_response, ApiError, MAX_BODY_BYTES};
@@ -33,6 +34,17 @@ pub fn routes() -> Router<AppState> {
         .route("/executions/{id}/resume", post(runs::resume))
         .route("/executions/{id}/cancel", post(runs::cancel))
         .route("/executions/{id}/rerun", post(runs::rerun))
+        .route("/sources", get(sources::list).post(sources::add))
+        .route(
+            "/sources/{name}",
+            get(sources::get_one).delete(sources::remove),
+        )
+        .route("/sources/{name}/refresh", post(sources::refresh))
+        .route("/secrets", get(sources::secrets))
+        .route(
+            "/secrets/{name}",
+            put(sources::put_secret).delete(sources::delete_secret),
+        )
         .route("/openapi.json", get(openapi::document))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

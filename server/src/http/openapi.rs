@@ -35,6 +35,14 @@ use app::model::{
         super::runs::resume,
         super::runs::cancel,
         super::runs::rerun,
+        super::sources::list,
+        super::sources::add,
+        super::sources::get_one,
+        super::sources::remove,
+        super::sources::refresh,
+        super::sources::secrets,
+        super::sources::put_secret,
+        super::sources::delete_secret,
         super::health::healthz,
         super::health::readyz,
     ),
@@ -58,7 +66,12 @@ use app::model::{
         ResumeRequest,
         ResumeAction,
         PendingInteraction,
-        ElicitationRequest
+        ElicitationRequest,
+        super::sources::SourceList,
+        super::sources::SecretList,
+        super::sources::SecretName,
+        super::sources::SecretValueBody,
+        crate::sources::SourceView
     ))
 )]
 struct ApiDoc;
@@ -106,7 +119,7 @@ const TRIGGER_HEADERS: [Param; 3] = [
     params::SESSION_HEADER,
 ];
 
-const OPERATIONS: [Operation; 10] = [
+const OPERATIONS: [Operation; 18] = [
     Operation {
         method: "get",
         path: "/executions",
@@ -167,6 +180,54 @@ const OPERATIONS: [Operation; 10] = [
         params: &TRIGGER_HEADERS,
         errors: &[400, 404, 503],
     },
+    Operation {
+        method: "get",
+        path: "/sources",
+        params: &[],
+        errors: &[],
+    },
+    Operation {
+        method: "post",
+        path: "/sources",
+        params: &[],
+        errors: &[400, 403, 409, 413],
+    },
+    Operation {
+        method: "get",
+        path: "/sources/{name}",
+        params: &[],
+        errors: &[404],
+    },
+    Operation {
+        method: "delete",
+        path: "/sources/{name}",
+        params: &[],
+        errors: &[404, 409],
+    },
+    Operation {
+        method: "post",
+        path: "/sources/{name}/refresh",
+        params: &[],
+        errors: &[404],
+    },
+    Operation {
+        method: "get",
+        path: "/secrets",
+        params: &[],
+        errors: &[],
+    },
+    Operation {
+        method: "put",
+        path: "/secrets/{name}",
+        params: &[],
+        errors: &[400, 413],
+    },
+    Operation {
+        method: "delete",
+        path: "/secrets/{name}",
+        params: &[],
+        errors: &[400, 404],
+    },
 ];
 
 /// What every operation but the probes may answer (docs/access.md): 401
@@ -180,8 +241,8 @@ fn error_description(status: u16) -> &'static str {
         401 => "No valid token or session (unauthorized, invalid_token); WWW-Authenticate says Bearer",
         403 => "A state change came from another site's page (cross_site_request), or a server without tokens was asked for under a foreign name (foreign_host)",
         429 => "Too many failed tokens from this address (too_many_attempts); retry after Retry-After seconds",
-        404 => "No such execution in this scope",
-        409 => "The run is not in a state that allows this",
+        404 => "No such execution, source or secret in this scope",
+        409 => "The run is not in a state that allows this, or the source is the config file's",
         413 => "The body is larger than 2 MiB",
         503 => "Busy (engine_busy) or stopping (shutting_down); retry after Retry-After seconds",
         _ => "Internal error; the message carries a trace id to quote",
@@ -213,7 +274,7 @@ fn error_schema() -> Value {
             "type": "object",
             "required": ["code", "message"],
             "properties": {
-                "code": {"type": "string", "description": "invalid_parameter, invalid_body, payload_too_large, unauthorized, invalid_token, cross_site_request, foreign_host, too_many_attempts, execution_not_found, not_found, execution_not_waiting, execution_not_active, engine_busy, shutting_down, internal_error"},
+                "code": {"type": "string", "description": "invalid_parameter, invalid_body, payload_too_large, unauthorized, invalid_token, cross_site_request, foreign_host, too_many_attempts, execution_not_found, not_found, execution_not_waiting, execution_not_active, engine_busy, shutting_down, invalid_source, source_not_found, source_configured, stdio_sources_disabled, invalid_secret, secret_not_found, internal_error"},
                 "message": {"type": "string"},
                 "parameter": {"type": "string", "description": "The parameter, header or body field at fault (400)"},
                 "traceId": {"type": "string", "description": "Quote it to an operator (500)"}
@@ -236,6 +297,12 @@ fn constrain_bodies(schemas: &mut Value) {
         "minimum": 1,
         "maximum": app::model::MAX_TIMEOUT_MS,
         "description": "Wall-time limit of this run in milliseconds (default: the server's)"
+    });
+    schemas["SecretValueBody"]["properties"]["value"] = json!({
+        "type": "string",
+        "minLength": crate::sources::secrets::MIN_VALUE_CHARS,
+        "maxLength": crate::sources::secrets::MAX_VALUE_CHARS,
+        "description": "The secret; it is never shown again"
     });
     schemas["ResumeRequest"]["additionalProperties"] = json!(false);
     schemas["ResumeRequest"]["properties"]["content"] =
@@ -278,6 +345,23 @@ fn build() -> Value {
         "description": "A token made by `executor token new`; a server without tokens takes none (docs/access.md)"
     }});
     doc["security"] = json!([{}, {"bearer": []}]);
+    doc["paths"]["/sources"]["post"]["requestBody"] = json!({
+        "required": true,
+        "content": {"application/json": {"schema": crate::sources::spec::json_schema()}}
+    });
+    for method in ["put", "delete"] {
+        doc["paths"]["/secrets/{name}"][method]["parameters"][0]["schema"] =
+            json!({"type": "string", "pattern": crate::sources::secrets::NAME_PATTERN});
+    }
+    for (path, methods) in [
+        ("/sources/{name}", &["get", "delete"][..]),
+        ("/sources/{name}/refresh", &["post"][..]),
+    ] {
+        for method in methods {
+            doc["paths"][path][*method]["parameters"][0]["schema"] =
+                json!({"type": "string", "pattern": app::engine::tools::NAMESPACE_PATTERN});
+        }
+    }
     let export = &mut doc["paths"]["/executions/export"]["get"]["responses"]["200"];
     export["content"] = json!({
         "application/x-ndjson": {"schema": {"type": "string", "description": "One Execution as JSON per line"}},

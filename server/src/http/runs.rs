@@ -37,7 +37,7 @@ fn trigger(headers: &HeaderMap, default_kind: &'static str) -> Result<Trigger, B
 
 /// The request body, at most [`super::error::MAX_BODY_BYTES`] (the router's
 /// limit); past it a 413 in the JSON error shape, not axum's plain text.
-pub struct RawBody(Bytes);
+pub struct RawBody(pub Bytes);
 
 impl<S: Send + Sync> FromRequest<S> for RawBody {
     type Rejection = ApiError;
@@ -52,7 +52,7 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
 }
 
 /// Parses a JSON body; the error names the field serde complained about.
-fn body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, BadParam> {
+pub(super) fn body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, BadParam> {
     serde_json::from_slice(bytes).map_err(|e| {
         let text = e.to_string();
         // serde names unknown and missing fields; our own field checks

@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
+use super::catalog::{query_words, suggestions};
+use super::schema::signature;
 use super::unknown_tool;
 use super::{arg_str, Invocation, Registry, SourceInfo, ToolDescriptor, ToolError};
 
@@ -19,6 +21,7 @@ pub fn info() -> SourceInfo {
         id: "executor".into(),
         name: "Built-in tools".into(),
         kind: "builtin".into(),
+        error: None,
     }
 }
 
@@ -32,12 +35,13 @@ pub fn descriptors() -> Vec<ToolDescriptor> {
         "properties": {
             "query": {"type": "string"},
             "namespace": {"type": "string"},
-            "limit": {"type": "integer", "minimum": 1, "default": DEFAULT_SEARCH_LIMIT}
+            "limit": {"type": "integer", "minimum": 1, "default": DEFAULT_SEARCH_LIMIT},
+            "offset": {"type": "integer", "minimum": 0, "default": 0}
         }
     }));
     let mut describe = ToolDescriptor::new(
         "describe.tool",
-        "Describe one tool: its description, whether it needs approval, its schemas.",
+        "Describe one tool: its description, whether it needs approval, its schemas and a TypeScript-style signature.",
     );
     describe.input_schema = Some(json!({
         "type": "object",
@@ -46,7 +50,7 @@ pub fn descriptors() -> Vec<ToolDescriptor> {
     }));
     let mut sources = ToolDescriptor::new(
         "executor.sources.list",
-        "List the configured tool sources with their tool counts.",
+        "List the tool sources with their kind, tool count and load state.",
     );
     sources.input_schema = Some(json!({
         "type": "object",
@@ -56,12 +60,16 @@ pub fn descriptors() -> Vec<ToolDescriptor> {
 }
 
 /// `Some` when `call.path` is a built-in.
-pub fn invoke(registry: &Arc<Registry>, call: &Invocation) -> Option<Result<Value, ToolError>> {
+pub fn invoke(
+    registry: &Arc<Registry>,
+    scope: &str,
+    call: &Invocation,
+) -> Option<Result<Value, ToolError>> {
     let args = call.args.as_ref();
     match call.path.as_str() {
-        "search" => Some(search(registry, args)),
-        "describe.tool" => Some(describe(registry, args)),
-        "executor.sources.list" => Some(sources_list(registry, args)),
+        "search" => Some(search(registry, scope, args)),
+        "describe.tool" => Some(describe(registry, scope, args)),
+        "executor.sources.list" => Some(sources_list(registry, scope, args)),
         _ => None,
     }
 }
@@ -77,80 +85,85 @@ fn limit(args: Option<&Value>, default: usize) -> Result<usize, ToolError> {
     }
 }
 
-fn tokens(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|t| !t.is_empty())
-        .map(str::to_lowercase)
-        .collect()
-}
-
-/// Scores each query token over path, source, name and description with the
-/// reference's weights (12/8/10/5).
-fn search(registry: &Arc<Registry>, args: Option<&Value>) -> Result<Value, ToolError> {
-    let query = tokens(arg_str(args, "query").unwrap_or(""));
+/// Ranks the scope's tools for the query (docs/engine.md#built-in-tools).
+fn search(registry: &Arc<Registry>, scope: &str, args: Option<&Value>) -> Result<Value, ToolError> {
+    let query = query_words(arg_str(args, "query").unwrap_or(""));
     let namespace = arg_str(args, "namespace");
     let limit = limit(args, DEFAULT_SEARCH_LIMIT)?;
-    let mut hits: Vec<(u32, Value)> = registry
-        .all_tools()
-        .into_iter()
-        .filter(|(_, t)| {
-            namespace.is_none_or(|ns| t.path == ns || t.path.starts_with(&format!("{ns}.")))
-        })
-        .filter_map(|(source, t)| {
-            let fields = [
-                (tokens(&t.path), 12),
-                (tokens(&source.id), 8),
-                (tokens(&t.name), 10),
-                (tokens(t.description.as_deref().unwrap_or("")), 5),
-            ];
-            let score: u32 = query
-                .iter()
-                .map(|q| {
-                    fields
-                        .iter()
-                        .filter(|(words, _)| words.iter().any(|w| w.contains(q.as_str())))
-                        .map(|(_, weight)| weight)
-                        .sum::<u32>()
-                })
-                .sum();
-            (query.is_empty() || score > 0).then(|| {
-                (
-                    score,
-                    json!({
-                        "path": t.path,
-                        "name": t.name,
-                        "description": t.description,
-                        "sourceId": source.id,
-                        "score": score,
-                    }),
-                )
-            })
-        })
-        .collect();
-    hits.sort_by(|a, b| {
-        b.0.cmp(&a.0)
-            .then_with(|| a.1["path"].as_str().cmp(&b.1["path"].as_str()))
-    });
+    let offset = match args.and_then(|a| a.get("offset")) {
+        None | Some(Value::Null) => 0,
+        Some(v) => v
+            .as_u64()
+            .map(|n| n.min(1_000_000) as usize)
+            .ok_or_else(|| ToolError::new("offset must be a non-negative integer"))?,
+    };
+    let in_namespace =
+        |path: &str| namespace.is_none_or(|ns| path == ns || path.starts_with(&format!("{ns}.")));
+    let catalogs = registry.catalogs(scope);
+    let mut hits: Vec<(u32, &ToolDescriptor, &str)> = Vec::new();
+    for catalog in &catalogs {
+        let source = catalog.info.id.as_str();
+        if query.is_empty() {
+            hits.extend(catalog.tools.iter().map(|t| (0, t, source)));
+        } else {
+            hits.extend(catalog.scores(&query).map(|(score, t)| (score, t, source)));
+        }
+    }
+    hits.retain(|(_, t, _)| in_namespace(&t.path));
+    hits.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.path.cmp(&b.1.path)));
     Ok(Value::Array(
-        hits.into_iter().take(limit).map(|(_, v)| v).collect(),
+        hits.into_iter()
+            .skip(offset)
+            .take(limit)
+            .map(|(score, t, source)| {
+                json!({
+                    "path": t.path,
+                    "name": t.name,
+                    "description": t.description,
+                    "sourceId": source,
+                    "score": score,
+                })
+            })
+            .collect(),
     ))
 }
 
-fn describe(registry: &Arc<Registry>, args: Option<&Value>) -> Result<Value, ToolError> {
+fn describe(
+    registry: &Arc<Registry>,
+    scope: &str,
+    args: Option<&Value>,
+) -> Result<Value, ToolError> {
     let path = arg_str(args, "path")
         .ok_or_else(|| ToolError::new("describe.tool needs {path: string}"))?;
-    let tool = registry.describe(path).ok_or_else(|| unknown_tool(path))?;
+    let Some(tool) = registry.describe(scope, path) else {
+        let catalogs = registry.catalogs(scope);
+        let near = suggestions(catalogs.iter().map(|c| c.as_ref()), path, 5);
+        let mut message = unknown_tool(path).message;
+        if !near.is_empty() {
+            message.push_str(&format!("; did you mean {}?", near.join(", ")));
+        }
+        return Err(ToolError::new(message));
+    };
     let requires_approval = tool.approval_message().is_some();
     let mut out = serde_json::to_value(&tool).map_err(|e| ToolError::new(e.to_string()))?;
     out["requiresApproval"] = json!(requires_approval);
+    out["signature"] = json!(format!(
+        "tools.{}{}",
+        tool.path,
+        signature(tool.input_schema.as_ref(), tool.output_schema.as_ref())
+    ));
     Ok(out)
 }
 
-fn sources_list(registry: &Arc<Registry>, args: Option<&Value>) -> Result<Value, ToolError> {
+fn sources_list(
+    registry: &Arc<Registry>,
+    scope: &str,
+    args: Option<&Value>,
+) -> Result<Value, ToolError> {
     let query = arg_str(args, "query").map(str::to_lowercase);
     let limit = limit(args, DEFAULT_SOURCES_LIMIT)?;
     let mut sources: Vec<_> = registry
-        .sources()
+        .sources(scope)
         .into_iter()
         .filter(|(s, _)| {
             query.as_deref().is_none_or(|q| {
@@ -164,7 +177,12 @@ fn sources_list(registry: &Arc<Registry>, args: Option<&Value>) -> Result<Value,
             .into_iter()
             .take(limit)
             .map(|(s, count)| {
-                json!({"id": s.id, "name": s.name, "kind": s.kind, "toolCount": count})
+                let state = if s.error.is_some() { "failed" } else { "loaded" };
+                let mut out = json!({"id": s.id, "name": s.name, "kind": s.kind, "toolCount": count, "state": state});
+                if let Some(error) = s.error {
+                    out["error"] = json!(error);
+                }
+                out
             })
             .collect(),
     ))

@@ -23,6 +23,7 @@ impl ToolSource for DemoSource {
             id: "demo".into(),
             name: "Demo fixtures".into(),
             kind: "fixture".into(),
+            error: None,
         }
     }
 

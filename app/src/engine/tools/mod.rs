@@ -4,8 +4,11 @@
 //! OpenAPI and MCP sources are plain additions.
 
 mod builtin;
+pub mod catalog;
 pub mod demo;
+pub mod policy;
 mod registry;
+pub mod schema;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -16,7 +19,9 @@ use serde_json::Value;
 
 use crate::model::{ElicitationRequest, ResumeAction};
 
-pub use registry::{unknown_tool, Registry};
+pub use builtin::NAMESPACES as BUILTIN_NAMESPACES;
+pub use policy::{Policy, PolicyAction, Verdict};
+pub use registry::{check_namespace, unknown_tool, Registry, NAMESPACE_PATTERN};
 
 /// A tool's failure, shown to the code as a rejected promise with this message.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -100,6 +105,9 @@ pub struct SourceInfo {
     pub name: String,
     /// `builtin`, `openapi`, `mcp`, `fixture`, …
     pub kind: String,
+    /// Why it has no tools, when it failed to load.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// A person's answer to an elicitation.
@@ -119,6 +127,8 @@ pub trait Elicit {
 
 /// One call as a source receives it.
 pub struct Invocation {
+    /// The run's scope: whose secrets the call may use.
+    pub scope: String,
     pub path: String,
     /// The single JSON argument; `None` when the code passed nothing.
     pub args: Option<Value>,
@@ -134,6 +144,11 @@ pub trait ToolSource: Send + Sync {
         self.tools().into_iter().find(|t| t.path == path)
     }
     fn invoke(&self, call: Invocation) -> LocalFuture<Result<Value, ToolError>>;
+    /// What a person is asked before `tool` runs with `args`, when it needs
+    /// approval; `None` keeps the descriptor's message.
+    fn approval_prompt(&self, _tool: &ToolDescriptor, _args: Option<&Value>) -> Option<String> {
+        None
+    }
 }
 
 /// Reads an optional string field of a tool's argument object.
