@@ -57,6 +57,15 @@ if [ "${1:-}" = "--test" ]; then
     python3 -m venv "$mcp_venv"
     "$mcp_venv/bin/pip" install -q "mcp==2.3.0"
   fi
+  # The MCP server written elsewhere (server/tests/sources.rs): the
+  # reference "everything" server from npm, pinned.
+  everything="${CARGO_TARGET_DIR:-target}/mcp-everything"
+  if [ ! -x "$everything/node_modules/.bin/mcp-server-everything" ]; then
+    echo "setup: installing @modelcontextprotocol/server-everything 2026.8.31 into $everything (once)"
+    mkdir -p "$everything"
+    npm install --prefix "$everything" --no-audit --no-fund --silent \
+      "@modelcontextprotocol/server-everything@2026.8.31"
+  fi
   if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
     echo "setup: starting PostgreSQL"
     pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start
