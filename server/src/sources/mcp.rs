@@ -506,10 +506,10 @@ async fn call_tool(
     let response = match outcome {
         Ok(response) => response,
         Err(e) => {
-            let lost = matches!(
-                e,
-                rmcp::ServiceError::TransportClosed | rmcp::ServiceError::TransportSend(_)
-            ) || client.peer().is_transport_closed();
+            // A JSON-RPC error is the server's answer; anything else (a
+            // closed pipe, a refused POST, a session the server forgot)
+            // means the connection is no longer to be trusted.
+            let lost = !matches!(e, rmcp::ServiceError::McpError(_));
             if lost {
                 connection.broken(&client).await;
                 return Err(ToolError::new(format!(
