@@ -55,8 +55,25 @@ async fn serve(db: &TestDb) -> String {
     format!("http://{addr}")
 }
 
+/// A server-everything process, killed when dropped (a failing test
+/// leaves none behind).
+struct Everything(Child);
+
+impl Everything {
+    fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Everything {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
 /// server-everything over streamable HTTP on `port`, up.
-async fn http_everything(port: u16) -> Child {
+async fn http_everything(port: u16) -> Everything {
     let child = Command::new(everything())
         .arg("streamableHttp")
         .env("PORT", port.to_string())
@@ -64,6 +81,7 @@ async fn http_everything(port: u16) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    let child = Everything(child);
     for _ in 0..200 {
         if tokio::net::TcpStream::connect(("127.0.0.1", port))
             .await
@@ -235,14 +253,11 @@ async fn server_everything_over_streamable_http() {
         }
     });
     tokio::time::sleep(Duration::from_millis(700)).await;
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.kill();
     let failed = long.await.unwrap();
     assert_eq!(failed["status"], "failed", "{failed}");
-    let mut child = http_everything(port).await;
+    let _child = http_everything(port).await;
     let again = run(&base, "return await tools.remote.echo({ message: 'back' })").await;
     assert_eq!(again["result"], "Echo: back", "{again}");
-    child.kill().unwrap();
-    let _ = child.wait();
     db.finish().await;
 }
