@@ -114,6 +114,20 @@ enum Command {
         #[command(subcommand)]
         command: server::cli::ToolsCommand,
     },
+    /// Tool sources: OpenAPI documents and MCP servers (docs/sources.md).
+    Sources {
+        #[command(flatten)]
+        server: server::cli::ServerArgs,
+        #[command(subcommand)]
+        command: server::cli::SourcesCommand,
+    },
+    /// Secrets the sources use as {secret:NAME}; values are never shown.
+    Secrets {
+        #[command(flatten)]
+        server: server::cli::ServerArgs,
+        #[command(subcommand)]
+        command: server::cli::SecretsCommand,
+    },
     /// Print a shell completion script: bash, zsh or fish.
     Completions {
         #[arg(value_enum)]
@@ -326,6 +340,8 @@ async fn main() -> ExitCode {
         | Command::Resume { .. }
         | Command::Runs { .. }
         | Command::Tools { .. }
+        | Command::Sources { .. }
+        | Command::Secrets { .. }
         | Command::Mcp { .. }
         | Command::Completions { .. } => "warn",
         _ => "info,sqlx::query=error,sqlx::postgres::notice=warn",
@@ -391,6 +407,8 @@ async fn main() -> ExitCode {
         Command::Resume { server, args } => server::cli::resume(&server, args).await.into(),
         Command::Runs { server, command } => server::cli::runs(&server, command).await.into(),
         Command::Tools { server, command } => server::cli::tools(&server, command).await.into(),
+        Command::Sources { server, command } => server::cli::sources(&server, command).await.into(),
+        Command::Secrets { server, command } => server::cli::secrets(&server, command).await.into(),
         Command::Mcp {
             server,
             database_url,

@@ -22,6 +22,7 @@ on_both_databases!(
     tools_search_and_describe_run_the_built_ins,
     on_a_terminal_a_pause_is_asked_and_the_run_goes_on,
     watch_prints_new_runs_until_interrupted,
+    sources_and_secrets_from_the_terminal,
 );
 
 /// Runs `executor args…` against `base` with `stdin` piped in.
@@ -421,4 +422,95 @@ async fn watch_prints_new_runs_until_interrupted(store: &Store) {
         2,
         "the header and the one http run: {output}"
     );
+}
+
+async fn sources_and_secrets_from_the_terminal(store: &Store) {
+    let base = serve(store).await;
+    let run = |args: &[&str], stdin: Option<&str>| executor(&base, args, stdin, &[]);
+    let set = run(&["secrets", "set", "pets"], Some("pets-secret-value\n"));
+    assert_eq!(code(&set), 0, "{}", text(&set.stderr));
+    let listed = run(&["secrets", "list"], None);
+    assert!(text(&listed.stdout).contains("pets"));
+    assert!(!text(&listed.stdout).contains("pets-secret-value"));
+    let short = run(&["secrets", "set", "tiny"], Some("ab"));
+    assert_eq!(code(&short), 2);
+    assert!(
+        text(&short.stderr).contains("4 to 4096 characters"),
+        "{}",
+        text(&short.stderr)
+    );
+
+    let doc = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/openapi/v3.0-petstore.yaml"
+    );
+    let added = run(
+        &[
+            "sources",
+            "add",
+            "openapi",
+            "petstore",
+            doc,
+            "--base-url",
+            "http://127.0.0.1:9/v1",
+            "--header",
+            "Authorization: Bearer {secret:pets}",
+        ],
+        None,
+    );
+    assert_eq!(code(&added), 0, "{}", text(&added.stderr));
+    let line = text(&added.stdout);
+    assert!(
+        line.starts_with("petstore")
+            && line.contains("loaded")
+            && line.contains("Swagger Petstore"),
+        "{line}"
+    );
+    let table = text(&run(&["sources", "list"], None).stdout);
+    assert!(
+        table.starts_with("NAME") && table.contains("petstore"),
+        "{table}"
+    );
+    let rows = text(&run(&["sources", "list", "--json"], None).stdout);
+    let row: Value = serde_json::from_str(rows.lines().next().unwrap()).unwrap();
+    assert_eq!(
+        row["spec"]["headers"]["Authorization"],
+        "Bearer {secret:pets}"
+    );
+    let found = text(&run(&["tools", "search", "list pets"], None).stdout);
+    assert!(found.starts_with("petstore.pets.listPets"), "{found}");
+
+    let broken = run(
+        &[
+            "sources",
+            "add",
+            "openapi",
+            "broken",
+            "--base-url",
+            "http://127.0.0.1:9",
+            "/no/such/file.yaml",
+        ],
+        None,
+    );
+    assert_eq!(code(&broken), 2);
+    assert!(text(&broken.stderr).contains("cannot read /no/such/file.yaml"));
+    let stdio = run(
+        &["sources", "add", "mcp", "local", "--command", "true"],
+        None,
+    );
+    assert_eq!(code(&stdio), 2);
+    assert!(
+        text(&stdio.stderr).contains("--allow-stdio-sources"),
+        "{}",
+        text(&stdio.stderr)
+    );
+    assert_eq!(code(&run(&["sources", "refresh", "petstore"], None)), 0);
+    let removed = run(&["sources", "remove", "petstore"], None);
+    assert_eq!(
+        (code(&removed), text(&removed.stdout)),
+        (0, "petstore removed\n".to_owned())
+    );
+    let again = run(&["sources", "remove", "petstore"], None);
+    assert_eq!(code(&again), 2);
+    assert_eq!(text(&again.stderr), "error: no source named 'petstore'\n");
 }

@@ -5,7 +5,9 @@
 
 mod call;
 mod runs;
+mod secrets;
 mod show;
+mod sources;
 mod tools;
 
 use std::io::Write;
@@ -17,6 +19,8 @@ use serde_json::Value;
 
 pub use call::{call, resume, CallArgs, ResumeArgs};
 pub use runs::{list_query, runs, RunsCommand};
+pub use secrets::{secrets, SecretsCommand};
+pub use sources::{sources, SourcesCommand};
 pub use tools::{tools, ToolsCommand};
 
 /// The server the CLI talks to when none is named.
@@ -139,6 +143,22 @@ impl Api {
         self.send(self.request(reqwest::Method::GET, path)).await
     }
 
+    /// Sends `body` (JSON) with `method`; an empty answer (204) is `null`.
+    pub async fn send_json<T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<T, CliError> {
+        let mut request = self.request(method, path);
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_string());
+        }
+        self.send(request).await
+    }
+
     /// POSTs `body` as JSON with extra headers.
     pub async fn post<T: DeserializeOwned>(
         &self,
@@ -178,7 +198,8 @@ impl Api {
                 message: text("message").unwrap_or_else(|| format!("HTTP {status}")),
             });
         }
-        serde_json::from_slice(&bytes).map_err(|e| CliError::Unreadable(e.to_string()))
+        let bytes: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
+        serde_json::from_slice(bytes).map_err(|e| CliError::Unreadable(e.to_string()))
     }
 }
 
