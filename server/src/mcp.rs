@@ -276,6 +276,38 @@ impl Backend {
         }
     }
 
+    /// The scope's tool sources (the built-ins aside).
+    async fn namespaces(&self, caller: &Caller) -> Result<Vec<Namespace>, Failure> {
+        match self {
+            Self::Remote(api) => {
+                let list: Value = api.get("/sources").await.map_err(Failure::from)?;
+                Ok(list["sources"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|s| Namespace {
+                        name: s["name"].as_str().unwrap_or_default().to_owned(),
+                        kind: s["kind"].as_str().unwrap_or_default().to_owned(),
+                        tools: s["toolCount"].as_u64().unwrap_or(0) as usize,
+                        error: s["error"].as_str().map(str::to_owned),
+                    })
+                    .collect())
+            }
+            Self::Local { engine, .. } => Ok(engine
+                .registry()
+                .sources(self.scope(caller)?)
+                .into_iter()
+                .filter(|(info, _)| info.kind != "builtin")
+                .map(|(info, tools)| Namespace {
+                    name: info.id,
+                    kind: info.kind,
+                    tools,
+                    error: info.error,
+                })
+                .collect()),
+        }
+    }
+
     async fn interactions(&self, caller: &Caller, id: &str) -> Result<Vec<Interaction>, Failure> {
         match self {
             Self::Remote(api) => api
@@ -289,6 +321,46 @@ impl Backend {
                 .map_err(internal)?
                 .ok_or_else(|| EngineError::NotFound(id.to_owned()).into()),
         }
+    }
+}
+
+/// A namespace `execute`'s code can call: its name, kind and tool count,
+/// or why it has no tools.
+struct Namespace {
+    name: String,
+    kind: String,
+    tools: usize,
+    error: Option<String>,
+}
+
+/// At most this many namespaces are named in `execute`'s description.
+const MAX_NAMESPACES: usize = 40;
+
+fn namespaces_text(namespaces: &Result<Vec<Namespace>, Failure>) -> String {
+    let builtins = "Built-in: tools.search, tools.describe.tool, tools.executor.sources.list.";
+    let Ok(namespaces) = namespaces else {
+        return format!("{builtins} (The sources could not be read just now: list them with tools.executor.sources.list().)");
+    };
+    let mut listed: Vec<String> = namespaces
+        .iter()
+        .take(MAX_NAMESPACES)
+        .map(|n| match &n.error {
+            Some(error) => format!(
+                "{} ({}, failed to load: {})",
+                n.name,
+                n.kind,
+                first_line(error)
+            ),
+            None => format!("{} ({}, {} tools)", n.name, n.kind, n.tools),
+        })
+        .collect();
+    if namespaces.len() > MAX_NAMESPACES {
+        listed.push(format!("and {} more", namespaces.len() - MAX_NAMESPACES));
+    }
+    if listed.is_empty() {
+        format!("{builtins} No tool sources are configured.")
+    } else {
+        format!("Namespaces: {}. {builtins}", listed.join(", "))
     }
 }
 
@@ -756,6 +828,31 @@ impl Host {
 
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for Host {
+    /// The tools, `execute`'s description naming the namespaces this
+    /// caller's runs can call (its scope's sources, read when asked).
+    async fn list_tools(
+        &self,
+        _request: Option<rmcp::model::PaginatedRequestParams>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::ListToolsResult, McpError> {
+        let mut tools = self.tool_router.list_all();
+        let namespaces = self.backend.namespaces(&self.caller(&ctx)).await;
+        if let Some(execute) = tools.iter_mut().find(|t| t.name == "execute") {
+            let text = execute.description.as_deref().unwrap_or_default();
+            execute.description =
+                Some(format!("{text}\n\n{}", namespaces_text(&namespaces)).into());
+        }
+        Ok(rmcp::model::ListToolsResult {
+            result_type: Some(rmcp::model::ResultType::COMPLETE),
+            tools,
+            meta: None,
+            next_cursor: None,
+            // The list changes with the scope's sources: not for caching.
+            ttl_ms: None,
+            cache_scope: None,
+        })
+    }
+
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
             .with_server_info(Implementation::new("executor", env!("CARGO_PKG_VERSION")))

@@ -472,7 +472,11 @@ async fn sources_and_secrets_from_the_terminal(store: &Store) {
         "{table}"
     );
     let rows = text(&run(&["sources", "list", "--json"], None).stdout);
-    let row: Value = serde_json::from_str(rows.lines().next().unwrap()).unwrap();
+    let row: Value = rows
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|r| r["name"] == "petstore")
+        .unwrap();
     assert_eq!(
         row["spec"]["headers"]["Authorization"],
         "Bearer {secret:pets}"

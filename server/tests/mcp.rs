@@ -140,6 +140,13 @@ fn judge(report: &Value) {
         .map(|t| t.as_str().unwrap())
         .collect();
     assert_eq!(tools, TOOLS);
+    // execute's description names what its code can call.
+    let described = report["executeDescription"].as_str().unwrap();
+    assert!(
+        described.contains("Namespaces: demo (fixture, 7 tools).")
+            && described.contains("Built-in: tools.search"),
+        "{described}"
+    );
     assert_eq!(
         report["readOnly"],
         serde_json::json!(["runs_get", "runs_list", "runs_summary"])

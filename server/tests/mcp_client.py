@@ -55,6 +55,8 @@ async def main(argv):
             await session.initialize()
             tools = await session.list_tools()
             report["tools"] = sorted(t.name for t in tools.tools)
+            report["executeDescription"] = next(
+                t.description for t in tools.tools if t.name == "execute")
             report["readOnly"] = sorted(
                 t.name for t in tools.tools if t.annotations and t.annotations.read_only_hint
             )

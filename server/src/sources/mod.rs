@@ -45,6 +45,8 @@ pub enum Origin {
     Config,
     /// The API or the CLI, stored in the database for its scope.
     Api,
+    /// The server itself (the demo fixtures of `--demo-tools`).
+    Server,
 }
 
 /// A source as `GET /sources` shows it.
@@ -75,7 +77,7 @@ pub enum SourceError {
     Invalid(String),
     #[error("no source named '{0}'")]
     NotFound(String),
-    #[error("the source '{0}' is configured in the config file; change it there")]
+    #[error("the source '{0}' is the server's (its config file or its own); change it there")]
     Configured(String),
     #[error("stdio sources (command) are off on this server; its operator can allow them with --allow-stdio-sources, or configure the source in the config file")]
     StdioOff,
@@ -275,14 +277,34 @@ impl Sources {
         }
     }
 
-    /// The sources a scope sees: every scope's and its own, by name.
+    /// The sources a scope sees: every scope's and its own, and those the
+    /// server registered itself, by name.
     pub fn list(&self, scope: &str) -> Vec<SourceView> {
-        let loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
-        loaded
-            .iter()
-            .filter(|((s, _), _)| s.as_deref().is_none_or(|s| s == scope))
-            .map(|(_, l)| view(l))
-            .collect()
+        let mut views: Vec<SourceView> = {
+            let loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
+            loaded
+                .iter()
+                .filter(|((s, _), _)| s.as_deref().is_none_or(|s| s == scope))
+                .map(|(_, l)| view(l))
+                .collect()
+        };
+        for (info, tools) in self.registry.sources(scope) {
+            if info.kind != "builtin" && !views.iter().any(|v| v.name == info.id) {
+                views.push(SourceView {
+                    name: info.id.clone(),
+                    kind: info.kind,
+                    origin: Origin::Server,
+                    state: "loaded".into(),
+                    error: None,
+                    tool_count: tools,
+                    title: info.name,
+                    spec: serde_json::json!({ "name": info.id }),
+                    loaded_at: 0,
+                });
+            }
+        }
+        views.sort_by(|a, b| a.name.cmp(&b.name));
+        views
     }
 
     pub fn get(&self, scope: &str, name: &str) -> Option<SourceView> {
@@ -316,7 +338,9 @@ impl Sources {
     pub async fn remove(&self, scope: &str, name: &str) -> Result<(), SourceError> {
         match self.origin(scope, name) {
             None => return Err(SourceError::NotFound(name.to_owned())),
-            Some(Origin::Config) => return Err(SourceError::Configured(name.to_owned())),
+            Some(Origin::Config | Origin::Server) => {
+                return Err(SourceError::Configured(name.to_owned()))
+            }
             Some(Origin::Api) => {}
         }
         self.store.delete_source(scope, name).await?;
@@ -356,6 +380,13 @@ impl Sources {
             .get(&(Some(scope.to_owned()), name.to_owned()))
             .or_else(|| loaded.get(&(None, name.to_owned())))
             .map(|l| l.origin)
+            .or_else(|| {
+                let registered = self.registry.sources(scope);
+                registered
+                    .iter()
+                    .any(|(info, _)| info.id == name && info.kind != "builtin")
+                    .then_some(Origin::Server)
+            })
     }
 }
 
