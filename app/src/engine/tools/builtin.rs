@@ -110,7 +110,12 @@ fn search(registry: &Arc<Registry>, scope: &str, args: Option<&Value>) -> Result
         }
     }
     hits.retain(|(_, t, _)| in_namespace(&t.path));
-    hits.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.path.cmp(&b.1.path)));
+    // At a tie the shorter path: fewer words the query did not ask for.
+    hits.sort_by(|a, b| {
+        b.0.cmp(&a.0)
+            .then_with(|| a.1.path.len().cmp(&b.1.path.len()))
+            .then_with(|| a.1.path.cmp(&b.1.path))
+    });
     Ok(Value::Array(
         hits.into_iter()
             .skip(offset)

@@ -22,8 +22,17 @@ pub struct Catalog {
     pub info: SourceInfo,
     pub tools: Vec<ToolDescriptor>,
     index: HashMap<String, usize>,
-    words: Vec<[Vec<String>; 4]>,
+    /// Every distinct word of the tools, and where each occurs: (tool,
+    /// field). A query compares its words with this vocabulary once, not
+    /// with every tool's words.
+    vocabulary: Vec<String>,
+    postings: Vec<Vec<(u32, u8)>>,
 }
+
+/// The fields' weights, by the field number in a posting.
+const WEIGHTS: [u32; 4] = [PATH, NAME, SOURCE, DESCRIPTION];
+/// Query words past this many are left out.
+const MAX_QUERY_WORDS: usize = 16;
 
 impl Catalog {
     pub fn new(info: SourceInfo, tools: Vec<ToolDescriptor>) -> Self {
@@ -33,22 +42,36 @@ impl Catalog {
             .enumerate()
             .map(|(i, t)| (t.path.clone(), i))
             .collect();
-        let words = tools
-            .iter()
-            .map(|t| {
-                [
-                    words(&t.path),
-                    words(&t.name),
-                    source_words.clone(),
-                    words(t.description.as_deref().unwrap_or("")),
-                ]
-            })
-            .collect();
+        let mut vocabulary: Vec<String> = Vec::new();
+        let mut ids: HashMap<String, usize> = HashMap::new();
+        let mut postings: Vec<Vec<(u32, u8)>> = Vec::new();
+        for (i, t) in tools.iter().enumerate() {
+            let fields = [
+                words(&t.path),
+                words(&t.name),
+                source_words.clone(),
+                words(t.description.as_deref().unwrap_or("")),
+            ];
+            for (field, list) in fields.iter().enumerate() {
+                for word in list {
+                    let id = *ids.entry(word.clone()).or_insert_with(|| {
+                        vocabulary.push(word.clone());
+                        postings.push(Vec::new());
+                        vocabulary.len() - 1
+                    });
+                    let posting = (i as u32, field as u8);
+                    if postings[id].last() != Some(&posting) {
+                        postings[id].push(posting);
+                    }
+                }
+            }
+        }
         Self {
             info,
             tools,
             index,
-            words,
+            vocabulary,
+            postings,
         }
     }
 
@@ -57,18 +80,58 @@ impl Catalog {
     }
 
     /// Each tool's score for `query` (its words, from [`query_words`]),
-    /// those above zero.
+    /// those above zero. Per query word and field: the whole weight for
+    /// an equal word, three quarters for a word it begins, half for one
+    /// it is inside; each query word counts its best field. A tool that
+    /// has every query word scores double, so it beats one that has one
+    /// word many times.
     pub fn scores<'a>(
         &'a self,
         query: &'a [String],
     ) -> impl Iterator<Item = (u32, &'a ToolDescriptor)> + 'a {
-        self.tools
-            .iter()
-            .zip(&self.words)
-            .filter_map(move |(tool, fields)| {
-                let score = score(query, fields);
-                (score > 0).then_some((score, tool))
-            })
+        let query = &query[..query.len().min(MAX_QUERY_WORDS)];
+        let width = query.len().max(1);
+        let mut best = vec![0u32; self.tools.len() * width];
+        for (qi, q) in query.iter().enumerate() {
+            for (word, postings) in self.vocabulary.iter().zip(&self.postings) {
+                let quarters = closeness(word, q);
+                if quarters == 0 {
+                    continue;
+                }
+                for &(tool, field) in postings {
+                    let slot = &mut best[tool as usize * width + qi];
+                    *slot = (*slot).max(WEIGHTS[field as usize] * quarters);
+                }
+            }
+        }
+        let all = query.len();
+        self.tools.iter().enumerate().filter_map(move |(i, tool)| {
+            let row = &best[i * width..i * width + width];
+            let total: u32 = row.iter().sum();
+            let matched = row.iter().filter(|v| **v > 0).count();
+            let total = if all > 1 && matched == all {
+                total * 2
+            } else {
+                total
+            };
+            (total > 0).then_some((total, tool))
+        })
+    }
+}
+
+/// How well a tool's word matches a query word, in quarters.
+fn closeness(word: &str, q: &str) -> u32 {
+    if word == q {
+        4
+    } else if word.starts_with(q) {
+        3
+    } else if q.len() >= 3 && word.contains(q) {
+        2
+    } else if word.len() >= 3 && q.starts_with(word) {
+        // An abbreviation of the query word (`repo` for `repository`).
+        2
+    } else {
+        0
     }
 }
 
@@ -120,50 +183,6 @@ fn flush(word: &mut String, out: &mut Vec<String>) {
     out.push(std::mem::take(word));
 }
 
-/// Per query word and field: the whole weight for an equal word, three
-/// quarters for a word it begins, half for one it is inside; each query
-/// word counts its best field. Every query word matched doubles the score,
-/// so a tool that has all the words beats one that has one many times.
-fn score(query: &[String], fields: &[Vec<String>; 4]) -> u32 {
-    let weights = [PATH, NAME, SOURCE, DESCRIPTION];
-    let mut total = 0;
-    let mut matched = 0;
-    for q in query {
-        let best = fields
-            .iter()
-            .zip(weights)
-            .map(|(words, weight)| {
-                let quarters = words
-                    .iter()
-                    .map(|w| {
-                        if w == q {
-                            4
-                        } else if w.starts_with(q.as_str()) {
-                            3
-                        } else if q.len() >= 3 && w.contains(q.as_str()) {
-                            2
-                        } else {
-                            0
-                        }
-                    })
-                    .max()
-                    .unwrap_or(0);
-                weight * quarters
-            })
-            .max()
-            .unwrap_or(0);
-        if best > 0 {
-            matched += 1;
-        }
-        total += best;
-    }
-    if matched == query.len() && query.len() > 1 {
-        total * 2
-    } else {
-        total
-    }
-}
-
 /// Up to `n` paths close to an unknown `path`: by the words they share,
 /// then by edit distance.
 pub fn suggestions<'a>(
@@ -172,17 +191,20 @@ pub fn suggestions<'a>(
     n: usize,
 ) -> Vec<String> {
     let query = query_words(path);
-    let mut ranked: Vec<(u32, usize, String)> = catalogs
-        .flat_map(|c| c.tools.iter().zip(&c.words))
-        .map(|(tool, fields)| {
-            (
-                score(&query, fields),
-                edit_distance(path, &tool.path),
-                tool.path.clone(),
-            )
-        })
-        .filter(|(score, distance, _)| *score > 0 || *distance <= path.len() / 3 + 1)
-        .collect();
+    let mut ranked: Vec<(u32, usize, String)> = Vec::new();
+    for catalog in catalogs {
+        let scored: HashMap<&str, u32> = catalog
+            .scores(&query)
+            .map(|(score, tool)| (tool.path.as_str(), score))
+            .collect();
+        for tool in &catalog.tools {
+            let score = scored.get(tool.path.as_str()).copied().unwrap_or(0);
+            let distance = edit_distance(path, &tool.path);
+            if score > 0 || distance <= path.len() / 3 + 1 {
+                ranked.push((score, distance, tool.path.clone()));
+            }
+        }
+    }
     ranked.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
     ranked.into_iter().take(n).map(|(_, _, p)| p).collect()
 }

@@ -114,8 +114,8 @@ pub fn read(source: &str, doc: &Value) -> Result<Document, String> {
             let Some(op) = item.get(method).and_then(Value::as_object) else {
                 continue;
             };
-            let parameters = parameters(doc, shared, op.get("parameters"));
-            let body = op.get("requestBody").and_then(|b| body(doc, b));
+            let mut parameters = parameters(doc, shared, op.get("parameters"));
+            let mut body = op.get("requestBody").and_then(|b| body(doc, b));
             let relative = match op.get("x-executor-tool-path").and_then(Value::as_str) {
                 Some(chosen) => chosen.to_owned(),
                 None => format!("{}.{}", group(op, path), operation_name(op, method, path)),
@@ -123,7 +123,7 @@ pub fn read(source: &str, doc: &Value) -> Result<Document, String> {
             let relative = unique(relative, &mut taken);
             let description = describe(op, method, path);
             let mut tool = ToolDescriptor::new(format!("{source}.{relative}"), description);
-            tool.input_schema = Some(input_schema(&parameters, body.as_ref()));
+            tool.input_schema = Some(input_schema(&mut parameters, body.as_mut()));
             if !matches!(method, "get" | "head") {
                 tool.approval = Approval::Required { message: None };
             }
@@ -253,17 +253,19 @@ fn body(doc: &Value, body: &Value) -> Option<Body> {
     })
 }
 
-/// The one argument: parameters by name, plus `body`; nothing else.
-fn input_schema(parameters: &[Parameter], body: Option<&Body>) -> Value {
+/// The one argument: parameters by name, plus `body`; nothing else. The
+/// schemas move into it (calls need only names and places: a large
+/// document's schemas are kept once).
+fn input_schema(parameters: &mut [Parameter], body: Option<&mut Body>) -> Value {
     let mut properties = Map::new();
     let mut required = Vec::new();
-    for p in parameters {
+    for p in parameters.iter_mut() {
         if properties.contains_key(&p.name) {
             // The same name in two places: the first one is the argument.
             continue;
         }
-        let mut schema = p.schema.clone();
-        if let (Some(description), Value::Object(map)) = (&p.description, &mut schema) {
+        let mut schema = std::mem::take(&mut p.schema);
+        if let (Some(description), Value::Object(map)) = (p.description.take(), &mut schema) {
             map.entry("description")
                 .or_insert_with(|| json!(description));
         }
@@ -273,7 +275,7 @@ fn input_schema(parameters: &[Parameter], body: Option<&Body>) -> Value {
         }
     }
     if let Some(body) = body {
-        properties.insert("body".into(), body.schema.clone());
+        properties.insert("body".into(), std::mem::take(&mut body.schema));
         if body.required {
             required.push(json!("body"));
         }

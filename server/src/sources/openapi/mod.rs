@@ -28,7 +28,6 @@ const PREVIEW_CHARS: usize = 600;
 
 pub struct OpenApiSource {
     info: SourceInfo,
-    tools: Vec<ToolDescriptor>,
     operations: BTreeMap<String, Operation>,
     base_url: Option<String>,
     headers: BTreeMap<String, String>,
@@ -60,7 +59,6 @@ impl OpenApiSource {
                 .as_deref()
                 .and_then(|u| absolute(u, spec.spec.as_deref()))
         });
-        let tools = read.operations.iter().map(|o| o.tool.clone()).collect();
         Ok(Self {
             info: SourceInfo {
                 id: spec.name.clone(),
@@ -68,7 +66,6 @@ impl OpenApiSource {
                 kind: "openapi".into(),
                 error: None,
             },
-            tools,
             operations: document::by_path(read.operations),
             base_url,
             headers: spec.headers.clone(),
@@ -127,7 +124,7 @@ impl ToolSource for OpenApiSource {
     }
 
     fn tools(&self) -> Vec<ToolDescriptor> {
-        self.tools.clone()
+        self.operations.values().map(|o| o.tool.clone()).collect()
     }
 
     fn describe(&self, path: &str) -> Option<ToolDescriptor> {
