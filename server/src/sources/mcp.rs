@@ -546,3 +546,26 @@ async fn call_tool(
         None => serde_json::from_str::<Value>(&text).unwrap_or(Value::String(text)),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_become_path_segments_and_destructive_tools_ask() {
+        let schema: serde_json::Map<String, Value> =
+            serde_json::from_value(json!({"type": "object"})).unwrap();
+        let mut wipe = Tool::new("wipe-disk", "Wipes a disk", Arc::new(schema.clone()));
+        wipe.annotations = Some(rmcp::model::ToolAnnotations::new().destructive(true));
+        let echo = Tool::new("echo", "Echoes", Arc::new(schema));
+        let mut taken = std::collections::HashSet::new();
+        let wipe = descriptor("box", &wipe, &mut taken);
+        let echo = descriptor("box", &echo, &mut taken);
+        assert_eq!(
+            (wipe.path.as_str(), echo.path.as_str()),
+            ("box.wipeDisk", "box.echo")
+        );
+        assert!(wipe.approval_message().is_some());
+        assert!(echo.approval_message().is_none());
+    }
+}

@@ -428,6 +428,39 @@ mod tests {
     }
 
     #[test]
+    fn an_extension_names_the_tool_and_writes_need_approval() {
+        let doc = json!({
+            "openapi": "3.1.0",
+            "info": {"title": "T", "version": "1"},
+            "paths": {"/api/v1/things/{id}": {
+                "parameters": [{"name": "id", "in": "path", "schema": {"type": "string"}}],
+                "get": {"x-executor-tool-path": "things.fetch"},
+                "delete": {},
+                "post": {"operationId": "make", "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object"}}}}}
+            }}
+        });
+        let read = read("t", &doc).unwrap();
+        let paths: Vec<&str> = read
+            .operations
+            .iter()
+            .map(|o| o.tool.path.as_str())
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                "t.things.fetch",
+                "t.things.make",
+                "t.things.deleteApiV1ThingsById"
+            ]
+        );
+        let approval = |i: usize| read.operations[i].tool.approval_message().is_some();
+        assert_eq!((approval(0), approval(1), approval(2)), (false, true, true));
+        let schema = read.operations[1].tool.input_schema.clone().unwrap();
+        assert_eq!(schema["required"], json!(["id", "body"]));
+        assert_eq!(schema["additionalProperties"], false);
+    }
+
+    #[test]
     fn collisions_get_numbers_in_document_order() {
         let mut taken = HashSet::new();
         assert_eq!(unique("a.b".into(), &mut taken), "a.b");
