@@ -273,6 +273,7 @@ impl Run {
                 session_id: self.session.clone(),
                 created_at: self.created_at,
                 started_at: Some(self.created_at),
+                lease: None,
             })
             .await
             .expect("create");

@@ -563,6 +563,7 @@ async fn restart_recovery_fails_unfinished_runs(store: &Store) {
                 session_id: None,
                 created_at: t,
                 started_at: Some(t),
+                lease: None,
             })
             .await
             .unwrap();
@@ -591,12 +592,43 @@ async fn restart_recovery_fails_unfinished_runs(store: &Store) {
         .await
         .unwrap();
 
+    // A live server's run: its lease holds for another minute.
+    store
+        .create_execution(NewExecution {
+            id: "alive-elsewhere".into(),
+            scope_id: SCOPE.into(),
+            status: ExecutionStatus::Running,
+            code: "return 1".into(),
+            trigger_kind: Some("http".into()),
+            trigger_meta_json: None,
+            session_id: None,
+            created_at: t,
+            started_at: Some(t),
+            lease: Some(app::store::Lease {
+                owner_id: "another-server".into(),
+                expires_at: t + 60_000,
+            }),
+        })
+        .await
+        .unwrap();
+
     let engine = engine(store);
-    assert_eq!(engine.recover().await.unwrap(), 2);
+    // SQLite: one server per file, so whatever is unfinished is dead.
+    // PostgreSQL: only runs whose lease ran out (or that never had one).
+    let (expected, message) = match store.dialect() {
+        app::store::Dialect::Sqlite => (3, INTERRUPTED_BY_RESTART),
+        app::store::Dialect::Postgres => (2, app::engine::INTERRUPTED_BY_LOSS),
+    };
+    assert_eq!(engine.recover().await.unwrap(), expected);
+    let alive = stored(store, "alive-elsewhere").await.status;
+    match store.dialect() {
+        app::store::Dialect::Sqlite => assert_eq!(alive, ExecutionStatus::Failed),
+        app::store::Dialect::Postgres => assert_eq!(alive, ExecutionStatus::Running),
+    }
     for id in ["dead-running", "dead-waiting"] {
         let row = stored(store, id).await;
         assert_eq!(row.status, ExecutionStatus::Failed);
-        assert_eq!(row.error_text.as_deref(), Some(INTERRUPTED_BY_RESTART));
+        assert_eq!(row.error_text.as_deref(), Some(message));
         assert!(row.completed_at.is_some());
     }
     assert_eq!(
@@ -622,9 +654,10 @@ async fn restart_recovery_fails_unfinished_runs(store: &Store) {
         .unwrap()
         .meta
         .unwrap();
-    assert_eq!(meta.status_counts.running, 0);
+    // The live server's run is the only one left running (PostgreSQL).
+    assert_eq!(meta.status_counts.running, 3 - expected as i64);
     assert_eq!(meta.status_counts.waiting_for_interaction, 0);
-    assert_eq!(meta.status_counts.failed, 2);
+    assert_eq!(meta.status_counts.failed, expected as i64);
 }
 
 async fn sandbox_faults_fail_only_their_run(store: &Store) {

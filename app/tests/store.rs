@@ -66,6 +66,7 @@ async fn create_then_get_round_trips_the_run(store: &Store) {
             session_id: Some("cli:1".into()),
             created_at: T0,
             started_at: Some(T0),
+            lease: None,
         })
         .await
         .unwrap();
@@ -1284,6 +1285,7 @@ async fn queued_writes_of_a_run_are_all_stored_once_the_last_commits(store: &Sto
             session_id: None,
             created_at: t,
             started_at: Some(t),
+            lease: None,
         })];
         for (i, path) in ["demo.write", "demo.read", "demo.write"].iter().enumerate() {
             let call = format!("{id}-call-{i}");

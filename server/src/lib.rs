@@ -7,6 +7,7 @@ pub mod access;
 pub mod bundle_check;
 pub mod cli;
 pub mod http;
+pub mod instance;
 pub mod maintenance;
 pub mod mcp;
 pub mod metrics;

@@ -128,6 +128,19 @@ enum Command {
         #[command(subcommand)]
         command: server::cli::SecretsCommand,
     },
+    /// The servers sharing the database, with their unfinished runs
+    /// (docs/operations.md#many-servers).
+    Servers {
+        #[command(subcommand)]
+        action: ServersAction,
+        #[arg(
+            long,
+            default_value = "sqlite://executor.db",
+            env = "DATABASE_URL",
+            global = true
+        )]
+        database_url: String,
+    },
     /// Print a shell completion script: bash, zsh or fish.
     Completions {
         #[arg(value_enum)]
@@ -241,6 +254,12 @@ impl AccessArgs {
 }
 
 #[derive(Subcommand)]
+enum ServersAction {
+    /// Each server: id, address, start, last heartbeat, unfinished runs.
+    List,
+}
+
+#[derive(Subcommand)]
 enum StoreAction {
     /// Compare every derived structure with the three tables; exit 1 on drift.
     Check,
@@ -263,6 +282,12 @@ struct EngineArgs {
     /// A run paused for a person is cancelled after this many seconds.
     #[arg(long, default_value_t = 3_600, env = "EXECUTOR_PAUSE_TTL_SECS")]
     pause_ttl_secs: u64,
+    /// Seconds a run's claim by this server holds without a heartbeat:
+    /// another server on the same PostgreSQL fails the runs of a server
+    /// silent this long (docs/operations.md#many-servers).
+    #[arg(long, default_value_t = 30.0, env = "EXECUTOR_LEASE_SECS",
+          value_parser = lease_secs)]
+    lease_secs: f64,
     /// Register the `demo` fixture tools (for tests and demos only).
     #[arg(long, hide = true, env = "EXECUTOR_DEMO_TOOLS")]
     demo_tools: bool,
@@ -279,6 +304,12 @@ impl EngineArgs {
             },
             workers: self.workers.unwrap_or(defaults.workers).max(1),
             pause_ttl: Duration::from_secs(self.pause_ttl_secs.max(1)),
+            // Fresh at every start: a restarted server owns none of its
+            // old runs.
+            instance: Some(app::engine::Instance {
+                id: uuid::Uuid::now_v7().to_string(),
+                lease: Duration::from_secs_f64(self.lease_secs),
+            }),
             ..defaults
         }
     }
@@ -327,6 +358,18 @@ impl SourceArgs {
     }
 }
 
+/// A lease from 0.3 s (tests) to an hour.
+fn lease_secs(text: &str) -> Result<f64, String> {
+    let secs: f64 = text
+        .parse()
+        .map_err(|_| format!("'{text}' is not a number of seconds"))?;
+    if (0.3..=3_600.0).contains(&secs) {
+        Ok(secs)
+    } else {
+        Err("must be from 0.3 to 3600 seconds".into())
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -343,6 +386,7 @@ async fn main() -> ExitCode {
         | Command::Sources { .. }
         | Command::Secrets { .. }
         | Command::Mcp { .. }
+        | Command::Servers { .. }
         | Command::Completions { .. } => "warn",
         _ => "info,sqlx::query=error,sqlx::postgres::notice=warn",
     };
@@ -403,6 +447,10 @@ async fn main() -> ExitCode {
             }
         }
         Command::Token { action } => token_command(action),
+        Command::Servers {
+            action: ServersAction::List,
+            database_url,
+        } => servers_list(&database_url).await,
         Command::Call { server, args } => server::cli::call(&server, args).await.into(),
         Command::Resume { server, args } => server::cli::resume(&server, args).await.into(),
         Command::Runs { server, command } => server::cli::runs(&server, command).await.into(),
@@ -473,6 +521,44 @@ async fn main() -> ExitCode {
             maintenance::import(&from, &database_url).await,
             "import failed",
         ),
+    }
+}
+
+/// `executor servers list`: read from the database, for an operator.
+async fn servers_list(database_url: &str) -> ExitCode {
+    let listed = async {
+        let store = Store::connect(database_url).await?;
+        let rows = store.instances().await;
+        store.close().await;
+        rows
+    };
+    match listed.await {
+        Ok(rows) => {
+            let now = now_ms();
+            let mut text = format!(
+                "{:<38} {:<22} {:<20} {:>10} {:>6}\n",
+                "INSTANCE", "ADDRESS", "STARTED (UTC)", "HEARTBEAT", "RUNS"
+            );
+            for r in &rows {
+                text.push_str(&format!(
+                    "{:<38} {:<22} {:<20} {:>8.1}s {:>6}\n",
+                    r.id,
+                    r.address,
+                    app::model::format_utc(r.started_at),
+                    (now - r.heartbeat_at) as f64 / 1000.0,
+                    r.runs
+                ));
+            }
+            if rows.is_empty() {
+                text.push_str("(no server is running on this database)\n");
+            }
+            server::cli::out(&text);
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "cannot list the servers");
+            ExitCode::from(2)
+        }
     }
 }
 
@@ -554,6 +640,7 @@ async fn serve(
     let _lock = DatabaseLock::acquire(database_url, &format!("executor serve on http://{addr}"))?;
     let store = Store::connect(database_url).await?;
     let engine = Engine::start(store.clone(), engine_args.registry(), engine_args.config())?;
+    let heartbeat = server::instance::start(&engine, &store, &addr.to_string()).await;
     match engine.recover().await {
         Ok(0) => {}
         Ok(n) => tracing::warn!(runs = n, "failed runs a previous process left unfinished"),
@@ -620,6 +707,9 @@ async fn serve(
             app::engine::INTERRUPTED_BY_STOP
         );
     }
+    if let Some(heartbeat) = heartbeat {
+        heartbeat.stop().await;
+    }
     // Writes what is queued, lets the last checkpoint finish and closes the
     // pool (SQLite folds its log into the database file on the last close).
     store.close().await;
@@ -664,6 +754,7 @@ async fn mcp_in_process(
     let _lock = DatabaseLock::acquire(database_url, "executor mcp (in-process)")?;
     let store = Store::connect(database_url).await?;
     let engine = Engine::start(store.clone(), engine_args.registry(), engine_args.config())?;
+    let heartbeat = server::instance::start(&engine, &store, "executor mcp").await;
     if let Err(e) = engine.recover().await {
         tracing::error!(error = %e, "could not finish runs left by a previous process");
     }
@@ -679,6 +770,9 @@ async fn mcp_in_process(
         server::mcp::serve_stdio(server::mcp::Host::in_process(engine.clone(), store.clone()))
             .await;
     engine.shut_down(Duration::from_secs(2)).await;
+    if let Some(heartbeat) = heartbeat {
+        heartbeat.stop().await;
+    }
     store.close().await;
     served
 }
@@ -697,19 +791,31 @@ async fn retention(store: Store, days: u32) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
     loop {
         tick.tick().await;
-        let cutoff = now_ms() - i64::from(days) * 86_400_000;
-        match store.scopes().await {
-            Ok(scopes) => {
-                for scope in scopes {
-                    match store.sweep(&scope, cutoff).await {
-                        Ok(n) if n > 0 => tracing::info!(%scope, deleted = n, "retention sweep"),
-                        Ok(_) => {}
-                        Err(err) => tracing::warn!(%scope, error = %err, "retention sweep failed"),
-                    }
+        // One server sweeps at a time; the others skip this hour.
+        match store
+            .exclusively(app::store::Exclusive::Sweeper, sweep_once(&store, days))
+            .await
+        {
+            Ok(Some(())) => {}
+            Ok(None) => tracing::debug!("another server is sweeping"),
+            Err(err) => tracing::warn!(error = %err, "retention sweep could not start"),
+        }
+    }
+}
+
+async fn sweep_once(store: &Store, days: u32) {
+    let cutoff = now_ms() - i64::from(days) * 86_400_000;
+    match store.scopes().await {
+        Ok(scopes) => {
+            for scope in scopes {
+                match store.sweep(&scope, cutoff).await {
+                    Ok(n) if n > 0 => tracing::info!(%scope, deleted = n, "retention sweep"),
+                    Ok(_) => {}
+                    Err(err) => tracing::warn!(%scope, error = %err, "retention sweep failed"),
                 }
             }
-            Err(err) => tracing::warn!(error = %err, "retention sweep could not list scopes"),
         }
+        Err(err) => tracing::warn!(error = %err, "retention sweep could not list scopes"),
     }
 }
 

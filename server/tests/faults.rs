@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use app::engine::{INTERRUPTED_BY_RESTART, INTERRUPTED_BY_STOP};
+use app::engine::{INTERRUPTED_BY_LOSS, INTERRUPTED_BY_RESTART, INTERRUPTED_BY_STOP};
 use common::get;
 use common::process::{free_addr, RealServer};
 use support::TestDb;
@@ -27,6 +27,35 @@ on_both_databases_with_url!(
 );
 
 /// Every id of the database, with its status and error, through the API.
+/// A short lease, so a killed server's runs on PostgreSQL are reaped soon.
+const LEASE: &[&str] = &["--lease-secs", "1"];
+
+/// What a killed server's unfinished runs end with: on SQLite the next
+/// server (the file's only one) fails them at start; on PostgreSQL another
+/// server fails them once their lease runs out.
+fn interrupted(url: &str) -> &'static str {
+    if url.starts_with("postgres") {
+        INTERRUPTED_BY_LOSS
+    } else {
+        INTERRUPTED_BY_RESTART
+    }
+}
+
+/// Every run, once none is unfinished (or after 10 s).
+async fn settled_runs(base: &str) -> HashMap<String, (String, Value)> {
+    let started = std::time::Instant::now();
+    loop {
+        let runs = all_runs(base).await;
+        let open = runs
+            .values()
+            .any(|(s, _)| !["completed", "failed", "cancelled"].contains(&s.as_str()));
+        if !open || started.elapsed() > Duration::from_secs(10) {
+            return runs;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 async fn all_runs(base: &str) -> HashMap<String, (String, Value)> {
     let mut runs = HashMap::new();
     let mut cursor: Option<String> = None;
@@ -63,7 +92,7 @@ async fn answers_survive_kill_9_mid_burst(db: &TestDb) {
     // The binary is the database's only user, as in production.
     db.store.close().await;
     let addr = free_addr();
-    let mut server = RealServer::start(&db.url, &addr, &[]).ready().await;
+    let mut server = RealServer::start(&db.url, &addr, LEASE).ready().await;
     let base = server.base.clone();
     let answered: Arc<Mutex<Vec<(String, Value)>>> = Arc::default();
     let client = reqwest::Client::new();
@@ -106,8 +135,8 @@ async fn answers_survive_kill_9_mid_burst(db: &TestDb) {
         answered.len()
     );
 
-    let server = RealServer::start(&db.url, &addr, &[]).ready().await;
-    let history = all_runs(&server.base).await;
+    let server = RealServer::start(&db.url, &addr, LEASE).ready().await;
+    let history = settled_runs(&server.base).await;
     for (id, told) in &answered {
         assert_eq!(told["status"], "completed", "{told}");
         let (status, error) = history
@@ -134,7 +163,7 @@ async fn answers_survive_kill_9_mid_burst(db: &TestDb) {
             "{id} left {status}"
         );
         if !told.contains_key(id.as_str()) && status == "failed" {
-            assert_eq!(error, INTERRUPTED_BY_RESTART, "{id}");
+            assert_eq!(error, interrupted(&db.url), "{id}");
         }
     }
     drop(server);
@@ -197,7 +226,7 @@ async fn sigterm_drains_running_runs_then_fails_the_rest(db: &TestDb) {
         assert_eq!(wal, 0, "the WAL was checkpointed into the database");
     }
 
-    let server = RealServer::start(&db.url, &addr, &[]).ready().await;
+    let server = RealServer::start(&db.url, &addr, LEASE).ready().await;
     let paused_id = paused["executionId"].as_str().unwrap();
     let (_, got) = get(&format!("{}/executions/{paused_id}", server.base)).await;
     assert_eq!(got["execution"]["status"], "failed", "{got}");
@@ -217,7 +246,7 @@ async fn restart_recovery_fails_what_a_killed_server_left_running(db: &TestDb) {
     // The binary is the database's only user, as in production.
     db.store.close().await;
     let addr = free_addr();
-    let mut server = RealServer::start(&db.url, &addr, &[]).ready().await;
+    let mut server = RealServer::start(&db.url, &addr, LEASE).ready().await;
     let base = server.base.clone();
     let running = tokio::spawn({
         let base = base.clone();
@@ -246,10 +275,11 @@ async fn restart_recovery_fails_what_a_killed_server_left_running(db: &TestDb) {
     server.kill9();
     let _ = running.await;
 
-    let server = RealServer::start(&db.url, &addr, &[]).ready().await;
+    let server = RealServer::start(&db.url, &addr, LEASE).ready().await;
+    settled_runs(&server.base).await;
     let (_, got) = get(&format!("{}/executions/{id}", server.base)).await;
     assert_eq!(got["execution"]["status"], "failed", "{got}");
-    assert_eq!(got["execution"]["errorText"], INTERRUPTED_BY_RESTART);
+    assert_eq!(got["execution"]["errorText"], interrupted(&db.url));
     let (_, calls) = get(&format!("{}/executions/{id}/tool-calls", server.base)).await;
     assert_eq!(calls["toolCalls"][0]["status"], "failed");
 }

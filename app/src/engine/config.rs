@@ -44,6 +44,18 @@ pub struct EngineConfig {
     pub pause_ttl: Duration,
     /// Off only in the recording-overhead benchmark.
     pub record: bool,
+    /// This process as a run owner (many servers on one database): its
+    /// runs name it, with a lease its heartbeat renews.
+    pub instance: Option<Instance>,
+}
+
+/// A server process among others on one database.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Instance {
+    /// Fresh at every start: a restarted server owns none of its old runs.
+    pub id: String,
+    /// How long a run's claim holds without a heartbeat.
+    pub lease: Duration,
 }
 
 impl Default for EngineConfig {
@@ -56,6 +68,7 @@ impl Default for EngineConfig {
             max_queued: 1_024,
             pause_ttl: Duration::from_secs(3_600),
             record: true,
+            instance: None,
         }
     }
 }

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
-pub use config::{EngineConfig, Limits, MIB};
+pub use config::{EngineConfig, Instance, Limits, MIB};
 pub use sandbox::SandboxError;
 pub use tools::{ElicitationAnswer, Registry};
 
@@ -35,6 +35,9 @@ use run::{RunControl, RunJob, Until};
 
 /// Error text of runs a previous process left unfinished.
 pub const INTERRUPTED_BY_RESTART: &str = "interrupted: server restarted";
+/// The error of a run whose server died (its lease expired) while others
+/// share the database.
+pub const INTERRUPTED_BY_LOSS: &str = "interrupted: server lost";
 /// Error text of runs a stopping server could not let finish.
 pub const INTERRUPTED_BY_STOP: &str = "interrupted: server stopped";
 
@@ -179,10 +182,30 @@ impl Engine {
 
     /// Fails runs a previous process left unfinished (call once at start).
     pub async fn recover(&self) -> Result<u64, StoreError> {
-        self.shared
-            .store
-            .fail_unfinished(INTERRUPTED_BY_RESTART, now_ms())
-            .await
+        let store = &self.shared.store;
+        match store.dialect() {
+            // One server per file (its lock): whatever is unfinished is dead.
+            crate::store::Dialect::Sqlite => {
+                store
+                    .fail_unfinished(INTERRUPTED_BY_RESTART, now_ms())
+                    .await
+            }
+            // Others may be alive: only the runs of dead owners.
+            crate::store::Dialect::Postgres => self.reap().await,
+        }
+    }
+
+    /// Fails the runs whose owner stopped renewing their lease, unless
+    /// another server is doing it right now.
+    pub async fn reap(&self) -> Result<u64, StoreError> {
+        let store = &self.shared.store;
+        let reaped = store
+            .exclusively(
+                crate::store::Exclusive::Reaper,
+                store.reap_expired(INTERRUPTED_BY_LOSS, now_ms()),
+            )
+            .await?;
+        Ok(reaped.transpose()?.unwrap_or(0))
     }
 
     /// Runs code until it finishes or pauses.

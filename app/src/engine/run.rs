@@ -22,8 +22,8 @@ use crate::model::{
     RunResponse, RunStatus, ToolCallStatus, Trigger,
 };
 use crate::store::{
-    now_ms, ExecutionPatch, InteractionResolution, NewExecution, NewInteraction, NewToolCall,
-    ToolCallFinish, WriteOp,
+    now_ms, ExecutionPatch, InteractionResolution, Lease, NewExecution, NewInteraction,
+    NewToolCall, ToolCallFinish, WriteOp,
 };
 
 /// Where a run stands, as waiting callers see it.
@@ -182,6 +182,10 @@ pub async fn drive(job: RunJob) {
         session_id: trigger.session.as_ref().map(|s| s.as_str().to_owned()),
         created_at: started_at,
         started_at: Some(started_at),
+        lease: state.shared.config.instance.as_ref().map(|i| Lease {
+            owner_id: i.id.clone(),
+            expires_at: started_at + i.lease.as_millis() as i64,
+        }),
     }));
     // The row exists before any code runs, even code that never yields.
     state.recorder.flush().await;

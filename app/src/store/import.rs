@@ -309,6 +309,7 @@ fn convert_run(
             session_id: run.session_id,
             created_at: run.created_at,
             started_at: run.started_at,
+            lease: None,
         }),
         WriteOp::UpdateExecution {
             scope_id: run.scope_id.clone(),

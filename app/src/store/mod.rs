@@ -13,6 +13,7 @@ mod export;
 mod file_lock;
 mod filter_sql;
 mod import;
+mod instances;
 mod list;
 mod meta;
 mod read;
@@ -42,10 +43,11 @@ pub use db::Dialect;
 pub use derived::{rebuild_steps, Drift};
 pub use file_lock::{DatabaseLock, LockError};
 pub use import::ImportReport;
+pub use instances::{Exclusive, InstanceRow};
 pub use sessions::SessionRow;
 pub use sources::{SecretRow, SourceRow};
 pub use write_ops::{
-    ExecutionPatch, InteractionResolution, NewExecution, NewInteraction, NewToolCall,
+    ExecutionPatch, InteractionResolution, Lease, NewExecution, NewInteraction, NewToolCall,
     ToolCallFinish, WriteOp,
 };
 pub use writer::PendingWrite;

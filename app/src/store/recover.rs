@@ -11,7 +11,7 @@ use crate::model::{ExecutionStatus, InteractionStatus, ToolCallStatus};
 impl Store {
     /// Fails every unfinished run with `message`; returns how many there were.
     /// Only for a server that is the single writer of its runs (the
-    /// embedded SQLite default, or one server per PostgreSQL database).
+    /// embedded SQLite default, where the file lock makes it so).
     pub async fn fail_unfinished(&self, message: &str, now_ms: i64) -> Result<u64, StoreError> {
         self.flush().await;
         let mut sql = self.db().sql();
@@ -26,7 +26,47 @@ impl Store {
         let mut pending = self.db().sql();
         pending.push("SELECT scope_id, id FROM execution_interaction WHERE status = 'pending'");
         let pending: Vec<(String, String)> = self.db().fetch_all(pending).await?;
+        self.fail_runs(message, now_ms, runs, calls, pending).await
+    }
 
+    /// Fails the unfinished runs whose lease expired before `now_ms` (or
+    /// that never had one): their owners are dead. A live server's runs,
+    /// renewed by its heartbeat, are never touched.
+    pub async fn reap_expired(&self, message: &str, now_ms: i64) -> Result<u64, StoreError> {
+        self.flush().await;
+        let mut sql = self.db().sql();
+        sql.push("SELECT scope_id, id, started_at FROM execution WHERE status IN ('pending', 'running', 'waiting_for_interaction') AND (lease_expires_at IS NULL OR lease_expires_at < ")
+            .bind(now_ms)
+            .push(")");
+        let runs: Vec<(String, String, Option<i64>)> = self.db().fetch_all(sql).await?;
+        let mut calls = Vec::new();
+        let mut pending = Vec::new();
+        for chunk in runs.chunks(500) {
+            let ids = chunk.iter().map(|(_, id, _)| id.as_str());
+            let mut sql = self.db().sql();
+            sql.push("SELECT scope_id, execution_id, id, started_at FROM execution_tool_call WHERE status = 'running' AND execution_id IN ")
+                .bind_list(ids.clone());
+            calls.extend(
+                self.db()
+                    .fetch_all::<(String, String, String, i64)>(sql)
+                    .await?,
+            );
+            let mut sql = self.db().sql();
+            sql.push("SELECT scope_id, id FROM execution_interaction WHERE status = 'pending' AND execution_id IN ")
+                .bind_list(ids);
+            pending.extend(self.db().fetch_all::<(String, String)>(sql).await?);
+        }
+        self.fail_runs(message, now_ms, runs, calls, pending).await
+    }
+
+    async fn fail_runs(
+        &self,
+        message: &str,
+        now_ms: i64,
+        runs: Vec<(String, String, Option<i64>)>,
+        calls: Vec<(String, String, String, i64)>,
+        pending: Vec<(String, String)>,
+    ) -> Result<u64, StoreError> {
         let mut ops = Vec::with_capacity(runs.len() + calls.len() + pending.len());
         ops.extend(
             calls

@@ -91,6 +91,7 @@ pub async fn record_run(store: &Store, spec: &SyntheticSpec, i: u64) -> Result<(
         session_id: (trigger == Some("mcp")).then(|| format!("s{}", i / 50)),
         created_at,
         started_at: Some(created_at),
+        lease: None,
     }));
     let mut t = created_at;
     for c in 0..calls {

@@ -14,6 +14,16 @@ pub struct NewExecution {
     pub session_id: Option<String>,
     pub created_at: i64,
     pub started_at: Option<i64>,
+    /// The instance running it and until when its claim holds; `None` for
+    /// runs recorded finished (imports, fixtures).
+    pub lease: Option<Lease>,
+}
+
+/// A run's owner and the end of its lease (epoch ms).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lease {
+    pub owner_id: String,
+    pub expires_at: i64,
 }
 
 /// Fields to set on a run; `None` leaves a field as it is.

@@ -26,7 +26,8 @@ impl<'a> Plan<'a> {
             tx,
             "INSERT INTO execution (id, scope_id, status, code, result_json, error_text, logs_json, \
              trigger_kind, trigger_meta_json, session_id, tool_call_count, had_elicitation, \
-             created_at, started_at, completed_at, duration_ms, updated_at) VALUES ",
+             created_at, started_at, completed_at, duration_ms, updated_at, owner_id, \
+             lease_expires_at) VALUES ",
             &self.executions,
             |(e, p)| {
                 let updated_at = if *p == ExecutionPatch::default() { e.created_at } else { now };
@@ -48,6 +49,8 @@ impl<'a> Plan<'a> {
                     p.completed_at.into(),
                     p.duration_ms.into(),
                     updated_at.into(),
+                    e.lease.as_ref().map(|l| l.owner_id.clone()).into(),
+                    e.lease.as_ref().map(|l| l.expires_at).into(),
                 ]
             },
         )

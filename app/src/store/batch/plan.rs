@@ -109,6 +109,7 @@ mod tests {
             session_id: None,
             created_at: 0,
             started_at: Some(0),
+            lease: None,
         })
     }
 

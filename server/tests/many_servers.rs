@@ -1,0 +1,144 @@
+//! Many `executor serve` processes on one PostgreSQL (issue 16,
+//! docs/operations.md#many-servers): a server's start never touches
+//! another live server's runs; a server killed with SIGKILL has its
+//! unfinished runs failed "interrupted: server lost" by another, after its
+//! lease and not before; a restarted server adopts nothing.
+
+#![allow(clippy::unwrap_used, reason = "a test should fail loudly")]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use app::test_support::TestDb;
+use common::process::{free_addr, RealServer};
+use common::{get, post};
+
+const LEASE_SECS: f64 = 1.5;
+
+async fn start(url: &str, addr: &str) -> RealServer {
+    RealServer::start(url, addr, &["--lease-secs", &LEASE_SECS.to_string()])
+        .ready()
+        .await
+}
+
+/// A run paused for approval on `base`; its id.
+async fn paused(base: &str) -> String {
+    let body = json!({"code": "return (await tools.demo.write({})).written"}).to_string();
+    let (status, out) = post(&format!("{base}/executions"), Some(&body), &[]).await;
+    assert_eq!(
+        (status, out["status"].as_str()),
+        (200, Some("waiting_for_interaction")),
+        "{out}"
+    );
+    out["executionId"].as_str().unwrap().to_owned()
+}
+
+async fn run(base: &str, id: &str) -> Value {
+    let (status, got) = get(&format!("{base}/executions/{id}")).await;
+    assert_eq!(status, 200, "{got}");
+    got["execution"].clone()
+}
+
+fn servers(url: &str) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_executor"))
+        .args(["servers", "list", "--database-url", url])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_servers_runs_fail_after_its_lease_and_no_live_servers_do() {
+    let db = TestDb::postgres().await;
+    let mut a = start(&db.url, &free_addr()).await;
+    let on_a = paused(&a.base).await;
+    // B starts while A lives: its recovery leaves A's run alone.
+    let b = start(&db.url, &free_addr()).await;
+    let on_b = paused(&b.base).await;
+    assert_eq!(
+        run(&b.base, &on_a).await["status"],
+        "waiting_for_interaction"
+    );
+    let listed = servers(&db.url);
+    assert_eq!(
+        listed.lines().count(),
+        3,
+        "a header and two servers: {listed}"
+    );
+    assert!(
+        listed.contains(&a.addr) && listed.contains(&b.addr),
+        "{listed}"
+    );
+
+    a.kill9();
+    let killed = Instant::now();
+    // Not before its lease: A's run still waits just after the kill.
+    assert_eq!(
+        run(&b.base, &on_a).await["status"],
+        "waiting_for_interaction"
+    );
+    let failed = loop {
+        let e = run(&b.base, &on_a).await;
+        if e["status"] == "failed" {
+            break e;
+        }
+        assert!(
+            killed.elapsed() < Duration::from_secs(10),
+            "A's run was never reaped: {e}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let after = killed.elapsed().as_secs_f64();
+    assert_eq!(failed["errorText"], "interrupted: server lost");
+    // Its lease was renewed by A's last beat at most a third of a lease
+    // before the kill; B reaps within a third of a lease after expiry.
+    assert!(
+        after >= LEASE_SECS * 2.0 / 3.0 - 0.1,
+        "reaped {after:.2} s after the kill, before the lease ran out"
+    );
+    assert!(
+        after <= LEASE_SECS * 2.0 + 1.0,
+        "reaped only {after:.2} s after the kill"
+    );
+    let (_, asked) = get(&format!("{}/executions/{on_a}/interactions", b.base)).await;
+    assert_eq!(asked["interactions"][0]["status"], "cancelled", "{asked}");
+    // B's own paused run is untouched, and still answerable.
+    assert_eq!(
+        run(&b.base, &on_b).await["status"],
+        "waiting_for_interaction"
+    );
+
+    // A comes back on the same address: a new instance, owning nothing.
+    let a2 = start(&db.url, &a.addr).await;
+    tokio::time::sleep(Duration::from_secs_f64(LEASE_SECS * 1.5)).await;
+    assert_eq!(
+        run(&a2.base, &on_b).await["status"],
+        "waiting_for_interaction"
+    );
+    let (status, done) = post(
+        &format!("{}/executions/{on_b}/resume", b.base),
+        Some(r#"{"action":"accept"}"#),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        (status, done["result"].as_bool()),
+        (200, Some(true)),
+        "{done}"
+    );
+    let listed = servers(&db.url);
+    assert!(
+        !listed.contains(&format!(" {} ", a.addr)) || listed.lines().count() == 3,
+        "{listed}"
+    );
+    drop((a2, b));
+    db.finish().await;
+}
