@@ -12,13 +12,21 @@ use app::store::{now_ms, Store};
 pub struct Heartbeat {
     id: String,
     store: Store,
-    task: tokio::task::JoinHandle<()>,
+    tasks: [tokio::task::JoinHandle<()>; 2],
 }
 
-/// Registers the engine's instance and starts its heartbeat; `None` for an
-/// engine without one.
-pub async fn start(engine: &Engine, store: &Store, address: &str) -> Option<Heartbeat> {
+/// Registers the engine's instance and starts its heartbeat, and the
+/// taking of resume and cancel requests other servers forward to it
+/// (`listen_url`: a direct connection for `LISTEN`); `None` for an engine
+/// without an instance.
+pub async fn start(
+    engine: &Engine,
+    store: &Store,
+    address: &str,
+    listen_url: Option<String>,
+) -> Option<Heartbeat> {
     let instance = engine.config().instance.clone()?;
+    let forwarded = tokio::spawn(engine.clone().serve_forwarded(listen_url));
     if let Err(e) = store
         .register_instance(&instance.id, address, now_ms())
         .await
@@ -52,13 +60,17 @@ pub async fn start(engine: &Engine, store: &Store, address: &str) -> Option<Hear
             if let Err(e) = beat_store.forget_instances(now - 2 * lease_ms).await {
                 tracing::warn!(error = %e, "forgetting silent servers failed");
             }
+            // A request no owner took in ten minutes never will be.
+            if let Err(e) = beat_store.forget_run_requests(now - 600_000).await {
+                tracing::warn!(error = %e, "forgetting stale run requests failed");
+            }
         }
     });
     tracing::info!(instance = %instance.id, lease_secs = lease.as_secs_f64(), "registered; heartbeat every {every:?}");
     Some(Heartbeat {
         id: instance.id,
         store: store.clone(),
-        task,
+        tasks: [task, forwarded],
     })
 }
 
@@ -66,7 +78,9 @@ impl Heartbeat {
     /// Stops beating and leaves the list (a clean stop: its runs were
     /// finished by the shutdown already).
     pub async fn stop(self) {
-        self.task.abort();
+        for task in &self.tasks {
+            task.abort();
+        }
         if let Err(e) = self.store.deregister_instance(&self.id).await {
             tracing::warn!(error = %e, "could not leave the server list");
         }

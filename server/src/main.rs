@@ -288,6 +288,11 @@ struct EngineArgs {
     #[arg(long, default_value_t = 30.0, env = "EXECUTOR_LEASE_SECS",
           value_parser = lease_secs)]
     lease_secs: f64,
+    /// A direct PostgreSQL connection for LISTEN (resume and cancel from
+    /// other servers) when --database-url goes through PgBouncer in
+    /// transaction mode, which cannot LISTEN.
+    #[arg(long, env = "EXECUTOR_LISTEN_DATABASE_URL")]
+    listen_database_url: Option<String>,
     /// Register the `demo` fixture tools (for tests and demos only).
     #[arg(long, hide = true, env = "EXECUTOR_DEMO_TOOLS")]
     demo_tools: bool,
@@ -640,7 +645,13 @@ async fn serve(
     let _lock = DatabaseLock::acquire(database_url, &format!("executor serve on http://{addr}"))?;
     let store = Store::connect(database_url).await?;
     let engine = Engine::start(store.clone(), engine_args.registry(), engine_args.config())?;
-    let heartbeat = server::instance::start(&engine, &store, &addr.to_string()).await;
+    let heartbeat = server::instance::start(
+        &engine,
+        &store,
+        &addr.to_string(),
+        engine_args.listen_database_url.clone(),
+    )
+    .await;
     match engine.recover().await {
         Ok(0) => {}
         Ok(n) => tracing::warn!(runs = n, "failed runs a previous process left unfinished"),
@@ -754,7 +765,13 @@ async fn mcp_in_process(
     let _lock = DatabaseLock::acquire(database_url, "executor mcp (in-process)")?;
     let store = Store::connect(database_url).await?;
     let engine = Engine::start(store.clone(), engine_args.registry(), engine_args.config())?;
-    let heartbeat = server::instance::start(&engine, &store, "executor mcp").await;
+    let heartbeat = server::instance::start(
+        &engine,
+        &store,
+        "executor mcp",
+        engine_args.listen_database_url.clone(),
+    )
+    .await;
     if let Err(e) = engine.recover().await {
         tracing::error!(error = %e, "could not finish runs left by a previous process");
     }

@@ -142,3 +142,112 @@ async fn a_dead_servers_runs_fail_after_its_lease_and_no_live_servers_do() {
     drop((a2, b));
     db.finish().await;
 }
+
+/// Kills the servers' LISTEN connections, as a network fault would;
+/// how many there were.
+async fn kill_listeners(url: &str) -> i64 {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+    sqlx::query_scalar(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+         WHERE datname = current_database() AND query ILIKE 'LISTEN%'",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_and_cancel_work_through_any_server() {
+    let db = TestDb::postgres().await;
+    let a = start(&db.url, &free_addr()).await;
+    let b = start(&db.url, &free_addr()).await;
+    let c = start(&db.url, &free_addr()).await;
+
+    // Paused on A, answered through B: A runs it on, B's caller gets the end.
+    let on_a = paused(&a.base).await;
+    let (status, done) = post(
+        &format!("{}/executions/{on_a}/resume", b.base),
+        Some(r#"{"action":"accept"}"#),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(
+        (done["status"].as_str(), done["result"].as_bool()),
+        (Some("completed"), Some(true)),
+        "{done}"
+    );
+    assert_eq!(run(&a.base, &on_a).await["status"], "completed");
+    // A second answer, anywhere, is refused as on one server.
+    let (status, again) = post(
+        &format!("{}/executions/{on_a}/resume", c.base),
+        Some(r#"{"action":"accept"}"#),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        (status, again["error"]["code"].as_str()),
+        (409, Some("execution_not_waiting")),
+        "{again}"
+    );
+
+    // A busy run on A, cancelled through C: it stops within the wake-up.
+    let busy = tokio::spawn({
+        let base = a.base.clone();
+        async move {
+            let body = json!({"code": "await tools.demo.sleep({ ms: 20000 }); return 1", "timeoutMs": 30000}).to_string();
+            post(&format!("{base}/executions"), Some(&body), &[]).await
+        }
+    });
+    let id = loop {
+        let (_, page) = get(&format!("{}/executions?status=running", c.base)).await;
+        if let Some(id) = page["executions"][0]["execution"]["id"].as_str() {
+            break id.to_owned();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let asked = Instant::now();
+    let (status, cancelled) = post(&format!("{}/executions/{id}/cancel", c.base), None, &[]).await;
+    let took = asked.elapsed();
+    assert_eq!(
+        (status, cancelled["status"].as_str()),
+        (200, Some("cancelled")),
+        "{cancelled}"
+    );
+    assert!(
+        took < Duration::from_millis(1_000),
+        "the cancel took {took:?}"
+    );
+    let (_, told) = busy.await.unwrap();
+    assert_eq!(
+        told["status"], "cancelled",
+        "A's own caller hears it too: {told}"
+    );
+    println!("cancel through another server: {took:?}");
+
+    // A lost notification (the listeners' connections killed) only delays
+    // a resume by the owner's sweep (2 s).
+    let on_a = paused(&a.base).await;
+    let killed = kill_listeners(&db.url).await;
+    assert!(killed >= 1, "no LISTEN connection was found");
+    let asked = Instant::now();
+    let (status, done) = post(
+        &format!("{}/executions/{on_a}/resume", b.base),
+        Some(r#"{"action":"accept"}"#),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        (status, done["status"].as_str()),
+        (200, Some("completed")),
+        "{done}"
+    );
+    assert!(
+        asked.elapsed() < Duration::from_secs(4),
+        "the resume took {:?}",
+        asked.elapsed()
+    );
+    drop((a, b, c));
+    db.finish().await;
+}

@@ -5,6 +5,7 @@
 //! API is called from the server's async tasks and waits for a run to
 //! settle: finished, or paused on an interaction.
 
+mod cluster;
 mod config;
 mod interrupt;
 mod pool;
@@ -279,6 +280,27 @@ impl Engine {
         action: ResumeAction,
         content: Option<serde_json::Value>,
     ) -> Result<RunResponse, EngineError> {
+        if self.shared.live(scope, id).is_none() {
+            // Another server's run (PostgreSQL): it answers through us.
+            let request = cluster::Forward::Resume {
+                action,
+                content: content.clone(),
+            };
+            if let Some(response) = self.forward(scope, id, request).await? {
+                return Ok(response);
+            }
+        }
+        self.resume_here(scope, id, action, content).await
+    }
+
+    /// Resumes a run this process holds.
+    async fn resume_here(
+        &self,
+        scope: &str,
+        id: &str,
+        action: ResumeAction,
+        content: Option<serde_json::Value>,
+    ) -> Result<RunResponse, EngineError> {
         let answer = self
             .shared
             .live(scope, id)
@@ -306,6 +328,16 @@ impl Engine {
 
     /// Stops a running or paused run; it ends `cancelled`.
     pub async fn cancel(&self, scope: &str, id: &str) -> Result<RunResponse, EngineError> {
+        if self.shared.live(scope, id).is_none() {
+            if let Some(response) = self.forward(scope, id, cluster::Forward::Cancel).await? {
+                return Ok(response);
+            }
+        }
+        self.cancel_here(scope, id).await
+    }
+
+    /// Cancels a run this process holds.
+    async fn cancel_here(&self, scope: &str, id: &str) -> Result<RunResponse, EngineError> {
         let Some(control) = self.shared.live(scope, id) else {
             return Err(match self.shared.store.get(scope, id).await? {
                 Some(found) => EngineError::NotActive {

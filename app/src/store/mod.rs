@@ -18,6 +18,7 @@ mod list;
 mod meta;
 mod read;
 mod recover;
+mod requests;
 mod rollup;
 mod rows;
 mod sampled;
@@ -44,6 +45,7 @@ pub use derived::{rebuild_steps, Drift};
 pub use file_lock::{DatabaseLock, LockError};
 pub use import::ImportReport;
 pub use instances::{Exclusive, InstanceRow};
+pub use requests::{RunRequestRow, RUN_REQUESTS_CHANNEL};
 pub use sessions::SessionRow;
 pub use sources::{SecretRow, SourceRow};
 pub use write_ops::{
