@@ -645,6 +645,9 @@ async fn serve(
     let _lock = DatabaseLock::acquire(database_url, &format!("executor serve on http://{addr}"))?;
     let store = Store::connect(database_url).await?;
     let engine = Engine::start(store.clone(), engine_args.registry(), engine_args.config())?;
+    if let Some(instance) = &engine.config().instance {
+        server::metrics::set_instance(&instance.id);
+    }
     let heartbeat = server::instance::start(
         &engine,
         &store,

@@ -18,6 +18,14 @@ static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 /// Installs the Prometheus recorder for this process, or answers the one
 /// installed. `None` when another recorder was installed first (metrics are
 /// then recorded there, and `/metrics` says so).
+/// This process's instance id, labelling every series when several servers
+/// share a database (set before the first [`install`]).
+static INSTANCE: OnceLock<String> = OnceLock::new();
+
+pub fn set_instance(id: &str) {
+    let _ = INSTANCE.set(id.to_owned());
+}
+
 pub fn install() -> Option<&'static PrometheusHandle> {
     HANDLE
         .get_or_init(|| {
@@ -26,7 +34,11 @@ pub fn install() -> Option<&'static PrometheusHandle> {
                 10.0, 30.0, 60.0, 300.0,
             ];
             let ops = [1.0, 4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0, 16384.0];
-            let built = PrometheusBuilder::new()
+            let mut builder = PrometheusBuilder::new();
+            if let Some(id) = INSTANCE.get() {
+                builder = builder.add_global_label("instance", id);
+            }
+            let built = builder
                 .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &seconds)
                 .and_then(|b| {
                     b.set_buckets_for_metric(

@@ -73,6 +73,22 @@ async fn a_dead_servers_runs_fail_after_its_lease_and_no_live_servers_do() {
         3,
         "a header and two servers: {listed}"
     );
+    // Each server's metrics carry its instance id.
+    let metrics = reqwest::get(format!("{}/metrics", a.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let label = metrics
+        .split("instance=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or("");
+    assert!(
+        !label.is_empty() && listed.contains(label),
+        "'{label}' is not a listed instance"
+    );
     assert!(
         listed.contains(&a.addr) && listed.contains(&b.addr),
         "{listed}"
