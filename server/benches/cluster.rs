@@ -85,13 +85,21 @@ fn machine_cpu() -> f64 {
 /// CPU seconds a process used so far.
 fn process_cpu(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let after = stat.rsplit(')').next().unwrap_or("");
-    let fields: Vec<f64> = after
+    let after: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
         .split_whitespace()
-        .filter_map(|v| v.parse().ok())
         .collect();
-    // utime and stime are fields 14 and 15 (11 and 12 after the name).
-    (fields.get(11).unwrap_or(&0.0) + fields.get(12).unwrap_or(&0.0)) / 100.0
+    // After the name: state is field 3, so utime (14) and stime (15) are
+    // the 12th and 13th.
+    let field = |i: usize| {
+        after
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (field(11) + field(12)) / 100.0
 }
 
 async fn post(client: &reqwest::Client, url: &str, body: &Value) -> Value {

@@ -17,7 +17,9 @@ use crate::model::{
 };
 use crate::store::{now_ms, Dialect, RunRequestRow};
 
-/// How often a waiting caller reads the run again.
+/// How often a waiting caller reads the run again: soon at first (most
+/// answers take milliseconds), then less often.
+const FIRST_POLL: Duration = Duration::from_millis(2);
 const POLL: Duration = Duration::from_millis(20);
 /// How often the owner looks for requests without a notification.
 const SWEEP: Duration = Duration::from_secs(2);
@@ -94,8 +96,10 @@ impl Engine {
         }
         store.notify_run_request(id).await?;
         let started = tokio::time::Instant::now();
+        let mut wait = FIRST_POLL;
         loop {
-            tokio::time::sleep(POLL).await;
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(POLL);
             let Some(now) = store.get(scope, id).await? else {
                 return Err(EngineError::NotFound(id.to_owned()));
             };
