@@ -159,6 +159,19 @@ async fn a_dead_servers_runs_fail_after_its_lease_and_no_live_servers_do() {
     db.finish().await;
 }
 
+/// Each run's owner, read from the database.
+async fn owners_of_runs(url: &str) -> std::collections::HashMap<String, String> {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+    let rows: Vec<(String, Option<String>)> = sqlx::query_as("SELECT id, owner_id FROM execution")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    rows.into_iter()
+        .map(|(id, owner)| (id, owner.unwrap_or_default()))
+        .collect()
+}
+
 /// Kills the servers' LISTEN connections, as a network fault would;
 /// how many there were.
 async fn kill_listeners(url: &str) -> i64 {
@@ -179,6 +192,40 @@ async fn resume_and_cancel_work_through_any_server() {
     let a = start(&db.url, &free_addr()).await;
     let b = start(&db.url, &free_addr()).await;
     let c = start(&db.url, &free_addr()).await;
+
+    // 300 runs posted round robin: all recorded once, each owned by the
+    // server that ran it.
+    let bases = [a.base.clone(), b.base.clone(), c.base.clone()];
+    let posted = futures_util::future::join_all((0..300).map(|i| {
+        let base = bases[i % 3].clone();
+        async move {
+            let body = json!({ "code": format!("return {i}") }).to_string();
+            let (status, out) = post(&format!("{base}/executions"), Some(&body), &[]).await;
+            assert_eq!(
+                (status, out["result"].as_u64()),
+                (200, Some(i as u64)),
+                "{out}"
+            );
+            (i % 3, out["executionId"].as_str().unwrap().to_owned())
+        }
+    }))
+    .await;
+    let listed = servers(&db.url);
+    let owner_of = |server: usize| {
+        let addr = [&a.addr, &b.addr, &c.addr][server];
+        listed
+            .lines()
+            .find(|l| l.contains(addr.as_str()))
+            .and_then(|l| l.split_whitespace().next())
+            .unwrap()
+            .to_owned()
+    };
+    let owners = [owner_of(0), owner_of(1), owner_of(2)];
+    let recorded = owners_of_runs(&db.url).await;
+    assert_eq!(recorded.len(), 300, "every run recorded once");
+    for (server, id) in &posted {
+        assert_eq!(recorded.get(id), Some(&owners[*server]), "{id}");
+    }
 
     // Paused on A, answered through B: A runs it on, B's caller gets the end.
     let on_a = paused(&a.base).await;
