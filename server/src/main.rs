@@ -667,6 +667,23 @@ async fn serve(
             store.clone(),
         )
         .await?;
+    // Sources other servers add, change or remove, followed at the pace of
+    // the heartbeat.
+    if let Some(instance) = &engine.config().instance {
+        let (sources, every) = (
+            sources.clone(),
+            (instance.lease / 3).max(Duration::from_millis(100)),
+        );
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tick.tick().await;
+                if let Err(e) = sources.sync().await {
+                    tracing::warn!(error = %e, "following other servers' sources failed");
+                }
+            }
+        });
+    }
     let leptos_options = server::leptos_options(site_root, addr);
     server::bundle_check::check(site_root, &leptos_options.output_name);
     if retention_days > 0 {

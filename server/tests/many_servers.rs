@@ -227,6 +227,41 @@ async fn resume_and_cancel_work_through_any_server() {
         assert_eq!(recorded.get(id), Some(&owners[*server]), "{id}");
     }
 
+    // A source added through A is loaded by C; removed through C, A drops it.
+    let source = json!({
+        "kind": "openapi", "name": "shared",
+        "document": "openapi: 3.0.0\ninfo: {title: Shared, version: '1'}\npaths:\n  /x:\n    get: {operationId: getX}\n",
+        "baseUrl": "http://127.0.0.1:9"
+    })
+    .to_string();
+    let (status, _) = post(&format!("{}/sources", a.base), Some(&source), &[]).await;
+    assert_eq!(status, 201);
+    let has = |base: String| async move {
+        let (_, listed) = get(&format!("{base}/sources")).await;
+        listed.to_string().contains("\"shared\"")
+    };
+    let asked = Instant::now();
+    while !has(c.base.clone()).await {
+        assert!(
+            asked.elapsed() < Duration::from_secs(5),
+            "C never loaded the source"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let removed = reqwest::Client::new()
+        .delete(format!("{}/sources/shared", c.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status(), 204);
+    while has(a.base.clone()).await {
+        assert!(
+            asked.elapsed() < Duration::from_secs(10),
+            "A never dropped the source"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
     // Paused on A, answered through B: A runs it on, B's caller gets the end.
     let on_a = paused(&a.base).await;
     let (status, done) = post(

@@ -115,6 +115,23 @@ impl Store {
         Ok(self.db().fetch_all(sql).await?)
     }
 
+    /// Every stored source's scope, name and last change: what a server
+    /// compares with what it loaded (cheap: no specs).
+    pub async fn source_versions(&self) -> Result<Vec<(String, String, i64)>, StoreError> {
+        let mut sql = self.db().sql();
+        sql.push("SELECT scope_id, name, updated_at FROM tool_source");
+        Ok(self.db().fetch_all(sql).await?)
+    }
+
+    pub async fn source(&self, scope: &str, name: &str) -> Result<Option<SourceRow>, StoreError> {
+        let mut sql = self.db().sql();
+        sql.push("SELECT scope_id, name, spec_json, created_at, updated_at FROM tool_source WHERE scope_id = ")
+            .bind(scope)
+            .push(" AND name = ")
+            .bind(name);
+        Ok(self.db().fetch_optional(sql).await?)
+    }
+
     pub async fn put_secret(
         &self,
         scope: &str,

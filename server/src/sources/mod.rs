@@ -91,6 +91,9 @@ struct Loaded {
     info: SourceInfo,
     tool_count: usize,
     loaded_at: i64,
+    /// The stored row's `updated_at` it was loaded from (API sources), so
+    /// a change made through another server is noticed.
+    version: i64,
 }
 
 /// `None`: every scope's.
@@ -155,15 +158,17 @@ impl Sources {
     /// at once; each failure is logged and listed.
     pub async fn start(self: &Arc<Self>, config: Vec<ConfigSource>, policies: Vec<Policy>) {
         self.registry.set_policies(policies);
-        let mut all: Vec<(Option<String>, SourceSpec, Origin)> = config
+        let mut all: Vec<(Option<String>, SourceSpec, Origin, i64)> = config
             .into_iter()
-            .map(|c| (c.scope, c.spec, Origin::Config))
+            .map(|c| (c.scope, c.spec, Origin::Config, 0))
             .collect();
         match self.store.all_sources().await {
             Ok(rows) => {
                 for row in rows {
                     match serde_json::from_str::<SourceSpec>(&row.spec_json) {
-                        Ok(spec) => all.push((Some(row.scope_id), spec, Origin::Api)),
+                        Ok(spec) => {
+                            all.push((Some(row.scope_id), spec, Origin::Api, row.updated_at))
+                        }
                         Err(e) => {
                             tracing::error!(scope = %row.scope_id, source = %row.name, error = %e, "a stored source does not read")
                         }
@@ -172,13 +177,13 @@ impl Sources {
             }
             Err(e) => tracing::error!(error = %e, "cannot read the stored sources"),
         }
-        let loads = all.into_iter().map(|(scope, spec, origin)| {
+        let loads = all.into_iter().map(|(scope, spec, origin, version)| {
             let this = self.clone();
             async move {
                 if let Err(e) = spec.check(origin == Origin::Config, this.stdio_allowed) {
                     tracing::error!(source = spec.name(), error = %e, "a source is misconfigured");
                 }
-                this.load(scope, spec, origin).await;
+                this.load(scope, spec, origin, version).await;
             }
         });
         futures_util::future::join_all(loads).await;
@@ -190,6 +195,7 @@ impl Sources {
         scope: Option<String>,
         spec: SourceSpec,
         origin: Origin,
+        version: i64,
     ) -> SourceInfo {
         let loaded = tokio::time::timeout(LOAD_TIMEOUT, self.open(scope.as_deref(), &spec)).await;
         let source: Arc<dyn ToolSource> = match loaded {
@@ -223,6 +229,7 @@ impl Sources {
                     info: info.clone(),
                     tool_count,
                     loaded_at: now_ms(),
+                    version,
                 },
             );
         info
@@ -327,11 +334,13 @@ impl Sources {
             return Err(SourceError::Configured(spec.name().to_owned()));
         }
         let json = serde_json::to_string(&spec).map_err(|e| SourceError::Invalid(e.to_string()))?;
+        let version = now_ms();
         self.store
-            .put_source(scope, spec.name(), &json, now_ms())
+            .put_source(scope, spec.name(), &json, version)
             .await?;
         let name = spec.name().to_owned();
-        self.load(Some(scope.to_owned()), spec, Origin::Api).await;
+        self.load(Some(scope.to_owned()), spec, Origin::Api, version)
+            .await;
         self.get(scope, &name).ok_or(SourceError::NotFound(name))
     }
 
@@ -352,6 +361,55 @@ impl Sources {
         Ok(())
     }
 
+    /// Follows what other servers on the same database changed: stored
+    /// sources added or changed since this one loaded them are loaded, and
+    /// removed ones dropped. Cheap when nothing changed (names and times).
+    pub async fn sync(self: &Arc<Self>) -> Result<(), SourceError> {
+        let stored = self.store.source_versions().await?;
+        let (stale, gone) = {
+            let loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
+            let stale: Vec<(String, String)> = stored
+                .iter()
+                .filter(|(scope, name, version)| {
+                    loaded
+                        .get(&(Some(scope.clone()), name.clone()))
+                        .is_none_or(|l| l.origin == Origin::Api && l.version < *version)
+                })
+                .map(|(scope, name, _)| (scope.clone(), name.clone()))
+                .collect();
+            let gone: Vec<(String, String)> = loaded
+                .iter()
+                .filter(|(_, l)| l.origin == Origin::Api)
+                .filter_map(|((scope, name), _)| Some((scope.clone()?, name.clone())))
+                .filter(|(scope, name)| !stored.iter().any(|(s, n, _)| s == scope && n == name))
+                .collect();
+            (stale, gone)
+        };
+        for (scope, name) in gone {
+            self.registry.remove_in(&scope, &name);
+            self.loaded
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&(Some(scope), name));
+        }
+        for (scope, name) in stale {
+            let Some(row) = self.store.source(&scope, &name).await? else {
+                continue;
+            };
+            match serde_json::from_str::<SourceSpec>(&row.spec_json) {
+                Ok(spec) => {
+                    tracing::info!(%scope, source = %name, "loading a source another server added or changed");
+                    self.load(Some(scope), spec, Origin::Api, row.updated_at)
+                        .await;
+                }
+                Err(e) => {
+                    tracing::error!(%scope, source = %name, error = %e, "a stored source does not read")
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Loads a source again (a changed document, a server back up).
     pub async fn refresh(
         self: &Arc<Self>,
@@ -363,13 +421,13 @@ impl Sources {
             [Some(scope.to_owned()), None].into_iter().find_map(|s| {
                 loaded
                     .get(&(s.clone(), name.to_owned()))
-                    .map(|l| (s, l.spec.clone(), l.origin))
+                    .map(|l| (s, l.spec.clone(), l.origin, l.version))
             })
         };
-        let Some((key_scope, spec, origin)) = found else {
+        let Some((key_scope, spec, origin, version)) = found else {
             return Err(SourceError::NotFound(name.to_owned()));
         };
-        self.load(key_scope, spec, origin).await;
+        self.load(key_scope, spec, origin, version).await;
         self.get(scope, name)
             .ok_or(SourceError::NotFound(name.to_owned()))
     }
