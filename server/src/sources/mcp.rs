@@ -286,11 +286,24 @@ impl Connection {
                 let args = self.spec.args.clone();
                 let cmd = tokio::process::Command::new(command).configure(|c| {
                     c.args(&args).envs(env.iter().map(|(k, v)| (k, v)));
-                    c.stderr(std::process::Stdio::null());
                     c.kill_on_drop(true);
                 });
-                let transport = TokioChildProcess::new(cmd)
+                let (transport, stderr) = TokioChildProcess::builder(cmd)
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
                     .map_err(|e| format!("cannot start {command}: {e}"))?;
+                // The program's own messages go to the log, as its lines,
+                // with the secrets it was given masked.
+                if let Some(stderr) = stderr {
+                    let (source, mask) = (self.spec.name.clone(), mask.clone());
+                    tokio::spawn(async move {
+                        use tokio::io::AsyncBufReadExt;
+                        let mut lines = tokio::io::BufReader::new(stderr).lines();
+                        while let Ok(Some(line)) = lines.next_line().await {
+                            tracing::info!(%source, "mcp server: {}", mask.apply(&line));
+                        }
+                    });
+                }
                 handler.serve(transport).await.map_err(|e| {
                     mask.apply(&format!("cannot start an MCP session with {command}: {e}"))
                 })
