@@ -288,6 +288,42 @@ pub fn out(text: &str) {
     let _ = stdout.flush();
 }
 
+/// Runs a command against the server's API: an unusable `--server` or a
+/// failed request prints `error: …` and exits 2.
+pub(crate) async fn against<Fut>(server: &ServerArgs, command: impl FnOnce(Api) -> Fut) -> Exit
+where
+    Fut: std::future::Future<Output = Result<Exit, CliError>>,
+{
+    match Api::new(server) {
+        Ok(api) => command(api).await.unwrap_or_else(|e| fail(&e)),
+        Err(e) => fail(&e),
+    }
+}
+
+/// A list for a terminal: NDJSON with `--json`, else `empty` when there
+/// is nothing, else the header line and a row each.
+pub(crate) fn listing(
+    items: &[Value],
+    json: bool,
+    empty: &str,
+    header: &str,
+    row: impl Fn(&Value) -> String,
+) {
+    if json {
+        let lines: String = items.iter().map(|item| format!("{item}\n")).collect();
+        out(&lines);
+    } else if items.is_empty() {
+        out(&format!("{empty}\n"));
+    } else {
+        let bold = Styles::bold();
+        let mut text = format!("{bold}{header}{bold:#}\n");
+        for item in items {
+            text.push_str(&format!("{}\n", row(item)));
+        }
+        out(&text);
+    }
+}
+
 /// Writes to stderr.
 pub fn note(text: &str) {
     let mut stderr = anstream::stderr();

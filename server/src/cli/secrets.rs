@@ -7,7 +7,7 @@ use std::io::{IsTerminal, Read};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use super::{fail, out, Api, CliError, Exit, ServerArgs, Styles};
+use super::{against, listing, out, Api, CliError, Exit, ServerArgs};
 
 #[derive(clap::Subcommand, Debug)]
 pub enum SecretsCommand {
@@ -26,14 +26,7 @@ pub enum SecretsCommand {
 }
 
 pub async fn secrets(server: &ServerArgs, command: SecretsCommand) -> Exit {
-    let api = match Api::new(server) {
-        Ok(api) => api,
-        Err(e) => return fail(&e),
-    };
-    match run(&api, command).await {
-        Ok(exit) => exit,
-        Err(e) => fail(&e),
-    }
+    against(server, |api| async move { run(&api, command).await }).await
 }
 
 async fn run(api: &Api, command: SecretsCommand) -> Result<Exit, CliError> {
@@ -52,25 +45,19 @@ async fn run(api: &Api, command: SecretsCommand) -> Result<Exit, CliError> {
         }
         SecretsCommand::List { json } => {
             let list: Value = api.get("/secrets").await?;
-            let secrets = list["secrets"].as_array().cloned().unwrap_or_default();
-            if json {
-                for s in &secrets {
-                    out(&format!("{s}\n"));
-                }
-            } else if secrets.is_empty() {
-                out("(no secrets: set one with `executor secrets set NAME`)\n");
-            } else {
-                let bold = Styles::bold();
-                let mut text = format!("{bold}{:<32} {}{bold:#}\n", "NAME", "SET");
-                for s in &secrets {
+            listing(
+                list["secrets"].as_array().map_or(&[], Vec::as_slice),
+                json,
+                "(no secrets: set one with `executor secrets set NAME`)",
+                &format!("{:<32} SET", "NAME"),
+                |s| {
                     let at = s["updatedAt"]
                         .as_i64()
                         .map(|ms| format!("{} UTC", app::model::format_utc(ms)))
                         .unwrap_or_default();
-                    text.push_str(&format!("{:<32} {at}\n", s["name"].as_str().unwrap_or("")));
-                }
-                out(&text);
-            }
+                    format!("{:<32} {at}", s["name"].as_str().unwrap_or(""))
+                },
+            );
             Ok(Exit::Done)
         }
         SecretsCommand::Remove { name } => {

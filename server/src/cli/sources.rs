@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use super::{fail, out, Api, CliError, Exit, ServerArgs, Styles};
+use super::{against, listing, out, Api, CliError, Exit, ServerArgs, Styles};
 
 #[derive(clap::Subcommand, Debug)]
 pub enum SourcesCommand {
@@ -65,48 +65,30 @@ pub enum AddKind {
 }
 
 pub async fn sources(server: &ServerArgs, command: SourcesCommand) -> Exit {
-    let api = match Api::new(server) {
-        Ok(api) => api,
-        Err(e) => return fail(&e),
-    };
-    match run(&api, command).await {
-        Ok(exit) => exit,
-        Err(e) => fail(&e),
-    }
+    against(server, |api| async move { run(&api, command).await }).await
 }
 
 async fn run(api: &Api, command: SourcesCommand) -> Result<Exit, CliError> {
     match command {
         SourcesCommand::Add { kind } => {
             let spec = spec(kind)?;
-            let view: Value = api.send_json(Method::POST, "/sources", Some(&spec)).await?;
-            out(&format!("{}\n", line(&view)));
-            Ok(if view["state"] == "failed" {
-                Exit::RunFailed
-            } else {
-                Exit::Done
-            })
+            Ok(loaded(
+                &api.send_json(Method::POST, "/sources", Some(&spec)).await?,
+            ))
         }
         SourcesCommand::List { json } => {
             let list: Value = api.get("/sources").await?;
-            let sources = list["sources"].as_array().cloned().unwrap_or_default();
-            if json {
-                for s in &sources {
-                    out(&format!("{s}\n"));
-                }
-            } else if sources.is_empty() {
-                out("(no sources: add one with `executor sources add openapi|mcp …`)\n");
-            } else {
-                let bold = Styles::bold();
-                let mut text = format!(
-                    "{bold}{:<20} {:<8} {:<7} {:<7} {:>6}  {}{bold:#}\n",
-                    "NAME", "KIND", "ORIGIN", "STATE", "TOOLS", "TITLE / ERROR"
-                );
-                for s in &sources {
-                    text.push_str(&format!("{}\n", line(s)));
-                }
-                out(&text);
-            }
+            let header = format!(
+                "{:<20} {:<8} {:<7} {:<7} {:>6}  {}",
+                "NAME", "KIND", "ORIGIN", "STATE", "TOOLS", "TITLE / ERROR"
+            );
+            listing(
+                list["sources"].as_array().map_or(&[], Vec::as_slice),
+                json,
+                "(no sources: add one with `executor sources add openapi|mcp …`)",
+                &header,
+                line,
+            );
             Ok(Exit::Done)
         }
         SourcesCommand::Remove { name } => {
@@ -117,16 +99,19 @@ async fn run(api: &Api, command: SourcesCommand) -> Result<Exit, CliError> {
             Ok(Exit::Done)
         }
         SourcesCommand::Refresh { name } => {
-            let view: Value = api
-                .send_json(Method::POST, &format!("/sources/{name}/refresh"), None)
-                .await?;
-            out(&format!("{}\n", line(&view)));
-            Ok(if view["state"] == "failed" {
-                Exit::RunFailed
-            } else {
-                Exit::Done
-            })
+            let path = format!("/sources/{name}/refresh");
+            Ok(loaded(&api.send_json(Method::POST, &path, None).await?))
         }
+    }
+}
+
+/// Prints a source the server answered with; exit 1 when it did not load.
+fn loaded(view: &Value) -> Exit {
+    out(&format!("{}\n", line(view)));
+    if view["state"] == "failed" {
+        Exit::RunFailed
+    } else {
+        Exit::Done
     }
 }
 
