@@ -3,8 +3,6 @@
 //! its runs' leases in one statement and reaps the runs of servers that
 //! stopped renewing theirs, and gone from the list when it stops cleanly.
 
-use std::time::Duration;
-
 use app::engine::Engine;
 use app::store::{now_ms, Store};
 
@@ -34,7 +32,7 @@ pub async fn start(
         tracing::error!(error = %e, "could not register this server; its heartbeat will try again");
     }
     let lease = instance.lease;
-    let every = (lease / 3).max(Duration::from_millis(100));
+    let every = instance.beat_every();
     let (engine, beat_store, id) = (engine.clone(), store.clone(), instance.id.clone());
     let task = tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);

@@ -670,10 +670,7 @@ async fn serve(
     // Sources other servers add, change or remove, followed at the pace of
     // the heartbeat.
     if let Some(instance) = &engine.config().instance {
-        let (sources, every) = (
-            sources.clone(),
-            (instance.lease / 3).max(Duration::from_millis(100)),
-        );
+        let (sources, every) = (sources.clone(), instance.beat_every());
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
             loop {

@@ -261,3 +261,31 @@ async fn server_everything_over_streamable_http() {
     assert_eq!(again["result"], "Echo: back", "{again}");
     db.finish().await;
 }
+
+/// A stored stdio source is held to the server's rules when it is loaded
+/// again: a server without stdio sources lists it failed, starts nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stored_stdio_source_does_not_start_where_stdio_is_off() {
+    let db = TestDb::sqlite().await;
+    let base = serve(&db).await;
+    let body =
+        json!({"kind": "mcp", "name": "everything", "command": everything(), "args": ["stdio"]});
+    let (status, _) = post(&format!("{base}/sources"), Some(&body.to_string()), &[]).await;
+    assert_eq!(status, 201);
+    let engine = Engine::start(db.store.clone(), Registry::new(), EngineConfig::default()).unwrap();
+    let secrets = server::sources::secrets::Secrets::new(
+        db.store.clone(),
+        server::sources::secrets::KeySource::Given("00".repeat(32)),
+    );
+    let strict = server::sources::Sources::new(
+        engine.registry().clone(),
+        db.store.clone(),
+        Arc::new(secrets),
+        false,
+    );
+    strict.start(vec![], vec![]).await;
+    let listed = strict.get(app::model::LOCAL_SCOPE, "everything").unwrap();
+    assert_eq!((listed.state.as_str(), listed.tool_count), ("failed", 0));
+    assert!(listed.error.unwrap().contains("stdio sources"));
+    db.finish().await;
+}

@@ -58,6 +58,14 @@ pub struct Instance {
     pub lease: Duration,
 }
 
+impl Instance {
+    /// How often it beats (and follows other servers): three times a
+    /// lease, so one lost beat costs nothing.
+    pub fn beat_every(&self) -> Duration {
+        (self.lease / 3).max(Duration::from_millis(100))
+    }
+}
+
 impl Default for EngineConfig {
     fn default() -> Self {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());

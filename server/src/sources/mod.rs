@@ -180,9 +180,6 @@ impl Sources {
         let loads = all.into_iter().map(|(scope, spec, origin, version)| {
             let this = self.clone();
             async move {
-                if let Err(e) = spec.check(origin == Origin::Config, this.stdio_allowed) {
-                    tracing::error!(source = spec.name(), error = %e, "a source is misconfigured");
-                }
                 this.load(scope, spec, origin, version).await;
             }
         });
@@ -197,7 +194,8 @@ impl Sources {
         origin: Origin,
         version: i64,
     ) -> SourceInfo {
-        let loaded = tokio::time::timeout(LOAD_TIMEOUT, self.open(scope.as_deref(), &spec)).await;
+        let loaded =
+            tokio::time::timeout(LOAD_TIMEOUT, self.open(scope.as_deref(), &spec, origin)).await;
         let source: Arc<dyn ToolSource> = match loaded {
             Ok(Ok(source)) => source,
             Ok(Err(error)) => Arc::new(self.failed(&spec, error)),
@@ -210,14 +208,14 @@ impl Sources {
         if let Some(error) = &info.error {
             tracing::warn!(source = %info.id, %error, "a tool source failed to load");
         }
-        let tool_count = source.tools().len();
         let registered = match &scope {
             Some(scope) => self.registry.register_in(scope, source),
             None => self.registry.replace(source),
         };
-        if let Err(e) = registered {
+        let tool_count = registered.unwrap_or_else(|e| {
             tracing::error!(source = spec.name(), error = %e, "a tool source could not be registered");
-        }
+            0
+        });
         self.loaded
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -248,7 +246,14 @@ impl Sources {
         self: &Arc<Self>,
         scope: Option<&str>,
         spec: &SourceSpec,
+        origin: Origin,
     ) -> Result<Arc<dyn ToolSource>, String> {
+        // A stored source is held to this server's rules whenever it is
+        // loaded (stdio allowed or not); the config file's were checked
+        // when the file was read.
+        if origin == Origin::Api {
+            spec.check(false, self.stdio_allowed)?;
+        }
         match spec {
             SourceSpec::Openapi(s) => Ok(Arc::new(
                 openapi::OpenApiSource::load(s, self.context.clone()).await?,

@@ -37,18 +37,19 @@ impl Registry {
         })
     }
 
-    /// Adds a source for every scope; its namespace must be free.
-    pub fn register(&self, source: Arc<dyn ToolSource>) -> Result<(), String> {
+    /// Adds a source for every scope; its namespace must be free. Each of
+    /// these answers the source's tool count.
+    pub fn register(&self, source: Arc<dyn ToolSource>) -> Result<usize, String> {
         self.insert(None, source, false)
     }
 
     /// Adds or replaces a scope's source (a refresh replaces).
-    pub fn register_in(&self, scope: &str, source: Arc<dyn ToolSource>) -> Result<(), String> {
+    pub fn register_in(&self, scope: &str, source: Arc<dyn ToolSource>) -> Result<usize, String> {
         self.insert(Some(scope.to_owned()), source, true)
     }
 
     /// Adds or replaces a source for every scope.
-    pub fn replace(&self, source: Arc<dyn ToolSource>) -> Result<(), String> {
+    pub fn replace(&self, source: Arc<dyn ToolSource>) -> Result<usize, String> {
         self.insert(None, source, true)
     }
 
@@ -57,7 +58,7 @@ impl Registry {
         scope: Option<String>,
         source: Arc<dyn ToolSource>,
         replace: bool,
-    ) -> Result<(), String> {
+    ) -> Result<usize, String> {
         let info = source.info();
         check_namespace(&info.id)?;
         let mut sources = self.sources.write().unwrap_or_else(|e| e.into_inner());
@@ -74,8 +75,9 @@ impl Registry {
             ));
         }
         let catalog = Arc::new(Catalog::new(info, source.tools()));
+        let count = catalog.tools.len();
         sources.insert(key, Entry { source, catalog });
-        Ok(())
+        Ok(count)
     }
 
     /// A source's tools changed (an MCP server said so): its catalog is
