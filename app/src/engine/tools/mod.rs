@@ -139,10 +139,9 @@ pub struct Invocation {
 /// so their futures need not be `Send`.
 pub trait ToolSource: Send + Sync {
     fn info(&self) -> SourceInfo;
+    /// Its tools, read when it is registered (and again when it says they
+    /// changed); the registry answers lookups from that catalog.
     fn tools(&self) -> Vec<ToolDescriptor>;
-    fn describe(&self, path: &str) -> Option<ToolDescriptor> {
-        self.tools().into_iter().find(|t| t.path == path)
-    }
     fn invoke(&self, call: Invocation) -> LocalFuture<Result<Value, ToolError>>;
     /// What a person is asked before `tool` runs with `args`, when it needs
     /// approval; `None` keeps the descriptor's message.

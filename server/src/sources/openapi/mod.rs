@@ -127,10 +127,6 @@ impl ToolSource for OpenApiSource {
         self.operations.values().map(|o| o.tool.clone()).collect()
     }
 
-    fn describe(&self, path: &str) -> Option<ToolDescriptor> {
-        self.operations.get(path).map(|o| o.tool.clone())
-    }
-
     fn approval_prompt(&self, tool: &ToolDescriptor, args: Option<&Value>) -> Option<String> {
         let op = self.operations.get(&tool.path)?;
         let base = self.base_url.as_deref().unwrap_or("");
