@@ -84,6 +84,10 @@ test('each change of the view is a step in history: Back and Forward walk them',
   await page.waitForURL(/status=failed/);
   await page.locator('.facet', { hasText: 'cancelled' }).locator('a.toggle').click();
   await page.waitForURL(/status=failed%2Ccancelled|status=cancelled%2Cfailed|status=failed,cancelled|status=cancelled,failed/);
+  // The filtered rows, not the ones shown while they load (on a slow
+  // machine the unfiltered list is still there when the URL changes).
+  await page.waitForFunction(() => [...document.querySelectorAll('tr.run')]
+    .every((r) => ['failed', 'cancelled'].includes(r.dataset.status)));
   const id = await page.locator('tr.run').first().getAttribute('data-id');
   await page.locator('tr.run').first().click();
   await page.waitForURL(new RegExp(`executionId=${id}`));
@@ -105,6 +109,20 @@ test('each change of the view is a step in history: Back and Forward walk them',
   await page.goForward();
   await page.waitForURL(/status=failed/);
   await page.waitForFunction(() => [...document.querySelectorAll('tr.run')].every((r) => r.dataset.status === 'failed'));
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('Next in the drawer of a run the list does not show opens the first listed run', async () => {
+  const all = await open('/runs');
+  const completed = await all.locator('tr.run[data-status="completed"]').first().getAttribute('data-id');
+  await all.close();
+  const page = await open(`/runs?status=failed&executionId=${completed}`);
+  await page.locator('.drawer').waitFor();
+  const first = await page.locator('tr.run').first().getAttribute('data-id');
+  await page.keyboard.press('ArrowDown');
+  await page.waitForURL(new RegExp(`executionId=${first}`));
+  assert.equal(search(page).get('status'), 'failed');
   assert.deepEqual(page.errors, []);
   await page.close();
 });

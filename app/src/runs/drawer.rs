@@ -11,17 +11,20 @@ use super::trouble::Trouble;
 use super::{answer_run, cancel_run, rerun_run, PageCtx, RunDetail, ViewLink};
 use crate::model::{Execution, ExecutionStatus, Interaction, InteractionStatus, ToolCall};
 
-/// Opens the run `step` places away from the open one in the list.
+/// Opens the run `step` places away from the open one in the list (the
+/// first listed run when the open one is not listed).
 pub fn step(ctx: PageCtx, step: isize) {
     let view = ctx.view.get_untracked();
     let rows = ctx.rows();
     let Some(open) = view.execution_id.as_deref() else {
         return;
     };
-    let Some(at) = rows.iter().position(|r| r.execution.id == open) else {
-        return;
+    // A run the list does not show (opened from the rows a new filter was
+    // replacing, or from a shared link): stepping starts at the first row.
+    let next = match rows.iter().position(|r| r.execution.id == open) {
+        Some(at) => at as isize + step,
+        None => 0,
     };
-    let next = at as isize + step;
     if let Some(row) = usize::try_from(next).ok().and_then(|i| rows.get(i)) {
         ctx.selected.set(Some(next as usize));
         ctx.navigate_as(
