@@ -10,8 +10,8 @@ use std::collections::HashSet;
 
 use app::model::{ExecutionStatus, InteractionStatus, ListQuery, ToolCallStatus};
 use app::store::{
-    ExecutionPatch, InteractionResolution, NewExecution, NewInteraction, NewToolCall, Store,
-    ToolCallFinish, WriteOp,
+    ExecutionPatch, InteractionResolution, Lease, NewExecution, NewInteraction, NewToolCall, Store,
+    StoreError, ToolCallFinish, WriteOp,
 };
 use support::{ids, list, query, run, SCOPE};
 
@@ -51,6 +51,7 @@ on_both_databases!(
     batched_writes_from_many_tasks_are_all_recorded,
     queued_writes_of_a_run_are_all_stored_once_the_last_commits,
     sessions_are_kept_by_hash_touched_and_expired,
+    an_owners_writes_are_refused_once_its_run_is_taken_over,
 );
 
 async fn create_then_get_round_trips_the_run(store: &Store) {
@@ -325,6 +326,7 @@ async fn pending_interaction_shows_until_resolved(store: &Store) {
     store
         .resolve_interaction(InteractionResolution {
             id: "i-1".into(),
+            execution_id: id.clone(),
             scope_id: SCOPE.into(),
             status: InteractionStatus::Resolved,
             response_json: Some(r#"{"action":"accept","content":null}"#.into()),
@@ -1319,6 +1321,7 @@ async fn queued_writes_of_a_run_are_all_stored_once_the_last_commits(store: &Sto
         }));
         ops.push(WriteOp::ResolveInteraction(InteractionResolution {
             id: format!("{id}-ask"),
+            execution_id: id.clone(),
             scope_id: SCOPE.into(),
             status: InteractionStatus::Cancelled,
             response_json: Some(r#"{"action":"cancel","content":null}"#.into()),
@@ -1451,4 +1454,96 @@ async fn sessions_are_kept_by_hash_touched_and_expired(store: &Store) {
     store.create_session("h-3", "acme", T0).await.unwrap();
     store.delete_session("h-3").await.unwrap();
     assert!(store.session("h-3").await.unwrap().is_none());
+}
+
+/// Fencing (docs/operations.md#many-servers): once a run is taken from its
+/// owner (its lease ran out and a reaper failed it), the owner's writes to
+/// it are refused whole; its writes to runs it still owns, and anyone's
+/// unfenced writes, go on, in the same batch too.
+async fn an_owners_writes_are_refused_once_its_run_is_taken_over(store: &Store) {
+    let now = app::store::now_ms();
+    for (id, expires_at) in [("mine", now + 60_000), ("lost", now - 1)] {
+        store
+            .create_execution(NewExecution {
+                id: id.into(),
+                scope_id: SCOPE.into(),
+                status: ExecutionStatus::Running,
+                code: "return 1".into(),
+                trigger_kind: None,
+                trigger_meta_json: None,
+                session_id: None,
+                created_at: now,
+                started_at: Some(now),
+                lease: Some(Lease {
+                    owner_id: "a".into(),
+                    expires_at,
+                }),
+            })
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store
+            .reap_expired("interrupted: server lost", now)
+            .await
+            .unwrap(),
+        1
+    );
+    let call = |run: &str, id: &str| {
+        WriteOp::RecordToolCall(NewToolCall {
+            id: id.into(),
+            execution_id: run.into(),
+            scope_id: SCOPE.into(),
+            tool_path: "demo.echo".into(),
+            args_json: None,
+            started_at: now,
+        })
+    };
+    let owner = |name: &str| Some(std::sync::Arc::<str>::from(name));
+    // Queued together, so they share a batch: only the lost run's is refused.
+    let refused = store
+        .enqueue_as(
+            owner("a"),
+            vec![call("lost", "late"), call("mine", "with-it")],
+        )
+        .await
+        .unwrap();
+    let stored = store
+        .enqueue_as(owner("a"), vec![call("mine", "on-time")])
+        .await
+        .unwrap();
+    assert!(matches!(
+        refused.committed().await,
+        Err(StoreError::TakenOver)
+    ));
+    stored.committed().await.unwrap();
+    let calls = |run: &'static str| async move {
+        let calls = store.tool_calls(SCOPE, run).await.unwrap().unwrap();
+        calls.into_iter().map(|c| c.id).collect::<Vec<_>>()
+    };
+    assert!(calls("lost").await.is_empty());
+    assert_eq!(calls("mine").await, vec!["on-time"]);
+    // Nobody else's fence opens a run: not another server's.
+    let other = store
+        .enqueue_as(owner("b"), vec![call("mine", "intruder")])
+        .await
+        .unwrap();
+    assert!(matches!(
+        other.committed().await,
+        Err(StoreError::TakenOver)
+    ));
+    // The reaper's failure stands; unfenced writes (imports, the reaper) pass.
+    let lost = store.get(SCOPE, "lost").await.unwrap().unwrap().execution;
+    assert_eq!(lost.status, ExecutionStatus::Failed);
+    assert_eq!(lost.error_text.as_deref(), Some("interrupted: server lost"));
+    store
+        .enqueue_as(None, vec![call("lost", "imported")])
+        .await
+        .unwrap()
+        .committed()
+        .await
+        .unwrap();
+    // The heartbeat's check names the lost run only (not unknown ones).
+    let runs = [(SCOPE, "mine"), (SCOPE, "lost"), (SCOPE, "never-stored")];
+    assert_eq!(store.taken_over("a", runs).await.unwrap(), vec!["lost"]);
 }

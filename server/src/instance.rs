@@ -46,6 +46,14 @@ pub async fn start(
                 tracing::warn!(error = %e, "heartbeat failed");
                 continue;
             }
+            match engine.stop_taken_over().await {
+                Ok(0) => {}
+                Ok(n) => tracing::warn!(
+                    runs = n,
+                    "stopped runs another server took over: this server's lease had run out"
+                ),
+                Err(e) => tracing::warn!(error = %e, "checking this server's runs failed"),
+            }
             match engine.reap().await {
                 Ok(0) => {}
                 Ok(n) => tracing::warn!(

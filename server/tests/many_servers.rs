@@ -2,7 +2,10 @@
 //! docs/operations.md#many-servers): a server's start never touches
 //! another live server's runs; a server killed with SIGKILL has its
 //! unfinished runs failed "interrupted: server lost" by another, after its
-//! lease and not before; a restarted server adopts nothing.
+//! lease and not before; a restarted server adopts nothing; a server
+//! frozen past its lease (SIGSTOP) finds its runs taken over when it wakes,
+//! writes nothing more to them and stops them, its callers told the
+//! recorded failure.
 
 #![allow(clippy::unwrap_used, reason = "a test should fail loudly")]
 
@@ -139,12 +142,7 @@ async fn a_dead_servers_runs_fail_after_its_lease_and_no_live_servers_do() {
         run(&a2.base, &on_b).await["status"],
         "waiting_for_interaction"
     );
-    let (status, done) = post(
-        &format!("{}/executions/{on_b}/resume", b.base),
-        Some(r#"{"action":"accept"}"#),
-        &[],
-    )
-    .await;
+    let (status, done) = accept(&b.base, &on_b).await;
     assert_eq!(
         (status, done["result"].as_bool()),
         (200, Some(true)),
@@ -156,6 +154,145 @@ async fn a_dead_servers_runs_fail_after_its_lease_and_no_live_servers_do() {
         "{listed}"
     );
     drop((a2, b));
+    db.finish().await;
+}
+
+/// Starts `code` on `base` (its caller waiting in a task, for up to a
+/// minute) and finds the run, the only one running, through `other`.
+async fn busy(
+    base: &str,
+    other: &str,
+    code: &str,
+) -> (tokio::task::JoinHandle<(u16, Value)>, String) {
+    let body = json!({"code": code, "timeoutMs": 60000}).to_string();
+    let url = format!("{base}/executions");
+    let caller = tokio::spawn(async move { post(&url, Some(&body), &[]).await });
+    loop {
+        let (_, page) = get(&format!("{other}/executions?status=running")).await;
+        if let Some(id) = page["executions"][0]["execution"]["id"].as_str() {
+            return (caller, id.to_owned());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Accepts the run's pending interaction through `base`.
+async fn accept(base: &str, id: &str) -> (u16, Value) {
+    let url = format!("{base}/executions/{id}/resume");
+    post(&url, Some(r#"{"action":"accept"}"#), &[]).await
+}
+
+/// The answer to a run that waits for nothing (any more).
+fn not_waiting((status, body): (u16, Value)) {
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("execution_not_waiting")),
+        "{body}"
+    );
+}
+
+/// The tool calls recorded for a run, as (id, status).
+async fn tool_calls(base: &str, id: &str) -> Vec<(String, String)> {
+    let (status, got) = get(&format!("{base}/executions/{id}/tool-calls")).await;
+    assert_eq!(status, 200, "{got}");
+    got["toolCalls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap().to_owned(),
+                c["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_frozen_past_its_lease_writes_nothing_more_to_its_taken_runs() {
+    let db = TestDb::postgres().await;
+    let a = start(&db.url, &free_addr()).await;
+    let b = start(&db.url, &free_addr()).await;
+    let on_a = paused(&a.base).await;
+    // A run on A that makes a tool call a second, for as long as it may.
+    let (busy, id) = busy(
+        &a.base,
+        &b.base,
+        "for (;;) { await tools.demo.sleep({ ms: 1000 }); }",
+    )
+    .await;
+    // Freeze A just after its second call is recorded: its writer is then
+    // idle for most of a second, holding no row locks while it is stopped.
+    let asked = Instant::now();
+    while tool_calls(&b.base, &id).await.len() < 2 {
+        assert!(asked.elapsed() < Duration::from_secs(10), "no second call");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    a.signal("STOP");
+    let frozen = Instant::now();
+    // B takes A's runs over once A's lease has run out.
+    for run_id in [&id, &on_a] {
+        loop {
+            let e = run(&b.base, run_id).await;
+            if e["status"] == "failed" {
+                assert_eq!(e["errorText"], "interrupted: server lost", "{e}");
+                break;
+            }
+            assert!(
+                frozen.elapsed() < Duration::from_secs(15),
+                "A's run was never taken over: {e}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let calls = tool_calls(&b.base, &id).await;
+    let row = run(&b.base, &id).await;
+    assert!(
+        calls.iter().all(|(_, status)| status != "running"),
+        "{calls:?}"
+    );
+
+    // A wakes: its caller hears the failure the history has, at once.
+    a.signal("CONT");
+    let woke = Instant::now();
+    let (status, told) = tokio::time::timeout(Duration::from_secs(10), busy)
+        .await
+        .expect("A's caller was never answered")
+        .unwrap();
+    let answered = woke.elapsed();
+    assert_eq!(
+        (status, told["status"].as_str(), told["error"].as_str()),
+        (200, Some("failed"), Some("interrupted: server lost")),
+        "{told}"
+    );
+    // Nothing A did after the takeover reached the history: not the calls
+    // its code went on to make, nor the run's end as A saw it.
+    tokio::time::sleep(Duration::from_secs_f64(LEASE_SECS)).await;
+    assert_eq!(tool_calls(&b.base, &id).await, calls);
+    assert_eq!(run(&b.base, &id).await, row);
+    let paused_row = run(&b.base, &on_a).await;
+    assert_eq!(paused_row["errorText"], "interrupted: server lost");
+    // The paused run is gone from A too: answering it is refused anywhere.
+    not_waiting(accept(&a.base, &on_a).await);
+    assert!(
+        a.log().contains("another server took"),
+        "A's log does not say why it stopped its runs"
+    );
+    // A works on: a new run there completes and is A's.
+    let (status, fresh) = post(
+        &format!("{}/executions", a.base),
+        Some(r#"{"code":"return 7"}"#),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        (status, fresh["result"].as_u64()),
+        (200, Some(7)),
+        "{fresh}"
+    );
+    println!("a woken server's caller answered {answered:?} after SIGCONT");
+    drop((a, b));
     db.finish().await;
 }
 
@@ -264,12 +401,7 @@ async fn resume_and_cancel_work_through_any_server() {
 
     // Paused on A, answered through B: A runs it on, B's caller gets the end.
     let on_a = paused(&a.base).await;
-    let (status, done) = post(
-        &format!("{}/executions/{on_a}/resume", b.base),
-        Some(r#"{"action":"accept"}"#),
-        &[],
-    )
-    .await;
+    let (status, done) = accept(&b.base, &on_a).await;
     assert_eq!(status, 200, "{done}");
     assert_eq!(
         (done["status"].as_str(), done["result"].as_bool()),
@@ -278,33 +410,15 @@ async fn resume_and_cancel_work_through_any_server() {
     );
     assert_eq!(run(&a.base, &on_a).await["status"], "completed");
     // A second answer, anywhere, is refused as on one server.
-    let (status, again) = post(
-        &format!("{}/executions/{on_a}/resume", c.base),
-        Some(r#"{"action":"accept"}"#),
-        &[],
-    )
-    .await;
-    assert_eq!(
-        (status, again["error"]["code"].as_str()),
-        (409, Some("execution_not_waiting")),
-        "{again}"
-    );
+    not_waiting(accept(&c.base, &on_a).await);
 
     // A busy run on A, cancelled through C: it stops within the wake-up.
-    let busy = tokio::spawn({
-        let base = a.base.clone();
-        async move {
-            let body = json!({"code": "await tools.demo.sleep({ ms: 20000 }); return 1", "timeoutMs": 30000}).to_string();
-            post(&format!("{base}/executions"), Some(&body), &[]).await
-        }
-    });
-    let id = loop {
-        let (_, page) = get(&format!("{}/executions?status=running", c.base)).await;
-        if let Some(id) = page["executions"][0]["execution"]["id"].as_str() {
-            break id.to_owned();
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let (busy, id) = busy(
+        &a.base,
+        &c.base,
+        "await tools.demo.sleep({ ms: 20000 }); return 1",
+    )
+    .await;
     let asked = Instant::now();
     let (status, cancelled) = post(&format!("{}/executions/{id}/cancel", c.base), None, &[]).await;
     let took = asked.elapsed();
@@ -330,12 +444,7 @@ async fn resume_and_cancel_work_through_any_server() {
     let killed = kill_listeners(&db.url).await;
     assert!(killed >= 1, "no LISTEN connection was found");
     let asked = Instant::now();
-    let (status, done) = post(
-        &format!("{}/executions/{on_a}/resume", b.base),
-        Some(r#"{"action":"accept"}"#),
-        &[],
-    )
-    .await;
+    let (status, done) = accept(&b.base, &on_a).await;
     assert_eq!(
         (status, done["status"].as_str()),
         (200, Some("completed")),

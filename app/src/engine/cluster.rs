@@ -207,6 +207,27 @@ impl Engine {
     }
 }
 
+/// The end the database has for a run another server took over, for its
+/// caller here; while the taking server's failure is still on its way, the
+/// failure it writes.
+pub(super) async fn recorded_end(
+    store: &crate::store::Store,
+    scope: &str,
+    id: &str,
+) -> RunResponse {
+    match store.get(scope, id).await {
+        Ok(Some(found)) if found.execution.status.is_terminal() => response_of(found),
+        _ => RunResponse {
+            status: RunStatus::Failed,
+            execution_id: id.to_owned(),
+            result: None,
+            error: Some(super::INTERRUPTED_BY_LOSS.to_owned()),
+            logs: Vec::new(),
+            interaction: None,
+        },
+    }
+}
+
 /// What a caller is told of a run as the database has it.
 fn response_of(found: ExecutionEnvelope) -> RunResponse {
     let e = found.execution;

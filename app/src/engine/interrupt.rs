@@ -18,6 +18,9 @@ pub enum StopReason {
     TimeLimit,
     /// The server is stopping and the run did not finish within the grace.
     ServerStopped,
+    /// Another server took the run over: this one's lease ran out (it was
+    /// frozen or cut off) and the run was failed as lost.
+    TakenOver,
 }
 
 const NONE: u8 = 0;
@@ -29,6 +32,7 @@ impl StopReason {
             Self::PauseExpired => 2,
             Self::TimeLimit => 3,
             Self::ServerStopped => 4,
+            Self::TakenOver => 5,
         }
     }
 
@@ -38,6 +42,7 @@ impl StopReason {
             2 => Some(Self::PauseExpired),
             3 => Some(Self::TimeLimit),
             4 => Some(Self::ServerStopped),
+            5 => Some(Self::TakenOver),
             _ => None,
         }
     }

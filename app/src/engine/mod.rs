@@ -127,6 +127,8 @@ pub struct Shared {
     storage_failures: Arc<AtomicU64>,
     /// Set when the server stops: no new run starts.
     closing: AtomicBool,
+    /// This server's instance id, which its runs' writes are fenced by.
+    owner: Option<Arc<str>>,
 }
 
 impl Shared {
@@ -134,6 +136,20 @@ impl Shared {
         let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
         live.remove(id);
         crate::telemetry::engine_depth(live.len(), self.queued.load(Ordering::Acquire));
+    }
+
+    /// Every run this process holds, at this moment.
+    fn live_runs(&self) -> Vec<Arc<RunControl>> {
+        self.live
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    fn owner(&self) -> Option<Arc<str>> {
+        self.owner.clone()
     }
 
     fn live(&self, scope: &str, id: &str) -> Option<Arc<RunControl>> {
@@ -153,6 +169,7 @@ impl Engine {
         config: EngineConfig,
     ) -> std::io::Result<Self> {
         let pool = pool::Pool::start(config.workers)?;
+        let owner = config.instance.as_ref().map(|i| Arc::from(i.id.as_str()));
         Ok(Self {
             shared: Arc::new(Shared {
                 store,
@@ -164,6 +181,7 @@ impl Engine {
                 queued: AtomicUsize::new(0),
                 storage_failures: Arc::new(AtomicU64::new(0)),
                 closing: AtomicBool::new(false),
+                owner,
             }),
         })
     }
@@ -207,6 +225,26 @@ impl Engine {
             )
             .await?;
         Ok(reaped.transpose()?.unwrap_or(0))
+    }
+
+    /// Stops the runs this server holds that another server took over (its
+    /// lease ran out while it was frozen or cut off, and they were failed
+    /// as lost): each ends at once, its caller told the recorded failure.
+    /// Called on every heartbeat; answers how many were stopped.
+    pub async fn stop_taken_over(&self) -> Result<usize, StoreError> {
+        let Some(owner) = &self.shared.owner else {
+            return Ok(0);
+        };
+        let live = self.shared.live_runs();
+        if live.is_empty() {
+            return Ok(0);
+        }
+        let runs = live.iter().map(|c| (c.scope.as_str(), c.id.as_str()));
+        let lost = self.shared.store.taken_over(owner, runs).await?;
+        for control in live.iter().filter(|c| lost.contains(&c.id)) {
+            control.interrupt.stop(StopReason::TakenOver);
+        }
+        Ok(lost.len())
     }
 
     /// Runs code until it finishes or pauses.
@@ -394,13 +432,7 @@ impl Engine {
         let deadline = tokio::time::Instant::now() + grace;
         let mut interrupted = std::collections::HashSet::new();
         loop {
-            let live: Vec<Arc<RunControl>> = shared
-                .live
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .values()
-                .cloned()
-                .collect();
+            let live = shared.live_runs();
             if live.is_empty() {
                 return interrupted.len();
             }

@@ -5,6 +5,10 @@
 //! together: at a checkpoint (a pause, the end) or at the latest
 //! [`FLUSH_AFTER`] after the first buffered write, so a long run and its
 //! open tool calls show up while it runs, and a short one costs one batch.
+//!
+//! On a server among others the writes go as the run's owner's: once
+//! another server has taken the run over, the store refuses them, and the
+//! run is stopped ([`StopReason::TakenOver`]) instead of counting a failure.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -12,7 +16,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::store::{PendingWrite, Store, WriteOp};
+use super::interrupt::{Interrupt, StopReason};
+use crate::store::{PendingWrite, Store, StoreError, WriteOp};
 
 /// Longest a write waits on the worker before it goes to the store.
 const FLUSH_AFTER: Duration = Duration::from_millis(50);
@@ -25,6 +30,10 @@ pub struct Recorder(Rc<Inner>);
 struct Inner {
     store: Option<Store>,
     failures: Arc<AtomicU64>,
+    /// This server's instance, when it shares the database with others.
+    owner: Option<Arc<str>>,
+    /// The run's: stopped when the store says the run is no longer ours.
+    interrupt: Arc<Interrupt>,
     buffer: RefCell<Vec<WriteOp>>,
     flush_scheduled: Cell<bool>,
     /// Held while handing writes over, so two flushes never interleave.
@@ -35,10 +44,17 @@ struct Inner {
 
 impl Recorder {
     /// `store: None` records nothing (the recording-overhead benchmark).
-    pub fn new(store: Option<Store>, failures: Arc<AtomicU64>) -> Self {
+    pub fn new(
+        store: Option<Store>,
+        failures: Arc<AtomicU64>,
+        owner: Option<Arc<str>>,
+        interrupt: Arc<Interrupt>,
+    ) -> Self {
         Self(Rc::new(Inner {
             store,
             failures,
+            owner,
+            interrupt,
             buffer: RefCell::new(Vec::new()),
             flush_scheduled: Cell::new(false),
             flushing: tokio::sync::Mutex::new(()),
@@ -76,7 +92,7 @@ impl Recorder {
         if ops.is_empty() {
             return;
         }
-        match store.enqueue_all(ops).await {
+        match store.enqueue_as(self.0.owner.clone(), ops).await {
             Ok(pending) => self.0.pending.borrow_mut().push(pending),
             Err(e) => Self::failed(&self.0.failures, &e),
         }
@@ -91,7 +107,7 @@ impl Recorder {
         self.flush().await;
         let pending = std::mem::take(&mut *self.0.pending.borrow_mut());
         let failures = &self.0.failures;
-        let all = Self::collect(pending, failures);
+        let all = Self::collect(pending, failures, &self.0.interrupt);
         if tokio::time::timeout(SETTLE_TIMEOUT, all).await.is_err() {
             Self::failed(
                 failures,
@@ -101,10 +117,12 @@ impl Recorder {
     }
 
     /// Waits for each handed-over write, counting the ones that failed.
-    async fn collect(pending: Vec<PendingWrite>, failures: &AtomicU64) {
+    async fn collect(pending: Vec<PendingWrite>, failures: &AtomicU64, interrupt: &Interrupt) {
         for write in pending {
-            if let Err(e) = write.committed().await {
-                Self::failed(failures, &e);
+            match write.committed().await {
+                Ok(()) => {}
+                Err(StoreError::TakenOver) => interrupt.stop(StopReason::TakenOver),
+                Err(e) => Self::failed(failures, &e),
             }
         }
     }

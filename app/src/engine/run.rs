@@ -159,7 +159,12 @@ pub async fn drive(job: RunJob) {
     };
     let store = shared.config.record.then(|| shared.store.clone());
     let state = Rc::new(RunState {
-        recorder: Recorder::new(store, shared.storage_failures.clone()),
+        recorder: Recorder::new(
+            store,
+            shared.storage_failures.clone(),
+            shared.owner(),
+            control.interrupt.clone(),
+        ),
         shared,
         control,
         mode,
@@ -253,7 +258,7 @@ impl Drop for Unfinished {
         // As for every answer: the failure is stored before the caller hears it.
         tokio::spawn(async move {
             if shared.config.record {
-                let failed = WriteOp::UpdateExecution {
+                let failed = vec![WriteOp::UpdateExecution {
                     scope_id: control.scope.clone(),
                     id: id.clone(),
                     patch: ExecutionPatch {
@@ -263,8 +268,12 @@ impl Drop for Unfinished {
                         duration_ms: Some(took),
                         ..ExecutionPatch::default()
                     },
+                }];
+                let written = match shared.store.enqueue_as(shared.owner(), failed).await {
+                    Ok(pending) => pending.committed().await,
+                    Err(e) => Err(e),
                 };
-                if let Err(error) = shared.store.write(failed).await {
+                if let Err(error) = written {
                     crate::telemetry::storage_failure();
                     tracing::warn!(%error, "could not record a run's failure after a panic");
                 }
@@ -436,6 +445,11 @@ impl RunState {
 
         // Whoever answers must find the run shown as waiting, also in lists.
         self.recorder.settle().await;
+        if self.taken_over() {
+            // Failed by the server that took it over: nobody may answer it
+            // here; the driver ends it on the way out.
+            return cancel_answer();
+        }
         let ttl = self.shared.config.pause_ttl;
         let answer = match &self.mode {
             ElicitationMode::Pause => {
@@ -479,6 +493,7 @@ impl RunState {
         self.recorder
             .queue(WriteOp::ResolveInteraction(InteractionResolution {
                 id: interaction_id,
+                execution_id: self.id().to_owned(),
                 scope_id: self.scope().to_owned(),
                 status,
                 response_json: Some(
@@ -520,7 +535,7 @@ impl RunState {
         for call in open {
             let why = match &outcome {
                 // Stops already say "interrupted: …".
-                Err(e @ SandboxError::ServerStopped) => e.to_string(),
+                Err(e @ (SandboxError::ServerStopped | SandboxError::ServerLost)) => e.to_string(),
                 Err(e) => format!("interrupted: {e}"),
                 Ok(_) => "interrupted: the run ended before the call returned".to_owned(),
             };
@@ -542,6 +557,7 @@ impl RunState {
             self.recorder
                 .queue(WriteOp::ResolveInteraction(InteractionResolution {
                     id: interaction_id,
+                    execution_id: self.id().to_owned(),
                     scope_id: self.scope().to_owned(),
                     status: InteractionStatus::Cancelled,
                     response_json: None,
@@ -570,20 +586,36 @@ impl RunState {
         });
         // The answer leaves only once the end is committed.
         self.recorder.settle().await;
-        crate::telemetry::run_finished(status, Some(&self.trigger_kind), self.started.elapsed());
+        let response = if self.taken_over() {
+            // Not ours to end: the caller hears the end the history has,
+            // the failure written by the server that took the run over.
+            super::cluster::recorded_end(&self.shared.store, self.scope(), self.id()).await
+        } else {
+            crate::telemetry::run_finished(
+                status,
+                Some(&self.trigger_kind),
+                self.started.elapsed(),
+            );
+            RunResponse {
+                status: run_status,
+                execution_id: self.id().to_owned(),
+                result: result_json.and_then(|j| serde_json::from_str(&j).ok()),
+                error,
+                logs,
+                interaction: None,
+            }
+        };
         self.shared.forget(self.id());
         // The slot is free before the caller hears of the end: a client that
         // starts its next run on the answer must not find the engine full
         // (it did, now and then, on PostgreSQL, whose commit takes longer).
         drop(self.permit.borrow_mut().take());
-        self.control.publish(Phase::Settled(RunResponse {
-            status: run_status,
-            execution_id: self.id().to_owned(),
-            result: result_json.and_then(|j| serde_json::from_str(&j).ok()),
-            error,
-            logs,
-            interaction: None,
-        }));
+        self.control.publish(Phase::Settled(response));
+    }
+
+    /// Another server took the run over: its writes here are refused.
+    fn taken_over(&self) -> bool {
+        self.control.interrupt.reason() == Some(StopReason::TakenOver)
     }
 }
 

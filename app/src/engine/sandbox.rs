@@ -82,6 +82,8 @@ pub enum SandboxError {
     PauseExpired,
     #[error("{}", super::INTERRUPTED_BY_STOP)]
     ServerStopped,
+    #[error("{}", super::INTERRUPTED_BY_LOSS)]
+    ServerLost,
     #[error("sandbox failure: {0}")]
     Internal(String),
 }
@@ -252,5 +254,6 @@ fn stopped(reason: StopReason, limits: &Limits) -> SandboxError {
         StopReason::PauseExpired => SandboxError::PauseExpired,
         StopReason::TimeLimit => SandboxError::TimeLimit(limits.wall_time),
         StopReason::ServerStopped => SandboxError::ServerStopped,
+        StopReason::TakenOver => SandboxError::ServerLost,
     }
 }

@@ -357,7 +357,7 @@ fn convert_run(
         let status: InteractionStatus = interaction.status.parse().map_err(refuse)?;
         ops.push(WriteOp::RecordInteraction(NewInteraction {
             id: interaction.id.clone(),
-            execution_id: interaction.execution_id,
+            execution_id: interaction.execution_id.clone(),
             scope_id: run.scope_id.clone(),
             kind: interaction_kind(&interaction.kind),
             purpose: interaction.purpose,
@@ -367,6 +367,7 @@ fn convert_run(
         if status != InteractionStatus::Pending {
             ops.push(WriteOp::ResolveInteraction(InteractionResolution {
                 id: interaction.id,
+                execution_id: interaction.execution_id,
                 scope_id: run.scope_id.clone(),
                 status,
                 response_json: interaction.response_json,

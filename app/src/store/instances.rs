@@ -101,6 +101,33 @@ impl Store {
         Ok(self.db().execute(sql).await?)
     }
 
+    /// Of `runs` (scope, id), those recorded with an owner other than
+    /// `owner`, or none: another server took them over. Runs not recorded
+    /// (yet) are not among them.
+    pub async fn taken_over<'a>(
+        &self,
+        owner: &str,
+        runs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Vec<String>, StoreError> {
+        let runs: Vec<(&str, &str)> = runs.into_iter().collect();
+        let mut lost = Vec::new();
+        for chunk in runs.chunks(256) {
+            let mut sql = self.db().sql();
+            sql.push("WITH v(scope_id, id) AS (VALUES ");
+            for (i, (scope, id)) in chunk.iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                sql.bind_list([*scope, *id]);
+            }
+            sql.push(") SELECT e.id FROM execution e JOIN v ON e.scope_id = v.scope_id AND e.id = v.id WHERE e.owner_id IS NULL OR e.owner_id <> ")
+                .bind(owner);
+            let rows: Vec<(String,)> = self.db().fetch_all(sql).await?;
+            lost.extend(rows.into_iter().map(|(id,)| id));
+        }
+        Ok(lost)
+    }
+
     /// Every instance with its unfinished runs, the newest first.
     pub async fn instances(&self) -> Result<Vec<InstanceRow>, StoreError> {
         let mut sql = self.db().sql();

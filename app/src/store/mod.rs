@@ -66,6 +66,10 @@ pub enum StoreError {
     Corrupt(String),
     #[error("the store's writer has stopped")]
     WriterGone,
+    /// Refused by the fence: another server took the run over after this
+    /// one's lease ran out (`batch::fence`).
+    #[error("the run was taken over by another server")]
+    TakenOver,
     #[error("no such row: {0}")]
     NotFound(String),
     /// A statement ran past its limit (or its caller went away).
@@ -262,6 +266,16 @@ impl Store {
     /// buffered writes).
     pub async fn enqueue_all(&self, ops: Vec<WriteOp>) -> Result<PendingWrite, StoreError> {
         self.inner.writer.enqueue_all(ops).await
+    }
+
+    /// Queues an owner's writes to its runs, stored only while they are
+    /// still its own (see [`writer::WriterHandle::enqueue_as`]).
+    pub async fn enqueue_as(
+        &self,
+        owner: Option<Arc<str>>,
+        ops: Vec<WriteOp>,
+    ) -> Result<PendingWrite, StoreError> {
+        self.inner.writer.enqueue_as(owner, ops).await
     }
 
     /// Waits until every write queued so far is stored.

@@ -5,7 +5,7 @@
 //! Three reads find everything, however many runs were left.
 
 use super::write_ops::{ExecutionPatch, InteractionResolution, ToolCallFinish, WriteOp};
-use super::{Store, StoreError};
+use super::{Dialect, Store, StoreError};
 use crate::model::{ExecutionStatus, InteractionStatus, ToolCallStatus};
 
 impl Store {
@@ -24,20 +24,34 @@ impl Store {
         );
         let calls: Vec<(String, String, String, i64)> = self.db().fetch_all(calls).await?;
         let mut pending = self.db().sql();
-        pending.push("SELECT scope_id, id FROM execution_interaction WHERE status = 'pending'");
-        let pending: Vec<(String, String)> = self.db().fetch_all(pending).await?;
+        pending.push(
+            "SELECT scope_id, execution_id, id FROM execution_interaction WHERE status = 'pending'",
+        );
+        let pending: Vec<(String, String, String)> = self.db().fetch_all(pending).await?;
         self.fail_runs(message, now_ms, runs, calls, pending).await
     }
 
     /// Fails the unfinished runs whose lease expired before `now_ms` (or
     /// that never had one): their owners are dead. A live server's runs,
     /// renewed by its heartbeat, are never touched.
+    ///
+    /// The runs are first taken from their owners in one statement that
+    /// checks the lease as it clears the owner, so a lease renewed a moment
+    /// ago keeps its run; from then on the old owner's writes to them are
+    /// refused (`batch::fence`), should it turn out to be alive after all.
     pub async fn reap_expired(&self, message: &str, now_ms: i64) -> Result<u64, StoreError> {
         self.flush().await;
         let mut sql = self.db().sql();
-        sql.push("SELECT scope_id, id, started_at FROM execution WHERE status IN ('pending', 'running', 'waiting_for_interaction') AND (lease_expires_at IS NULL OR lease_expires_at < ")
+        sql.push("UPDATE execution SET owner_id = NULL, lease_expires_at = NULL WHERE (scope_id, id) IN (SELECT scope_id, id FROM execution WHERE status IN ('pending', 'running', 'waiting_for_interaction') AND (lease_expires_at IS NULL OR lease_expires_at < ")
             .bind(now_ms)
             .push(")");
+        if self.dialect() == Dialect::Postgres {
+            // A run whose row a writer has locked is being written by its
+            // owner right now (or by one frozen mid-transaction): the next
+            // beat takes it, and the reaper never waits on anyone.
+            sql.push(" FOR UPDATE SKIP LOCKED");
+        }
+        sql.push(") RETURNING scope_id, id, started_at");
         let runs: Vec<(String, String, Option<i64>)> = self.db().fetch_all(sql).await?;
         let mut calls = Vec::new();
         let mut pending = Vec::new();
@@ -52,9 +66,9 @@ impl Store {
                     .await?,
             );
             let mut sql = self.db().sql();
-            sql.push("SELECT scope_id, id FROM execution_interaction WHERE status = 'pending' AND execution_id IN ")
+            sql.push("SELECT scope_id, execution_id, id FROM execution_interaction WHERE status = 'pending' AND execution_id IN ")
                 .bind_list(ids);
-            pending.extend(self.db().fetch_all::<(String, String)>(sql).await?);
+            pending.extend(self.db().fetch_all::<(String, String, String)>(sql).await?);
         }
         self.fail_runs(message, now_ms, runs, calls, pending).await
     }
@@ -65,7 +79,7 @@ impl Store {
         now_ms: i64,
         runs: Vec<(String, String, Option<i64>)>,
         calls: Vec<(String, String, String, i64)>,
-        pending: Vec<(String, String)>,
+        pending: Vec<(String, String, String)>,
     ) -> Result<u64, StoreError> {
         let mut ops = Vec::with_capacity(runs.len() + calls.len() + pending.len());
         ops.extend(
@@ -84,9 +98,10 @@ impl Store {
                     })
                 }),
         );
-        ops.extend(pending.into_iter().map(|(scope_id, id)| {
+        ops.extend(pending.into_iter().map(|(scope_id, execution_id, id)| {
             WriteOp::ResolveInteraction(InteractionResolution {
                 id,
+                execution_id,
                 scope_id,
                 status: InteractionStatus::Cancelled,
                 response_json: None,

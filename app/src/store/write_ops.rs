@@ -101,6 +101,8 @@ pub struct NewInteraction {
 #[derive(Clone, Debug)]
 pub struct InteractionResolution {
     pub id: String,
+    /// The run it belongs to: writes are fenced by the run's owner.
+    pub execution_id: String,
     pub scope_id: String,
     pub status: InteractionStatus,
     pub response_json: Option<String>,
@@ -119,4 +121,18 @@ pub enum WriteOp {
     FinishToolCall(ToolCallFinish),
     RecordInteraction(NewInteraction),
     ResolveInteraction(InteractionResolution),
+}
+
+impl WriteOp {
+    /// The run this write belongs to, as (scope, run id).
+    pub fn run(&self) -> (&str, &str) {
+        match self {
+            WriteOp::CreateExecution(e) => (&e.scope_id, &e.id),
+            WriteOp::UpdateExecution { scope_id, id, .. } => (scope_id, id),
+            WriteOp::RecordToolCall(c) => (&c.scope_id, &c.execution_id),
+            WriteOp::FinishToolCall(f) => (&f.scope_id, &f.execution_id),
+            WriteOp::RecordInteraction(i) => (&i.scope_id, &i.execution_id),
+            WriteOp::ResolveInteraction(r) => (&r.scope_id, &r.execution_id),
+        }
+    }
 }

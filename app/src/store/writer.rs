@@ -7,9 +7,11 @@
 //! sees all of them committed when it returns: the queue is FIFO and each
 //! batch commits whole or, after a failure, op by op in order.
 
+use std::sync::Arc;
+
 use tokio::sync::{mpsc, oneshot};
 
-use super::batch::write_all;
+use super::batch::{write_all, Group};
 use super::checkpoint::Checkpointer;
 use super::db::{Db, WriterConn};
 use super::write_ops::WriteOp;
@@ -24,7 +26,7 @@ type Reply = oneshot::Sender<Result<(), StoreError>>;
 
 enum Msg {
     /// Writes that succeed or fail together (one run's, say).
-    Write(Vec<WriteOp>, Reply),
+    Write(Group, Reply),
     Flush(oneshot::Sender<()>),
     /// Write what is queued, give the connection back and stop.
     ShutDown(oneshot::Sender<()>),
@@ -54,9 +56,20 @@ impl WriterHandle {
 
     /// Queues writes that are stored in one transaction, all or none.
     pub async fn enqueue_all(&self, ops: Vec<WriteOp>) -> Result<PendingWrite, StoreError> {
+        self.enqueue_as(None, ops).await
+    }
+
+    /// [`Self::enqueue_all`], for writes an owner makes to its runs: with
+    /// `owner`, they are stored only while the runs they touch are still
+    /// that owner's, else refused whole with [`StoreError::TakenOver`].
+    pub async fn enqueue_as(
+        &self,
+        owner: Option<Arc<str>>,
+        ops: Vec<WriteOp>,
+    ) -> Result<PendingWrite, StoreError> {
         let (reply, done) = oneshot::channel();
         self.tx
-            .send(Msg::Write(ops, reply))
+            .send(Msg::Write(Group { ops, owner }, reply))
             .await
             .map_err(|_| StoreError::WriterGone)?;
         Ok(PendingWrite(done))
@@ -89,7 +102,7 @@ pub fn spawn(db: Db) -> WriterHandle {
 async fn run(db: Db, mut rx: mpsc::Receiver<Msg>) {
     let mut conn: Option<WriterConn> = None;
     let mut checkpointer = Checkpointer::for_db(&db);
-    let mut batch: Vec<(Vec<WriteOp>, Reply)> = Vec::new();
+    let mut batch: Vec<(Group, Reply)> = Vec::new();
     let mut batch_ops = 0;
     let mut flushes: Vec<oneshot::Sender<()>> = Vec::new();
     let mut stop: Option<oneshot::Sender<()>> = None;
@@ -97,9 +110,9 @@ async fn run(db: Db, mut rx: mpsc::Receiver<Msg>) {
         let mut next = Some(first);
         while let Some(msg) = next.take() {
             match msg {
-                Msg::Write(ops, reply) => {
-                    batch_ops += ops.len();
-                    batch.push((ops, reply));
+                Msg::Write(group, reply) => {
+                    batch_ops += group.ops.len();
+                    batch.push((group, reply));
                 }
                 Msg::Flush(done) => flushes.push(done),
                 Msg::ShutDown(done) => {
@@ -132,15 +145,16 @@ async fn run(db: Db, mut rx: mpsc::Receiver<Msg>) {
     }
 }
 
-async fn apply_batch(db: &Db, conn: &mut Option<WriterConn>, batch: Vec<(Vec<WriteOp>, Reply)>) {
-    let ops: Vec<&WriteOp> = batch.iter().flat_map(|(ops, _)| ops).collect();
+async fn apply_batch(db: &Db, conn: &mut Option<WriterConn>, batch: Vec<(Group, Reply)>) {
+    let groups: Vec<&Group> = batch.iter().map(|(group, _)| group).collect();
+    let ops = groups.iter().map(|g| g.ops.len()).sum();
     let started = std::time::Instant::now();
-    let written = write_all(db, conn, &ops).await;
-    crate::telemetry::writer_commit(ops.len(), started.elapsed());
+    let written = write_all(db, conn, &groups).await;
+    crate::telemetry::writer_commit(ops, started.elapsed());
     match written {
-        Ok(()) => {
-            for (_, reply) in batch {
-                let _ = reply.send(Ok(()));
+        Ok(refused) => {
+            for ((_, reply), refused) in batch.into_iter().zip(refused) {
+                let _ = reply.send(answer(refused));
             }
         }
         Err(err) if batch.len() == 1 => {
@@ -152,11 +166,19 @@ async fn apply_batch(db: &Db, conn: &mut Option<WriterConn>, batch: Vec<(Vec<Wri
             // One bad write must not fail its neighbours: retry each group
             // alone, in order, so every caller gets its own answer.
             tracing::debug!(error = %err, size = batch.len(), "batch failed; retrying group by group");
-            for (ops, reply) in batch {
-                let ops: Vec<&WriteOp> = ops.iter().collect();
-                let result = write_all(db, conn, &ops).await;
-                let _ = reply.send(result);
+            for (group, reply) in batch {
+                let result = write_all(db, conn, &[&group]).await;
+                let _ = reply.send(result.and_then(|refused| answer(refused[0])));
             }
         }
+    }
+}
+
+/// A group's answer: stored, or refused because its run has another owner.
+fn answer(refused: bool) -> Result<(), StoreError> {
+    if refused {
+        Err(StoreError::TakenOver)
+    } else {
+        Ok(())
     }
 }

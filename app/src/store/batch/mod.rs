@@ -11,30 +11,39 @@
 //! here rather than by triggers: counted once per batch, a busy hour costs one
 //! upsert per tool path instead of one per call.
 //!
-//! Split in three: [`plan`] sorts a batch (pure, unit-tested), [`execute`]
-//! writes it, [`deltas`] gathers and writes what it changes in the roll-ups.
+//! Split in four: [`fence`] refuses the writes of servers that lost their
+//! runs, [`plan`] sorts a batch (pure, unit-tested), [`execute`] writes it,
+//! [`deltas`] gathers and writes what it changes in the roll-ups.
 
 mod deltas;
 mod execute;
+mod fence;
 mod plan;
 mod statements;
 
 pub(in crate::store) use statements::insert_rows;
+
+use std::sync::Arc;
 
 use super::db::{Db, Tx, WriterConn};
 use super::write_ops::WriteOp;
 use super::StoreError;
 use plan::Plan;
 
+/// Writes that are stored together, all or none; with an `owner`, only
+/// while the runs they touch are that owner's ([`fence`]).
+pub struct Group {
+    pub ops: Vec<WriteOp>,
+    pub owner: Option<Arc<str>>,
+}
+
+/// Writes the groups in one transaction; answers, for each group, whether
+/// it was refused because another server took its run over.
 pub async fn write_all(
     db: &Db,
     conn: &mut Option<WriterConn>,
-    ops: &[&WriteOp],
-) -> Result<(), StoreError> {
-    let mut plan = Plan::default();
-    for op in ops {
-        plan.add(op);
-    }
+    groups: &[&Group],
+) -> Result<Vec<bool>, StoreError> {
     let result = async {
         if conn.is_none() {
             *conn = Some(WriterConn::acquire(db).await?);
@@ -43,9 +52,16 @@ pub async fn write_all(
             return Err(StoreError::WriterGone);
         };
         let mut tx = Tx::begin(c).await?;
+        let refused = fence::refused(db, &mut tx, groups).await?;
+        let mut plan = Plan::default();
+        for (group, _) in groups.iter().zip(&refused).filter(|(_, r)| !**r) {
+            for op in &group.ops {
+                plan.add(op);
+            }
+        }
         plan.execute(db, &mut tx).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(refused)
     }
     .await;
     if matches!(&result, Err(StoreError::Database(e)) if e.as_database_error().is_none()) {
