@@ -1547,3 +1547,40 @@ async fn an_owners_writes_are_refused_once_its_run_is_taken_over(store: &Store) 
     let runs = [(SCOPE, "mine"), (SCOPE, "lost"), (SCOPE, "never-stored")];
     assert_eq!(store.taken_over("a", runs).await.unwrap(), vec!["lost"]);
 }
+
+/// Work one server does at a time (the retention sweep, the reaper) is
+/// skipped by a second server while the first does it, and each kind of
+/// work has its own lock (PostgreSQL: on SQLite one server has the file).
+#[tokio::test]
+async fn two_servers_never_sweep_at_once() {
+    use app::store::Exclusive;
+    let db = support::TestDb::postgres().await;
+    let other = Store::connect(&db.url).await.unwrap();
+    let (started, sweeping) = tokio::sync::oneshot::channel();
+    let (release, released) = tokio::sync::oneshot::channel::<()>();
+    let first = tokio::spawn({
+        let store = db.store.clone();
+        async move {
+            let work = async {
+                started.send(()).unwrap();
+                released.await.unwrap();
+                1
+            };
+            store.exclusively(Exclusive::Sweeper, work).await.unwrap()
+        }
+    });
+    sweeping.await.unwrap();
+    let sweep = |n| other.exclusively(Exclusive::Sweeper, async move { n });
+    assert_eq!(sweep(2).await.unwrap(), None, "two sweeps at once");
+    let reap = other.exclusively(Exclusive::Reaper, async { 3 }).await;
+    assert_eq!(reap.unwrap(), Some(3));
+    release.send(()).unwrap();
+    assert_eq!(first.await.unwrap(), Some(1));
+    assert_eq!(
+        sweep(4).await.unwrap(),
+        Some(4),
+        "the lock was not released"
+    );
+    other.close().await;
+    db.finish().await;
+}
