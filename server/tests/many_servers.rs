@@ -2,7 +2,8 @@
 //! docs/operations.md#many-servers): a server's start never touches
 //! another live server's runs; a server killed with SIGKILL has its
 //! unfinished runs failed "interrupted: server lost" by another, after its
-//! lease and not before; a restarted server adopts nothing; a server
+//! lease and not before, and only those (also mid-burst, with the others
+//! working on); a restarted server adopts nothing; a server
 //! frozen past its lease (SIGSTOP) finds its runs taken over when it wakes,
 //! writes nothing more to them and stops them, its callers told the
 //! recorded failure.
@@ -293,6 +294,175 @@ async fn a_server_frozen_past_its_lease_writes_nothing_more_to_its_taken_runs() 
     );
     println!("a woken server's caller answered {answered:?} after SIGCONT");
     drop((a, b));
+    db.finish().await;
+}
+
+/// Each run's owner, status, error and result, read from the database.
+async fn stored_runs(url: &str) -> std::collections::HashMap<String, StoredRun> {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+    let rows: Vec<StoredRun> = sqlx::query_as(
+        "SELECT id, coalesce(owner_id, '') AS owner, status, error_text, result_json FROM execution",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    rows.into_iter().map(|r| (r.id.clone(), r)).collect()
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct StoredRun {
+    id: String,
+    owner: String,
+    status: String,
+    error_text: Option<String>,
+    result_json: Option<String>,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_mid_burst_costs_only_its_unfinished_runs() {
+    let db = TestDb::postgres().await;
+    let a = start(&db.url, &free_addr()).await;
+    let mut b = start(&db.url, &free_addr()).await;
+    let c = start(&db.url, &free_addr()).await;
+    let listed = servers(&db.url);
+    let b_instance = listed
+        .lines()
+        .find(|l| l.contains(b.addr.as_str()))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap()
+        .to_owned();
+    let waiting_on_b = paused(&b.base).await;
+    // Three clients per server post short runs (each a 20 ms tool call)
+    // until told to stop or their server stops answering.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let clients: Vec<_> = (0..9)
+        .map(|k| {
+            let base = [&a.base, &b.base, &c.base][k % 3].clone();
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                let client = reqwest::Client::new();
+                let mut answered = Vec::new();
+                let mut failed = false;
+                for i in 0.. {
+                    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        break;
+                    }
+                    let n = k * 100_000 + i;
+                    let code = format!("await tools.demo.sleep({{ ms: 20 }}); return {n}");
+                    let sent = client
+                        .post(format!("{base}/executions"))
+                        .json(&json!({ "code": code }))
+                        .send()
+                        .await;
+                    let out = match sent {
+                        Ok(response) => response.json::<Value>().await.ok(),
+                        Err(_) => None,
+                    };
+                    let Some(out) = out else {
+                        failed = true;
+                        break;
+                    };
+                    answered.push((out["executionId"].as_str().unwrap().to_owned(), out));
+                }
+                (k % 3, answered, failed)
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    b.kill9();
+    let killed = Instant::now();
+    // Not before its lease: B's paused run still waits just after the kill.
+    assert_eq!(
+        run(&a.base, &waiting_on_b).await["status"],
+        "waiting_for_interaction"
+    );
+    // B's unfinished runs are failed within its lease (and a beat).
+    let reaped = loop {
+        let runs = stored_runs(&db.url).await;
+        let left = runs
+            .values()
+            .filter(|r| r.owner == b_instance)
+            .filter(|r| {
+                matches!(
+                    r.status.as_str(),
+                    "pending" | "running" | "waiting_for_interaction"
+                )
+            })
+            .count();
+        if left == 0 {
+            break killed.elapsed().as_secs_f64();
+        }
+        assert!(
+            killed.elapsed() < Duration::from_secs(15),
+            "{left} of B's runs were never reaped"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(
+        reaped >= LEASE_SECS * 2.0 / 3.0 - 0.1,
+        "reaped {reaped:.2} s after the kill, before the lease ran out"
+    );
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut answered = Vec::new();
+    let mut per_server = [0usize; 3];
+    for client in clients {
+        let (server, runs, failed) = client.await.unwrap();
+        // A's and C's clients were answered until they stopped asking.
+        assert!(!failed || server == 1, "a client of server {server} failed");
+        per_server[server] += runs.len();
+        answered.extend(runs.into_iter().map(|(id, out)| (server, id, out)));
+    }
+    assert!(per_server.iter().all(|n| *n > 0), "{per_server:?}");
+    let runs = stored_runs(&db.url).await;
+    // Every answer any server gave, B's before it died included, is the
+    // history's; A and C answered every run they were sent.
+    for (server, id, out) in &answered {
+        let stored = &runs[id];
+        assert_eq!(
+            (out["status"].as_str(), stored.status.as_str()),
+            (Some("completed"), "completed"),
+            "server {server}: {out} / {stored:?}"
+        );
+        assert_eq!(
+            stored
+                .result_json
+                .as_deref()
+                .and_then(|r| serde_json::from_str::<Value>(r).ok()),
+            Some(out["result"].clone())
+        );
+    }
+    // A's and C's runs are all completed; only B's unfinished ones failed,
+    // each as lost, and the owner that lost them stays on record.
+    let lost: Vec<&StoredRun> = runs.values().filter(|r| r.status != "completed").collect();
+    assert!(lost.iter().any(|r| r.id == waiting_on_b), "{lost:?}");
+    for r in &lost {
+        assert_eq!(
+            (r.owner.as_str(), r.status.as_str(), r.error_text.as_deref()),
+            (
+                b_instance.as_str(),
+                "failed",
+                Some("interrupted: server lost")
+            ),
+            "{r:?}"
+        );
+    }
+    // A and C work on.
+    for base in [&a.base, &c.base] {
+        let (status, out) = post(
+            &format!("{base}/executions"),
+            Some(r#"{"code":"return 1"}"#),
+            &[],
+        )
+        .await;
+        assert_eq!((status, out["result"].as_u64()), (200, Some(1)), "{out}");
+    }
+    println!(
+        "kill -9 mid-burst: {} runs answered, {} lost with B, reaped {reaped:.2} s after the kill",
+        answered.len(),
+        lost.len()
+    );
+    drop((a, c));
     db.finish().await;
 }
 

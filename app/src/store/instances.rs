@@ -79,7 +79,8 @@ impl Store {
             .bind(lease_until)
             .push(" WHERE owner_id = ")
             .bind(id)
-            .push(" AND ")
+            // Not the runs another server took (their lease cleared).
+            .push(" AND lease_expires_at IS NOT NULL AND ")
             .push(UNFINISHED);
         Ok(self.db().execute(sql).await?)
     }
@@ -101,9 +102,9 @@ impl Store {
         Ok(self.db().execute(sql).await?)
     }
 
-    /// Of `runs` (scope, id), those recorded with an owner other than
-    /// `owner`, or none: another server took them over. Runs not recorded
-    /// (yet) are not among them.
+    /// Of `runs` (scope, id), those another server took over: recorded
+    /// with an owner other than `owner`, or none, or with their lease
+    /// cleared by a reaper. Runs not recorded (yet) are not among them.
     pub async fn taken_over<'a>(
         &self,
         owner: &str,
@@ -120,7 +121,7 @@ impl Store {
                 }
                 sql.bind_list([*scope, *id]);
             }
-            sql.push(") SELECT e.id FROM execution e JOIN v ON e.scope_id = v.scope_id AND e.id = v.id WHERE e.owner_id IS NULL OR e.owner_id <> ")
+            sql.push(") SELECT e.id FROM execution e JOIN v ON e.scope_id = v.scope_id AND e.id = v.id WHERE e.lease_expires_at IS NULL OR e.owner_id IS NULL OR e.owner_id <> ")
                 .bind(owner);
             let rows: Vec<(String,)> = self.db().fetch_all(sql).await?;
             lost.extend(rows.into_iter().map(|(id,)| id));

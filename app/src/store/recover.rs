@@ -36,13 +36,15 @@ impl Store {
     /// renewed by its heartbeat, are never touched.
     ///
     /// The runs are first taken from their owners in one statement that
-    /// checks the lease as it clears the owner, so a lease renewed a moment
-    /// ago keeps its run; from then on the old owner's writes to them are
-    /// refused (`batch::fence`), should it turn out to be alive after all.
+    /// checks the lease as it clears it, so a lease renewed a moment ago
+    /// keeps its run. A run with an owner and no lease is taken: its owner
+    /// is kept (which server lost it), but its heartbeat no longer renews
+    /// it and its writes are refused (`batch::fence`), should it turn out
+    /// to be alive after all.
     pub async fn reap_expired(&self, message: &str, now_ms: i64) -> Result<u64, StoreError> {
         self.flush().await;
         let mut sql = self.db().sql();
-        sql.push("UPDATE execution SET owner_id = NULL, lease_expires_at = NULL WHERE (scope_id, id) IN (SELECT scope_id, id FROM execution WHERE status IN ('pending', 'running', 'waiting_for_interaction') AND (lease_expires_at IS NULL OR lease_expires_at < ")
+        sql.push("UPDATE execution SET lease_expires_at = NULL WHERE (scope_id, id) IN (SELECT scope_id, id FROM execution WHERE status IN ('pending', 'running', 'waiting_for_interaction') AND (lease_expires_at IS NULL OR lease_expires_at < ")
             .bind(now_ms)
             .push(")");
         if self.dialect() == Dialect::Postgres {

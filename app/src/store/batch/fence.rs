@@ -1,15 +1,16 @@
 //! Fencing: a server writes to a run only while it owns it.
 //!
 //! A server frozen or cut off for longer than its lease has its runs taken
-//! over by the reaper of another (`reap_expired` clears their owner and
-//! fails them). When it comes back, its queued writes to those runs must
+//! over by the reaper of another (`reap_expired` clears their lease, keeping
+//! the owner on record, and fails them). When it comes back, its queued writes to those runs must
 //! not land: they would contradict the failure the others already see. So
 //! a group written on behalf of an owner is checked, in the batch's own
-//! transaction, against the owner the runs it touches have now; on
+//! transaction, against the owner and lease the runs it touches have now; on
 //! PostgreSQL the checked rows stay locked until the batch commits, so no
 //! reaper takes them between the check and the writes. A group that
-//! touches a run with another owner (or none) is refused whole, and its
-//! writer learns it (`StoreError::TakenOver`) and stops the run.
+//! touches a run with another owner (or none), or whose lease a reaper
+//! cleared, is refused whole, and its writer learns it
+//! (`StoreError::TakenOver`) and stops the run.
 //!
 //! Runs born in the batch are the writer's own; runs not found (their
 //! creation failed to store) have no owner to protect and are not refused.
@@ -47,25 +48,28 @@ pub(super) async fn refused(
         return Ok(vec![false; groups.len()]);
     }
     let checked: Vec<(&str, &str)> = checked.into_iter().collect();
-    let rows: Vec<(String, String, Option<String>)> = fetch_chunks(tx, &checked, |chunk| {
-        let mut sql = db.sql();
-        sql.push("WITH v(scope_id, id) AS (VALUES ");
-        push_values(&mut sql, chunk, &|(scope, id)| {
-            vec![(*scope).into(), (*id).into()]
-        });
-        sql.push(
-            ") SELECT execution.scope_id, execution.id, execution.owner_id FROM execution \
+    let rows: Vec<(String, String, Option<String>, Option<i64>)> =
+        fetch_chunks(tx, &checked, |chunk| {
+            let mut sql = db.sql();
+            sql.push("WITH v(scope_id, id) AS (VALUES ");
+            push_values(&mut sql, chunk, &|(scope, id)| {
+                vec![(*scope).into(), (*id).into()]
+            });
+            sql.push(
+                ") SELECT execution.scope_id, execution.id, execution.owner_id, \
+             execution.lease_expires_at FROM execution \
              JOIN v ON execution.scope_id = v.scope_id AND execution.id = v.id",
-        );
-        if db.dialect() == Dialect::Postgres {
-            sql.push(" ORDER BY execution.scope_id, execution.id FOR UPDATE OF execution");
-        }
-        sql
-    })
-    .await?;
+            );
+            if db.dialect() == Dialect::Postgres {
+                sql.push(" ORDER BY execution.scope_id, execution.id FOR UPDATE OF execution");
+            }
+            sql
+        })
+        .await?;
+    // Whose each run is now: nobody's once a reaper cleared its lease.
     let owners: HashMap<(String, String), Option<String>> = rows
         .into_iter()
-        .map(|(scope, id, owner)| ((scope, id), owner))
+        .map(|(scope, id, owner, lease)| ((scope, id), owner.filter(|_| lease.is_some())))
         .collect();
     Ok(groups
         .iter()
