@@ -3,7 +3,8 @@
 //! owns; work only one server may do at a time (reaping dead servers'
 //! runs, the retention sweep) takes a PostgreSQL advisory lock.
 
-use super::db::{Dialect, WriterConn};
+use super::batch::push_values;
+use super::db::{Arg, Dialect, WriterConn};
 use super::{Store, StoreError};
 
 /// A live (or lately live) server, as `executor servers list` shows it.
@@ -44,15 +45,8 @@ impl Store {
         now_ms: i64,
     ) -> Result<(), StoreError> {
         let mut sql = self.db().sql();
-        sql.push("INSERT INTO server_instance (id, address, started_at, heartbeat_at) VALUES (")
-            .bind(id)
-            .push(", ")
-            .bind(address)
-            .push(", ")
-            .bind(now_ms)
-            .push(", ")
-            .bind(now_ms)
-            .push(")");
+        sql.push("INSERT INTO server_instance (id, address, started_at, heartbeat_at) VALUES ")
+            .bind_list([id.into(), address.into(), Arg::from(now_ms), now_ms.into()]);
         self.db().execute(sql).await?;
         Ok(())
     }
@@ -115,12 +109,9 @@ impl Store {
         for chunk in runs.chunks(256) {
             let mut sql = self.db().sql();
             sql.push("WITH v(scope_id, id) AS (VALUES ");
-            for (i, (scope, id)) in chunk.iter().enumerate() {
-                if i > 0 {
-                    sql.push(", ");
-                }
-                sql.bind_list([*scope, *id]);
-            }
+            push_values(&mut sql, chunk, &|(scope, id)| {
+                vec![(*scope).into(), (*id).into()]
+            });
             sql.push(") SELECT e.id FROM execution e JOIN v ON e.scope_id = v.scope_id AND e.id = v.id WHERE e.lease_expires_at IS NULL OR e.owner_id IS NULL OR e.owner_id <> ")
                 .bind(owner);
             let rows: Vec<(String,)> = self.db().fetch_all(sql).await?;

@@ -2,7 +2,7 @@
 //! stored by the server that got them, taken by the owner. Storage only;
 //! the engine's `cluster` module says what they mean.
 
-use super::db::Db;
+use super::db::{Arg, Db};
 use super::{Store, StoreError};
 
 /// A request waiting for its run's owner.
@@ -28,21 +28,17 @@ impl Store {
         now_ms: i64,
     ) -> Result<bool, StoreError> {
         let mut sql = self.db().sql();
-        sql.push("INSERT INTO run_request (scope_id, execution_id, kind, interaction_id, action, content_json, created_at) VALUES (")
-            .bind(request.scope_id.as_str())
-            .push(", ")
-            .bind(request.execution_id.as_str())
-            .push(", ")
-            .bind(request.kind.as_str())
-            .push(", ")
-            .bind(request.interaction_id.as_str())
-            .push(", ")
-            .bind(request.action.clone())
-            .push(", ")
-            .bind(request.content_json.clone())
-            .push(", ")
-            .bind(now_ms)
-            .push(") ON CONFLICT DO NOTHING");
+        sql.push("INSERT INTO run_request (scope_id, execution_id, kind, interaction_id, action, content_json, created_at) VALUES ")
+            .bind_list([
+                Arg::from(request.scope_id.as_str()),
+                request.execution_id.as_str().into(),
+                request.kind.as_str().into(),
+                request.interaction_id.as_str().into(),
+                request.action.clone().into(),
+                request.content_json.clone().into(),
+                now_ms.into(),
+            ])
+            .push(" ON CONFLICT DO NOTHING");
         Ok(self.db().execute(sql).await? == 1)
     }
 

@@ -3,6 +3,7 @@
 //! how a secret is sealed. Written directly, not through the run writer:
 //! they are few, and an added source must be readable at once.
 
+use super::db::Arg;
 use super::{Store, StoreError};
 
 /// A stored source: its name (the namespace) and its spec as JSON.
@@ -58,19 +59,11 @@ impl Store {
         let (t, c) = (table.name(), table.column());
         let mut sql = self.db().sql();
         sql.push(&format!(
-            "INSERT INTO {t} (scope_id, name, {c}, created_at, updated_at) VALUES ("
+            "INSERT INTO {t} (scope_id, name, {c}, created_at, updated_at) VALUES "
         ))
-        .bind(scope)
-        .push(", ")
-        .bind(name)
-        .push(", ")
-        .bind(value)
-        .push(", ")
-        .bind(now_ms)
-        .push(", ")
-        .bind(now_ms)
+        .bind_list([scope.into(), name.into(), value.into(), Arg::from(now_ms), now_ms.into()])
         .push(&format!(
-            ") ON CONFLICT (scope_id, name) DO UPDATE SET {c} = excluded.{c}, updated_at = excluded.updated_at"
+            " ON CONFLICT (scope_id, name) DO UPDATE SET {c} = excluded.{c}, updated_at = excluded.updated_at"
         ));
         self.db().execute(sql).await?;
         Ok(())

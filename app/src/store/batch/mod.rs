@@ -21,7 +21,7 @@ mod fence;
 mod plan;
 mod statements;
 
-pub(in crate::store) use statements::insert_rows;
+pub(in crate::store) use statements::{insert_rows, push_values};
 
 use std::sync::Arc;
 

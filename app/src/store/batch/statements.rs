@@ -79,7 +79,11 @@ pub(super) async fn fetch_chunks<T, R: AnyRow>(
     Ok(answer)
 }
 
-pub(super) fn push_values<T>(sql: &mut Sql, rows: &[T], to_args: &impl Fn(&T) -> Vec<Arg>) {
+pub(in crate::store) fn push_values<T>(
+    sql: &mut Sql,
+    rows: &[T],
+    to_args: &impl Fn(&T) -> Vec<Arg>,
+) {
     for (i, row) in rows.iter().enumerate() {
         if i > 0 {
             sql.push(", ");
