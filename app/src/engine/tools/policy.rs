@@ -38,21 +38,34 @@ pub struct Verdict {
 
 #[derive(Default)]
 pub struct Policies {
-    all: Vec<Policy>,
+    /// Each policy with its pattern parsed once, here rather than at every
+    /// call; `None` for a malformed one, which matches nothing (the config
+    /// file refuses those, so only a caller of `new` can pass one).
+    all: Vec<(Policy, Option<ToolPathPattern>)>,
 }
 
 impl Policies {
     pub fn new(all: Vec<Policy>) -> Self {
+        let all = all
+            .into_iter()
+            .map(|p| {
+                let pattern = ToolPathPattern::parse(&p.pattern).ok();
+                (p, pattern)
+            })
+            .collect();
         Self { all }
     }
 
+    /// The verdict for `path` in `scope`: the most specific matching
+    /// pattern's (docs/api.md#tool-patterns: `*` is any run of characters,
+    /// dots too, and `github.*` covers `github` itself).
     pub fn verdict(&self, scope: &str, path: &str) -> Option<Verdict> {
         self.all
             .iter()
-            .filter(|p| p.scope.as_deref().is_none_or(|s| s == scope))
-            .filter(|p| matches(&p.pattern, path))
-            .max_by_key(|p| (specificity(&p.pattern), p.action))
-            .map(|p| Verdict {
+            .filter(|(p, _)| p.scope.as_deref().is_none_or(|s| s == scope))
+            .filter(|(_, pattern)| pattern.as_ref().is_some_and(|m| m.matches(path)))
+            .max_by_key(|(p, _)| (specificity(&p.pattern), p.action))
+            .map(|(p, _)| Verdict {
                 action: p.action,
                 pattern: p.pattern.clone(),
             })
@@ -61,13 +74,6 @@ impl Policies {
 
 fn specificity(pattern: &str) -> usize {
     pattern.chars().filter(|c| *c != '*').count()
-}
-
-/// A policy's pattern matches as the `tool` filter's does
-/// (docs/api.md#tool-patterns): `*` is any run of characters, dots too,
-/// and `github.*` covers `github` itself. A malformed one matches nothing.
-pub fn matches(pattern: &str, path: &str) -> bool {
-    ToolPathPattern::parse(pattern).is_ok_and(|p| p.matches(path))
 }
 
 #[cfg(test)]
@@ -80,6 +86,12 @@ mod tests {
             action,
             scope: None,
         }
+    }
+
+    /// Whether a policy of `pattern` decides calls of `path`.
+    fn matches(pattern: &str, path: &str) -> bool {
+        let policies = Policies::new(vec![policy(pattern, PolicyAction::Allow)]);
+        policies.verdict("s", path).is_some()
     }
 
     #[test]
