@@ -15,7 +15,7 @@ use super::{Engine, EngineError};
 use crate::model::{
     ExecutionEnvelope, ExecutionStatus, PendingInteraction, ResumeAction, RunResponse, RunStatus,
 };
-use crate::store::{now_ms, Dialect, RunRequestRow};
+use crate::store::{now_ms, RunRequestRow};
 
 /// How often a waiting caller reads the run again: soon at first (most
 /// answers take milliseconds), then less often.
@@ -47,7 +47,8 @@ impl Engine {
         request: Forward,
     ) -> Result<Option<RunResponse>, EngineError> {
         let store = &self.shared.store;
-        if store.dialect() != Dialect::Postgres || self.shared.config.instance.is_none() {
+        // Without an owner id this server shares its database with no other.
+        if self.shared.owner.is_none() {
             return Ok(None);
         }
         let Some(found) = store.get(scope, id).await? else {
@@ -126,13 +127,10 @@ impl Engine {
     /// a no-op on SQLite. `listen_url` is a direct connection for `LISTEN`
     /// when the pool's goes through a transaction-mode pooler.
     pub async fn serve_forwarded(self, listen_url: Option<String>) {
-        let Some(instance) = self.shared.config.instance.clone() else {
+        let Some(owner) = self.shared.owner.clone() else {
             return;
         };
         let store = self.shared.store.clone();
-        if store.dialect() != Dialect::Postgres {
-            return;
-        }
         let mut listener = None;
         loop {
             if listener.is_none() {
@@ -141,7 +139,7 @@ impl Engine {
                     Err(e) => tracing::warn!(error = %e, "cannot listen for run requests; polling"),
                 }
             }
-            self.take_requests(&instance.id).await;
+            self.take_requests(&owner).await;
             match listener.as_mut() {
                 Some(l) => {
                     tokio::select! {

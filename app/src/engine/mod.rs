@@ -127,7 +127,9 @@ pub struct Shared {
     storage_failures: Arc<AtomicU64>,
     /// Set when the server stops: no new run starts.
     closing: AtomicBool,
-    /// This server's instance id, which its runs' writes are fenced by.
+    /// This server's instance id, which its runs' writes are fenced by;
+    /// `None` on SQLite, where one server has the file and its runs never
+    /// change hands (so its writer does no ownership checks).
     owner: Option<Arc<str>>,
 }
 
@@ -169,7 +171,11 @@ impl Engine {
         config: EngineConfig,
     ) -> std::io::Result<Self> {
         let pool = pool::Pool::start(config.workers)?;
-        let owner = config.instance.as_ref().map(|i| Arc::from(i.id.as_str()));
+        let owner = config
+            .instance
+            .as_ref()
+            .filter(|_| store.dialect() == crate::store::Dialect::Postgres)
+            .map(|i| Arc::from(i.id.as_str()));
         Ok(Self {
             shared: Arc::new(Shared {
                 store,
@@ -215,9 +221,13 @@ impl Engine {
     }
 
     /// Fails the runs whose owner stopped renewing their lease, unless
-    /// another server is doing it right now.
+    /// another server is doing it right now. Nothing on SQLite: one server
+    /// has the file, and `recover` fails what a dead process left.
     pub async fn reap(&self) -> Result<u64, StoreError> {
         let store = &self.shared.store;
+        if store.dialect() == crate::store::Dialect::Sqlite {
+            return Ok(0);
+        }
         let reaped = store
             .exclusively(
                 crate::store::Exclusive::Reaper,

@@ -42,7 +42,6 @@ impl Store {
     /// it and its writes are refused (`batch::fence`), should it turn out
     /// to be alive after all.
     pub async fn reap_expired(&self, message: &str, now_ms: i64) -> Result<u64, StoreError> {
-        self.flush().await;
         let mut sql = self.db().sql();
         sql.push("UPDATE execution SET lease_expires_at = NULL WHERE (scope_id, id) IN (SELECT scope_id, id FROM execution WHERE status IN ('pending', 'running', 'waiting_for_interaction') AND (lease_expires_at IS NULL OR lease_expires_at < ")
             .bind(now_ms)
