@@ -547,26 +547,26 @@ async fn restart_recovery_fails_unfinished_runs(store: &Store) {
     // Rows a dead process left behind: one running with an open tool call,
     // one waiting with a pending interaction, one finished.
     let t = app::store::now_ms() - 1_000;
+    let create = |id: &str, status, lease| {
+        store.create_execution(NewExecution {
+            id: id.into(),
+            scope_id: SCOPE.into(),
+            status,
+            code: "return 1".into(),
+            trigger_kind: Some("http".into()),
+            trigger_meta_json: None,
+            session_id: None,
+            created_at: t,
+            started_at: Some(t),
+            lease,
+        })
+    };
     for (id, status) in [
         ("dead-running", ExecutionStatus::Running),
         ("dead-waiting", ExecutionStatus::WaitingForInteraction),
         ("finished", ExecutionStatus::Completed),
     ] {
-        store
-            .create_execution(NewExecution {
-                id: id.into(),
-                scope_id: SCOPE.into(),
-                status,
-                code: "return 1".into(),
-                trigger_kind: Some("http".into()),
-                trigger_meta_json: None,
-                session_id: None,
-                created_at: t,
-                started_at: Some(t),
-                lease: None,
-            })
-            .await
-            .unwrap();
+        create(id, status, None).await.unwrap();
     }
     store
         .record_tool_call(app::store::NewToolCall {
@@ -593,22 +593,11 @@ async fn restart_recovery_fails_unfinished_runs(store: &Store) {
         .unwrap();
 
     // A live server's run: its lease holds for another minute.
-    store
-        .create_execution(NewExecution {
-            id: "alive-elsewhere".into(),
-            scope_id: SCOPE.into(),
-            status: ExecutionStatus::Running,
-            code: "return 1".into(),
-            trigger_kind: Some("http".into()),
-            trigger_meta_json: None,
-            session_id: None,
-            created_at: t,
-            started_at: Some(t),
-            lease: Some(app::store::Lease {
-                owner_id: "another-server".into(),
-                expires_at: t + 60_000,
-            }),
-        })
+    let lease = app::store::Lease {
+        owner_id: "another-server".into(),
+        expires_at: t + 60_000,
+    };
+    create("alive-elsewhere", ExecutionStatus::Running, Some(lease))
         .await
         .unwrap();
 

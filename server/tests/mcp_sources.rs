@@ -17,6 +17,7 @@ use app::engine::{Engine, EngineConfig, Registry};
 use app::test_support::TestDb;
 use common::process::free_addr;
 use common::{get, post};
+use server::sources::Sources;
 
 fn everything() -> String {
     let dir = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
@@ -30,29 +31,27 @@ fn everything() -> String {
     bin.canonicalize().unwrap().to_string_lossy().into_owned()
 }
 
-/// A server with stdio sources allowed (as `--allow-stdio-sources` does).
-async fn serve(db: &TestDb) -> String {
+/// An engine and its sources over the test's store; `stdio_allowed` as
+/// `--allow-stdio-sources` sets it.
+fn engine_with_sources(db: &TestDb, stdio_allowed: bool) -> (Engine, Arc<Sources>) {
     let engine = Engine::start(db.store.clone(), Registry::new(), EngineConfig::default()).unwrap();
     let secrets = server::sources::secrets::Secrets::new(
         db.store.clone(),
         server::sources::secrets::KeySource::Given("00".repeat(32)),
     );
-    let sources = server::sources::Sources::new(
+    let sources = Sources::new(
         engine.registry().clone(),
         db.store.clone(),
         Arc::new(secrets),
-        true,
+        stdio_allowed,
     );
-    let addr = server::serve_loopback_with_sources(
-        db.store.clone(),
-        engine,
-        "target/site",
-        server::access::Access::open(),
-        sources,
-    )
-    .await
-    .unwrap();
-    format!("http://{addr}")
+    (engine, sources)
+}
+
+/// A server with stdio sources allowed (as `--allow-stdio-sources` does).
+async fn serve(db: &TestDb) -> String {
+    let (engine, sources) = engine_with_sources(db, true);
+    common::serve_sources(&db.store, engine, sources).await
 }
 
 /// A server-everything process, killed when dropped (a failing test
@@ -284,17 +283,7 @@ async fn a_stored_stdio_source_does_not_start_where_stdio_is_off() {
         json!({"kind": "mcp", "name": "everything", "command": everything(), "args": ["stdio"]});
     let (status, _) = post(&format!("{base}/sources"), Some(&body.to_string()), &[]).await;
     assert_eq!(status, 201);
-    let engine = Engine::start(db.store.clone(), Registry::new(), EngineConfig::default()).unwrap();
-    let secrets = server::sources::secrets::Secrets::new(
-        db.store.clone(),
-        server::sources::secrets::KeySource::Given("00".repeat(32)),
-    );
-    let strict = server::sources::Sources::new(
-        engine.registry().clone(),
-        db.store.clone(),
-        Arc::new(secrets),
-        false,
-    );
+    let (_engine, strict) = engine_with_sources(&db, false);
     strict.start(vec![], vec![]).await;
     let listed = strict.get(app::model::LOCAL_SCOPE, "everything").unwrap();
     assert_eq!((listed.state.as_str(), listed.tool_count), ("failed", 0));

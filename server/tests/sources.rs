@@ -354,16 +354,7 @@ async fn policies_block_ask_or_allow_by_the_most_specific_pattern(store: &Store)
     ]);
     let engine = Engine::start(store.clone(), registry, EngineConfig::default()).unwrap();
     let sources = server::ephemeral_sources(store, &engine);
-    let addr = server::serve_loopback_with_sources(
-        store.clone(),
-        engine,
-        "target/site",
-        server::access::Access::open(),
-        sources,
-    )
-    .await
-    .unwrap();
-    let base = format!("http://{addr}");
+    let base = common::serve_sources(store, engine, sources).await;
     let (api, seen) = test_api().await;
     add_source(&base, json!({"kind": "openapi", "name": "petstore", "document": PETSTORE, "baseUrl": format!("{api}/v1")})).await;
 

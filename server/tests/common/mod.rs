@@ -44,6 +44,20 @@ async fn serve_handing_off(store: &Store, config: EngineConfig, counts: CountsHa
     format!("http://{addr}")
 }
 
+/// Serves `engine` with `sources` behind the sources API, open access.
+pub async fn serve_sources(
+    store: &Store,
+    engine: Engine,
+    sources: Arc<server::sources::Sources>,
+) -> String {
+    let access = server::access::Access::open();
+    let addr =
+        server::serve_loopback_with_sources(store.clone(), engine, "target/site", access, sources)
+            .await
+            .expect("serve on loopback");
+    format!("http://{addr}")
+}
+
 /// [`serve`] behind tokens: `tokens` is `EXECUTOR_TOKENS`' `scope:token,…`.
 pub async fn serve_with_tokens(
     store: &Store,
