@@ -24,6 +24,9 @@ use server::{maintenance, router, AppState};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Where every command keeps its runs unless told otherwise.
+const DEFAULT_DATABASE: &str = "sqlite://executor.db";
+
 #[derive(Parser)]
 #[command(
     name = "executor",
@@ -43,7 +46,7 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:3000", env = "EXECUTOR_ADDR")]
         addr: SocketAddr,
         /// sqlite:PATH (created when missing) or postgres://…
-        #[arg(long, default_value = "sqlite://executor.db", env = "DATABASE_URL")]
+        #[arg(long, default_value = DEFAULT_DATABASE, env = "DATABASE_URL")]
         database_url: String,
         /// Folder holding pkg/ with the page's WASM, JS and CSS.
         #[arg(long, default_value = "target/site", env = "LEPTOS_SITE_ROOT")]
@@ -98,7 +101,7 @@ enum Command {
         #[command(flatten)]
         server: server::cli::ServerArgs,
         /// The database an in-process host records into.
-        #[arg(long, default_value = "sqlite://executor.db", env = "DATABASE_URL")]
+        #[arg(long, default_value = DEFAULT_DATABASE, env = "DATABASE_URL")]
         database_url: String,
         #[command(flatten)]
         engine: EngineArgs,
@@ -135,7 +138,7 @@ enum Command {
         action: ServersAction,
         #[arg(
             long,
-            default_value = "sqlite://executor.db",
+            default_value = DEFAULT_DATABASE,
             env = "DATABASE_URL",
             global = true
         )]
@@ -159,7 +162,7 @@ enum Command {
         /// Spread them over this many days before now.
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=3650))]
         days: u32,
-        #[arg(long, default_value = "sqlite://executor.db", env = "DATABASE_URL")]
+        #[arg(long, default_value = DEFAULT_DATABASE, env = "DATABASE_URL")]
         database_url: String,
     },
     /// Check or rebuild what the store derives from runs, tool calls and
@@ -169,7 +172,7 @@ enum Command {
         action: StoreAction,
         #[arg(
             long,
-            default_value = "sqlite://executor.db",
+            default_value = DEFAULT_DATABASE,
             env = "DATABASE_URL",
             global = true
         )]
@@ -182,7 +185,7 @@ enum Command {
         #[arg(long)]
         from: String,
         /// The database to copy into.
-        #[arg(long, default_value = "sqlite://executor.db", env = "DATABASE_URL")]
+        #[arg(long, default_value = DEFAULT_DATABASE, env = "DATABASE_URL")]
         database_url: String,
     },
 }
